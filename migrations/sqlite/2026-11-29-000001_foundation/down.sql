@@ -1,0 +1,13 @@
+DROP TABLE audit_events;
+DROP TABLE audit_head;
+DROP TABLE notifications;
+DROP TABLE idempotency_keys;
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE guardianships;
+DROP TABLE students;
+DROP TABLE classes;
+DROP TABLE users;
+DROP TABLE schools;
+DROP TABLE districts;

@@ -1,0 +1,173 @@
+//! The application: shared state, and the router every binary and test uses.
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{ApiError, Problem};
+use crate::http;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{get, middleware, web, App, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use std::sync::Arc;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt, UtoipaApp};
+
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub jwt: JwtKeys,
+    pub passwords: PasswordHasher,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            jwt: JwtKeys::new(&settings.jwt_secrets, settings.access_token_ttl_secs),
+            passwords: PasswordHasher::new(settings.password_hash_concurrency),
+            settings: Arc::new(settings),
+            db,
+            clock,
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn now_db(&self) -> NaiveDateTime {
+        self.clock.now_db()
+    }
+}
+
+pub type State = web::Data<AppState>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SafeCampus API",
+        description = "Backend of a district programme that keeps students safe from sexual abuse: \
+                       accounts and school structure, tip line, pickup, leave, notifications.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    app.openapi(ApiDoc::openapi())
+        .service(healthz)
+        .service(readyz)
+        .service(
+            scope("/api/v1")
+                .configure(crate::auth::routes)
+                .configure(crate::org::routes)
+                .configure(crate::notify::routes)
+                .configure(crate::audit::routes),
+        )
+}
+
+/// The OpenAPI document, generated from the handlers' annotations.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    register(App::new().into_utoipa_app()).split_for_parts().1
+}
+
+pub fn openapi_json() -> String {
+    let mut s = openapi_document()
+        .to_pretty_json()
+        .expect("the document serialises");
+    s.push('\n');
+    s
+}
+
+pub fn build(
+    state: State,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = register(App::new().into_utoipa_app()).split_for_parts();
+    let api_json = web::Data::new(api.to_json().expect("the document serialises"));
+    app.app_data(state)
+        .app_data(web::PathConfig::default().error_handler(http::path_error))
+        .app_data(web::QueryConfig::default().error_handler(http::query_error))
+        .app_data(api_json)
+        .route("/api/v1/openapi.json", web::get().to(openapi_handler))
+        .default_service(web::to(http::not_found_route))
+        .wrap(middleware::from_fn(http::access_log))
+        .wrap(
+            middleware::DefaultHeaders::new()
+                .add(("Cache-Control", "no-store"))
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("Strict-Transport-Security", "max-age=63072000"))
+                .add(("X-Frame-Options", "DENY")),
+        )
+}
+
+async fn openapi_handler(doc: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.get_ref().clone())
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/readyz")]
+async fn readyz(state: State) -> Result<web::Json<Health>, ApiError> {
+    use diesel::connection::SimpleConnection;
+    state
+        .db
+        .read(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(ApiError::unavailable)
+        })
+        .await
+        .map_err(|_| ApiError::unavailable("database unreachable"))?;
+    Ok(web::Json(Health { status: "ready" }))
+}

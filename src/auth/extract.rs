@@ -1,0 +1,151 @@
+//! Who is calling. `Caller` proves the bearer token and that its session,
+//! user and account are still good; role guards narrow it so that a
+//! handler's signature states the permission it needs.
+
+use super::role::Role;
+use crate::app::AppState;
+use crate::db::schema::{sessions, users};
+use crate::error::{ApiError, AppResult};
+use crate::notify::Language;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use diesel::prelude::*;
+use futures_util::future::LocalBoxFuture;
+use std::ops::Deref;
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: String,
+    pub role: Role,
+    pub district_id: String,
+    pub school_id: Option<String>,
+    pub language: Language,
+    pub session_id: String,
+}
+
+impl Caller {
+    /// The school a school-bound caller belongs to.
+    pub fn own_school(&self) -> AppResult<&str> {
+        self.school_id.as_deref().ok_or_else(|| {
+            ApiError::forbidden("forbidden_role", "this action needs a school account")
+        })
+    }
+
+    /// The idempotency scope: keys of one caller never meet another's.
+    pub fn idempotency_scope(&self) -> String {
+        format!("user:{}", self.user_id)
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or_else(ApiError::unauthorized)?;
+            let claims = state
+                .jwt
+                .verify(&token, state.now())
+                .ok_or_else(ApiError::unauthorized)?;
+            let (user_id, session_id) = (claims.sub, claims.sid);
+            let row = state
+                .db
+                .read(move |conn| {
+                    Ok(users::table
+                        .inner_join(sessions::table)
+                        .filter(users::id.eq(&user_id))
+                        .filter(sessions::id.eq(&session_id))
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(users::disabled.eq(false))
+                        .filter(sessions::created_at.ge(users::tokens_valid_after))
+                        .select((
+                            users::id,
+                            users::role,
+                            users::district_id,
+                            users::school_id,
+                            users::language,
+                            sessions::id,
+                        ))
+                        .first::<(String, String, String, Option<String>, String, String)>(conn)
+                        .optional()?)
+                })
+                .await?;
+            let (user_id, role, district_id, school_id, language, session_id) =
+                row.ok_or_else(ApiError::unauthorized)?;
+            Ok(Caller {
+                user_id,
+                role: Role::parse(&role)
+                    .ok_or_else(|| ApiError::internal("unknown role in database"))?,
+                district_id,
+                school_id,
+                language: Language::parse(&language).unwrap_or_default(),
+                session_id,
+            })
+        })
+    }
+}
+
+/// Declares an extractor that admits only the given roles (403 otherwise).
+macro_rules! role_guard {
+    ($(#[$doc:meta])* $name:ident: $($role:ident)|+) => {
+        $(#[$doc])*
+        pub struct $name(pub Caller);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let caller = Caller::from_request(req, payload);
+                Box::pin(async move {
+                    let caller = caller.await?;
+                    match caller.role {
+                        $(Role::$role)|+ => Ok($name(caller)),
+                        _ => Err(ApiError::forbidden(
+                            "forbidden_role",
+                            "your role may not do this",
+                        )),
+                    }
+                })
+            }
+        }
+
+        impl Deref for $name {
+            type Target = Caller;
+            fn deref(&self) -> &Caller {
+                &self.0
+            }
+        }
+    };
+}
+
+role_guard!(
+    /// The district's system administrator.
+    DistrictAdmin: DistrictAdmin
+);
+role_guard!(
+    /// Sets up schools, classes and accounts: the district admin everywhere
+    /// in the district, a school admin in their school.
+    Admin: DistrictAdmin | SchoolAdmin
+);
+role_guard!(
+    /// Anyone who works for a school or the district.
+    Staff: DistrictAdmin | BureauOfficer | SchoolAdmin | Teacher | Guard | Counselor | LegalVp | DormManager
+);
+role_guard!(
+    /// A parent or guardian.
+    Parent: Parent
+);

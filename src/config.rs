@@ -1,0 +1,117 @@
+//! One typed configuration, read once from the environment.
+
+use crate::db::DatabaseUrl;
+use std::collections::HashMap;
+
+pub const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: String,
+    pub database: DatabaseUrl,
+    pub production: bool,
+    /// The current signing secret first, then retired ones still accepted.
+    pub jwt_secrets: Vec<Vec<u8>>,
+    pub receipt_pepper: Vec<u8>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub db_pool_size: u32,
+    pub workers: usize,
+    /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
+    pub password_hash_concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Reads `SAFECAMPUS_*` and `DATABASE_URL`. In production a missing or
+    /// short secret is an error; elsewhere a random one is made for this run.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_map(&vars)
+    }
+
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let production = match get("SAFECAMPUS_ENV").as_deref() {
+            None | Some("development") | Some("test") => false,
+            Some("production") => true,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "SAFECAMPUS_ENV must be development or production, not {other:?}"
+                )))
+            }
+        };
+        let secret = |name: &str| -> Result<Vec<u8>, ConfigError> {
+            match get(name) {
+                Some(s) if s.len() >= MIN_SECRET_LEN => Ok(s.into_bytes()),
+                Some(_) if production => Err(ConfigError(format!(
+                    "{name} must be at least {MIN_SECRET_LEN} characters in production"
+                ))),
+                None if production => Err(ConfigError(format!(
+                    "{name} is required in production (at least {MIN_SECRET_LEN} random characters)"
+                ))),
+                _ => {
+                    tracing::warn!(
+                        "{name} is missing or short: using a random development secret for this run only"
+                    );
+                    Ok(crate::crypto::random_bytes(32))
+                }
+            }
+        };
+        let mut jwt_secrets = vec![secret("SAFECAMPUS_JWT_SECRET")?];
+        if let Some(previous) = get("SAFECAMPUS_JWT_PREVIOUS_SECRETS") {
+            for s in previous.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if s.len() < MIN_SECRET_LEN {
+                    return Err(ConfigError(
+                        "every SAFECAMPUS_JWT_PREVIOUS_SECRETS entry must be at least 32 characters"
+                            .into(),
+                    ));
+                }
+                jwt_secrets.push(s.as_bytes().to_vec());
+            }
+        }
+        let receipt_pepper = secret("SAFECAMPUS_RECEIPT_PEPPER")?;
+        let database = DatabaseUrl::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| "sqlite://safecampus.db".to_string()),
+        )
+        .map_err(ConfigError)?;
+        let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(s) => match s.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(ConfigError(format!(
+                        "{name} must be a number from {min} to {max}"
+                    ))),
+                },
+            }
+        };
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Ok(Settings {
+            bind: get("SAFECAMPUS_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_string()),
+            database,
+            production,
+            jwt_secrets,
+            receipt_pepper,
+            access_token_ttl_secs: number("SAFECAMPUS_ACCESS_TOKEN_TTL_SECS", 900, 60, 900)?,
+            refresh_token_ttl_days: number("SAFECAMPUS_REFRESH_TOKEN_TTL_DAYS", 30, 1, 90)?,
+            db_pool_size: number("SAFECAMPUS_DB_POOL_SIZE", 10, 1, 200)? as u32,
+            workers: number("SAFECAMPUS_WORKERS", cores as i64, 1, 64)? as usize,
+            password_hash_concurrency: number(
+                "SAFECAMPUS_PASSWORD_HASH_CONCURRENCY",
+                cores.clamp(1, 4) as i64,
+                1,
+                64,
+            )? as usize,
+        })
+    }
+}

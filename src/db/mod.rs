@@ -1,0 +1,257 @@
+//! Storage plumbing: one connection type over SQLite and PostgreSQL, a pool,
+//! embedded migrations, and the single blocking hop every request uses.
+//! Domains see `AnyConnection` and never which backend runs, except in a repo
+//! function that must speak a dialect.
+
+pub mod schema;
+
+use crate::error::{ApiError, AppResult};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::time::Duration;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs a statement that the multi-backend cannot express (multi-row
+/// INSERTs, dialect SQL) on the concrete connection; the expression is
+/// written once and compiled for each backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+        }
+    };
+}
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the data lives, parsed from `DATABASE_URL`.
+#[derive(Clone, Debug)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// What the driver is given: a file path for SQLite, the URL for PostgreSQL.
+    target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl {
+                backend: Backend::Postgres,
+                target: url.to_string(),
+            })
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            if path.is_empty() || path.contains("://") {
+                return Err(format!(
+                    "DATABASE_URL must be sqlite://PATH or postgres://…, not {url:?}"
+                ));
+            }
+            Ok(DatabaseUrl {
+                backend: Backend::Sqlite,
+                target: path.to_string(),
+            })
+        }
+    }
+}
+
+/// Opens connections of the configured backend only: a PostgreSQL URL never
+/// falls back to creating an SQLite file named after it.
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match self.url.backend {
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                c.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(c))
+            }
+            Backend::Postgres => diesel::PgConnection::establish(&self.url.target)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking()
+            || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(
+                conn,
+            )
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Builds the pool without waiting for the database: the service starts
+    /// (and says "not ready") while the database is away.
+    pub fn open(url: &DatabaseUrl, max_size: u32) -> Db {
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(true)
+            .build_unchecked(Manager { url: url.clone() });
+        Db {
+            pool,
+            backend: url.backend,
+        }
+    }
+
+    pub fn conn(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn migrate(&self) -> Result<(), String> {
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let result = match &mut *conn {
+            AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            AnyConnection::Postgresql(c) => {
+                c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ())
+            }
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        self.hop(false, f).await
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool. On SQLite the
+    /// transaction takes the write lock at its start (BEGIN IMMEDIATE), so two
+    /// writers wait for each other instead of failing on a lock upgrade.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        self.hop(true, f).await
+    }
+
+    async fn hop<T, F>(&self, write: bool, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            in_transaction(&mut conn, write, f)
+        })
+        .await?
+    }
+
+    /// The same as `write`, for code that already runs on a blocking thread
+    /// (workers, the CLI).
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        in_transaction(&mut conn, true, f)
+    }
+}
+
+pub fn in_transaction<T>(
+    conn: &mut AnyConnection,
+    write: bool,
+    f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    match conn {
+        AnyConnection::Sqlite(c) if write => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    type Tm = <AnyConnection as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => match Tm::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = Tm::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            Tm::rollback_transaction(conn).map_err(ApiError::from)?;
+            Err(e)
+        }
+    }
+}
+
+/// True when a diesel error is a unique-constraint violation.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Application-made ids: UUIDv7, so they sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Maps a unique-constraint violation to a 409 with a stable code naming the
+/// field; other errors pass through.
+pub fn conflict_on_unique(
+    code: &'static str,
+    field: &'static str,
+    detail: &'static str,
+) -> impl FnOnce(diesel::result::Error) -> ApiError {
+    move |e| {
+        if is_unique_violation(&e) {
+            ApiError::conflict(code, detail).with_field(field)
+        } else {
+            e.into()
+        }
+    }
+}

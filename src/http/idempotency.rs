@@ -1,0 +1,180 @@
+//! `Idempotency-Key` on creating POSTs. The key's record is written in the
+//! same transaction as what the request creates, so a crash or a concurrent
+//! duplicate can never leave a resource without its record, or two resources.
+
+use crate::crypto::{hex, sha256_hex};
+use crate::db::schema::idempotency_keys as ik;
+use crate::db::{is_unique_violation, new_id, AnyConnection, Db};
+use crate::error::{ApiError, AppResult};
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use std::future::{ready, Ready};
+
+pub const KEY_LIFETIME_HOURS: i64 = 24;
+
+/// The optional `Idempotency-Key` header, with the method and path it came on.
+pub struct IdempotencyKey {
+    key: Option<String>,
+    target: String,
+}
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let target = format!("{} {}", req.method(), req.path());
+        let key = match req.headers().get("idempotency-key") {
+            None => Ok(None),
+            Some(v) => match v.to_str() {
+                Ok(s)
+                    if !s.is_empty()
+                        && s.len() <= 255
+                        && s.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Ok(Some(s.to_string()))
+                }
+                _ => Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                )
+                .with_field("Idempotency-Key")),
+            },
+        };
+        ready(key.map(|key| IdempotencyKey { key, target }))
+    }
+}
+
+pub enum Outcome {
+    Fresh(String),
+    Replay { status: u16, body: String },
+}
+
+/// Runs `create` once per (scope, key): a replay with the same body answers
+/// what the first answered; the same key with another body is a 422.
+/// `scope` keeps one caller's keys apart from another's.
+pub async fn respond_idempotent<T, F>(
+    db: &Db,
+    now: NaiveDateTime,
+    scope: String,
+    key: IdempotencyKey,
+    body_digest: [u8; 32],
+    status: StatusCode,
+    create: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+{
+    let Some(k) = key.key else {
+        let value = db.write(create).await?;
+        return Ok(HttpResponse::build(status).json(value));
+    };
+    let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
+    let (scope2, k2, fp2) = (scope.clone(), k.clone(), fingerprint.clone());
+    let attempt = db
+        .write(move |conn| {
+            let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
+            diesel::delete(
+                ik::table
+                    .filter(ik::scope.eq(&scope))
+                    .filter(ik::idem_key.eq(&k))
+                    .filter(ik::created_at.lt(fresh_after)),
+            )
+            .execute(conn)?;
+            if let Some(done) = lookup(conn, &scope, &k, &fingerprint, now)? {
+                return Ok(done);
+            }
+            let value = create(conn)?;
+            let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
+            diesel::insert_into(ik::table)
+                .values((
+                    ik::id.eq(new_id()),
+                    ik::scope.eq(&scope),
+                    ik::idem_key.eq(&k),
+                    ik::request_hash.eq(&fingerprint),
+                    ik::status.eq(status.as_u16() as i32),
+                    ik::body.eq(&body),
+                    ik::created_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        ApiError::conflict(
+                            "idempotency_in_flight",
+                            "a request with this Idempotency-Key is in progress",
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?;
+            Ok(Outcome::Fresh(body))
+        })
+        .await;
+    let outcome = match attempt {
+        Ok(outcome) => outcome,
+        // A concurrent twin may have committed first: answer as it did.
+        Err(err) if err.status.is_client_error() || err.code == "idempotency_in_flight" => match db
+            .read(move |conn| lookup(conn, &scope2, &k2, &fp2, now))
+            .await?
+        {
+            Some(done) => done,
+            None => return Err(err),
+        },
+        Err(err) => return Err(err),
+    };
+    Ok(match outcome {
+        Outcome::Fresh(body) => HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .body(body),
+        Outcome::Replay { status, body } => {
+            HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body)
+        }
+    })
+}
+
+fn lookup(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<Outcome>> {
+    let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
+    let row = ik::table
+        .filter(ik::scope.eq(scope))
+        .filter(ik::idem_key.eq(key))
+        .filter(ik::created_at.ge(fresh_after))
+        .select((ik::request_hash, ik::status, ik::body))
+        .first::<(String, i32, String)>(conn)
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((hash, status, body)) if hash == fingerprint => Ok(Some(Outcome::Replay {
+            status: status as u16,
+            body,
+        })),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        )
+        .with_field("Idempotency-Key")),
+    }
+}
+
+/// Forgets keys older than their lifetime.
+pub fn purge_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> AppResult<usize> {
+    Ok(diesel::delete(
+        ik::table.filter(ik::created_at.lt(now - chrono::Duration::hours(KEY_LIFETIME_HOURS))),
+    )
+    .execute(conn)?)
+}

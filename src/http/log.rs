@@ -1,0 +1,39 @@
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// One line per request, tagged with a request id that is also returned in
+/// `X-Request-Id`. It records the route *pattern* (`/api/v1/students/{id}`),
+/// never the concrete path, the query string, a body or the client's address:
+/// a tip-line reporter must not be traceable through our logs.
+pub async fn access_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = crate::crypto::hex(&crate::crypto::random_bytes(8));
+    let span = tracing::info_span!("request", id = %request_id);
+    let method = req.method().clone();
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(no route)".to_string());
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            route = %route,
+            status = res.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "served"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}

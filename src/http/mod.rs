@@ -1,0 +1,96 @@
+//! The HTTP edge shared by every domain: JSON bodies, bounded texts,
+//! idempotent creates, pagination, the access log and security headers.
+
+mod body;
+mod idempotency;
+mod log;
+
+pub use body::{JsonBody, Text, DEFAULT_BODY_LIMIT};
+pub use idempotency::{
+    purge_expired as purge_expired_keys, respond_idempotent, IdempotencyKey, Outcome,
+};
+pub use log::access_log;
+
+use crate::error::ApiError;
+use actix_web::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(20),
+            Some(n @ 1..=100) => Ok(n as i64),
+            Some(_) => Err(ApiError::invalid("limit", "limit must be from 1 to 100")),
+        }
+    }
+
+    pub fn cursor(&self) -> Result<Option<String>, ApiError> {
+        match &self.cursor {
+            None => Ok(None),
+            Some(c) if c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_hexdigit() || ch == '-') => {
+                Ok(Some(c.clone()))
+            }
+            Some(_) => Err(ApiError::invalid("cursor", "cursor is not valid")),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// `rows` holds up to `limit + 1` items; the extra one only says there is more.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, id_of: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(id_of) } else { None };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
+
+/// Path and query extraction failures as problem+json: a malformed id in a
+/// path names nothing that exists, so it is a plain 404.
+pub fn path_error(
+    _err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::not_found("resource").into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let detail = err.to_string();
+    let mut e = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_query",
+        detail.clone(),
+    );
+    if let Some(field) = body::backticked(&detail) {
+        e = e.with_field(field);
+    }
+    e.into()
+}
+
+pub async fn not_found_route() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found("route"))
+}

@@ -1,0 +1,18 @@
+//! SafeCampus: the backend of a district programme that keeps students safe
+//! from sexual abuse. `app::build` makes the HTTP application that the binary
+//! serves and the tests drive.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod notify;
+pub mod org;
+pub mod server;
+pub mod workers;

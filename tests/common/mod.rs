@@ -1,0 +1,515 @@
+//! The test harness: the real server on a free port, a fresh database per
+//! test (an SQLite file; a PostgreSQL schema when SAFECAMPUS_TEST_POSTGRES_URL
+//! is set), a clock the test sets, and builders for a school's people.
+#![allow(dead_code)]
+
+use actix_web::web;
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use safecampus::app::AppState;
+use safecampus::clock::ManualClock;
+use safecampus::config::Settings;
+use safecampus::db::{Backend, DatabaseUrl, Db};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+pub const PASSWORD: &str = "correct-horse-battery-9";
+pub const ADMIN_PASSWORD: &str = "district-lantern-river-1";
+
+/// Runs each named scenario `async fn name(app: TestApp)` once on SQLite and
+/// once on PostgreSQL (when SAFECAMPUS_TEST_POSTGRES_URL is set).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::common::TestApp::spawn($crate::common::Which::Sqlite).await).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    match $crate::common::TestApp::try_spawn($crate::common::Which::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped"),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Which {
+    Sqlite,
+    Postgres,
+}
+
+/// Monday 30 November 2026, 08:00 in Shanghai.
+pub fn school_morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: awc::Client,
+    pub clock: ManualClock,
+    pub state: web::Data<AppState>,
+    pub backend: Backend,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// The problem `code` of an error response.
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_string()
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self.json()
+    }
+
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "not problem+json: {}",
+            self.text
+        );
+        assert_eq!(self.code(), code, "body: {}", self.text);
+    }
+}
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub token: String,
+    pub refresh: String,
+    pub username: String,
+}
+
+fn postgres_schema_url(base: &str) -> Option<String> {
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut admin =
+        diesel::PgConnection::establish(base).expect("connect to SAFECAMPUS_TEST_POSTGRES_URL");
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create test schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
+}
+
+impl TestApp {
+    pub async fn spawn(which: Which) -> TestApp {
+        Self::try_spawn(which).await.expect("database for tests")
+    }
+
+    pub async fn try_spawn(which: Which) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match which {
+            Which::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Which::Postgres => {
+                let base = std::env::var("SAFECAMPUS_TEST_POSTGRES_URL")
+                    .ok()
+                    .filter(|s| !s.is_empty())?;
+                web::block(move || postgres_schema_url(&base))
+                    .await
+                    .ok()??
+            }
+        };
+        let vars: HashMap<String, String> = [
+            ("DATABASE_URL", database_url.as_str()),
+            (
+                "SAFECAMPUS_JWT_SECRET",
+                "test-secret-test-secret-test-secret-0001",
+            ),
+            (
+                "SAFECAMPUS_RECEIPT_PEPPER",
+                "test-pepper-test-pepper-test-pepper-0001",
+            ),
+            ("SAFECAMPUS_WORKERS", "2"),
+            ("SAFECAMPUS_DB_POOL_SIZE", "6"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = Settings::from_map(&vars).expect("test settings");
+        let db = Db::open(
+            &DatabaseUrl::parse(&database_url).unwrap(),
+            settings.db_pool_size,
+        );
+        let migrate_db = db.clone();
+        web::block(move || migrate_db.migrate())
+            .await
+            .unwrap()
+            .expect("migrations");
+        let clock = ManualClock::new(school_morning());
+        let state = web::Data::new(AppState::new(
+            settings,
+            db,
+            std::sync::Arc::new(clock.clone()),
+        ));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server_state = state.clone();
+        let server =
+            actix_web::HttpServer::new(move || safecampus::app::build(server_state.clone()))
+                .workers(2)
+                .disable_signals()
+                .listen(listener)
+                .unwrap()
+                .run();
+        actix_web::rt::spawn(server);
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
+        Some(TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            client,
+            clock,
+            state,
+            backend: DatabaseUrl::parse(&database_url).unwrap().backend,
+            database_url,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request; `body` None sends nothing, Some sends JSON.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let raw = body.map(|b| b.to_string());
+        self.send_raw(method, path, token, raw.as_deref(), headers)
+            .await
+    }
+
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+        }
+        if body.is_some() {
+            req = req.insert_header(("Content-Type", "application/json"));
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = match body {
+            Some(b) => req.send_body(b.to_string()).await,
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let bytes = res
+            .body()
+            .limit(64 * 1024 * 1024)
+            .await
+            .expect("response body");
+        Resp {
+            status: res.status().as_u16(),
+            headers,
+            text: String::from_utf8_lossy(&bytes).to_string(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send("GET", path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send("POST", path, Some(token), Some(&body), &[]).await
+    }
+
+    pub async fn post_anon(&self, path: &str, body: Value) -> Resp {
+        self.send("POST", path, None, Some(&body), &[]).await
+    }
+
+    /// Runs SQL against the test database (for checks that no row was written).
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        self.query_i64(sql).await
+    }
+
+    pub async fn query_i64(&self, sql: String) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let db = self.state.db.clone();
+        web::block(move || {
+            let mut conn = db.conn().unwrap();
+            use diesel::RunQueryDsl;
+            diesel::sql_query(sql)
+                .get_result::<N>(&mut *conn)
+                .unwrap()
+                .n
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn execute(&self, sql: String) {
+        let db = self.state.db.clone();
+        web::block(move || {
+            let mut conn = db.conn().unwrap();
+            conn.batch_execute(&sql).unwrap();
+        })
+        .await
+        .unwrap()
+    }
+
+    // --- people and places ---------------------------------------------------
+
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        let body = self
+            .post_anon(
+                "/api/v1/auth/login",
+                json!({"username": username, "password": password}),
+            )
+            .await
+            .expect(200);
+        Session {
+            user_id: body["user"]["id"].as_str().unwrap().to_string(),
+            token: body["access_token"].as_str().unwrap().to_string(),
+            refresh: body["refresh_token"].as_str().unwrap().to_string(),
+            username: username.to_string(),
+        }
+    }
+
+    /// Creates the district and its admin, and signs in.
+    pub async fn district_admin(&self) -> Session {
+        let db = self.state.db.clone();
+        let now = self.state.now_db();
+        web::block(move || {
+            safecampus::demo::bootstrap_admin(&db, now, "Test District", "admin", ADMIN_PASSWORD)
+        })
+        .await
+        .unwrap()
+        .expect("bootstrap");
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn create_school(&self, admin: &Session, code: &str, kind: &str) -> String {
+        let body = self
+            .post(
+                "/api/v1/schools",
+                &admin.token,
+                json!({"name": format!("{code} School"), "code": code, "kind": kind}),
+            )
+            .await
+            .expect(201);
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_user(
+        &self,
+        admin: &Session,
+        role: &str,
+        username: &str,
+        school_id: Option<&str>,
+    ) -> String {
+        let mut body = json!({"role": role, "username": username, "display_name": username, "password": PASSWORD});
+        if let Some(s) = school_id {
+            body["school_id"] = json!(s);
+        }
+        let created = self
+            .post("/api/v1/users", &admin.token, body)
+            .await
+            .expect(201);
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_class(
+        &self,
+        admin: &Session,
+        school_id: &str,
+        grade: i32,
+        head_teacher: Option<&str>,
+    ) -> String {
+        let mut body = json!({"grade": grade, "name": format!("Class {grade}")});
+        if let Some(t) = head_teacher {
+            body["head_teacher_id"] = json!(t);
+        }
+        let created = self
+            .post(
+                &format!("/api/v1/schools/{school_id}/classes"),
+                &admin.token,
+                body,
+            )
+            .await
+            .expect(201);
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_student(
+        &self,
+        admin: &Session,
+        school_id: &str,
+        class_id: &str,
+        name: &str,
+        grade: i32,
+    ) -> String {
+        let created = self
+            .post(
+                "/api/v1/students",
+                &admin.token,
+                json!({"school_id": school_id, "class_id": class_id, "name": name,
+                       "student_no": format!("NO-{name}"), "grade": grade}),
+            )
+            .await
+            .expect(201);
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn add_guardian(
+        &self,
+        admin: &Session,
+        student_id: &str,
+        parent_id: &str,
+        relation: &str,
+    ) {
+        self.post(
+            &format!("/api/v1/students/{student_id}/guardians"),
+            &admin.token,
+            json!({"user_id": parent_id, "relation": relation, "primary": true}),
+        )
+        .await
+        .expect(201);
+    }
+
+    /// Two schools of one district, each with an admin, a head teacher, a
+    /// guard, a class, a pupil and the pupil's parent.
+    pub async fn world(&self) -> World {
+        let district_admin = self.district_admin().await;
+        let mut schools = Vec::new();
+        for (code, kind) in [("SCH-X", "primary"), ("SCH-Y", "primary")] {
+            let id = self.create_school(&district_admin, code, kind).await;
+            let tag = code.to_lowercase();
+            self.create_user(
+                &district_admin,
+                "school_admin",
+                &format!("{tag}.admin"),
+                Some(&id),
+            )
+            .await;
+            let admin = self.login(&format!("{tag}.admin"), PASSWORD).await;
+            let teacher_id = self
+                .create_user(&admin, "teacher", &format!("{tag}.teacher"), None)
+                .await;
+            self.create_user(&admin, "guard", &format!("{tag}.guard"), None)
+                .await;
+            let class_id = self.create_class(&admin, &id, 1, Some(&teacher_id)).await;
+            let student_id = self
+                .create_student(&admin, &id, &class_id, &format!("pupil-{tag}"), 1)
+                .await;
+            let parent_id = self
+                .create_user(&admin, "parent", &format!("{tag}.parent"), None)
+                .await;
+            self.add_guardian(&admin, &student_id, &parent_id, "mother")
+                .await;
+            schools.push(SchoolPeople {
+                id,
+                class_id,
+                student_id,
+                admin,
+                teacher: self.login(&format!("{tag}.teacher"), PASSWORD).await,
+                guard: self.login(&format!("{tag}.guard"), PASSWORD).await,
+                parent: self.login(&format!("{tag}.parent"), PASSWORD).await,
+            });
+        }
+        let y = schools.pop().unwrap();
+        let x = schools.pop().unwrap();
+        World {
+            district_admin,
+            x,
+            y,
+        }
+    }
+}
+
+pub struct SchoolPeople {
+    pub id: String,
+    pub class_id: String,
+    pub student_id: String,
+    pub admin: Session,
+    pub teacher: Session,
+    pub guard: Session,
+    pub parent: Session,
+}
+
+pub struct World {
+    pub district_admin: Session,
+    pub x: SchoolPeople,
+    pub y: SchoolPeople,
+}
+
+pub trait ClockExt {
+    fn now_ts(&self) -> i64;
+}
+
+impl ClockExt for ManualClock {
+    fn now_ts(&self) -> i64 {
+        use safecampus::clock::Clock;
+        self.now().timestamp()
+    }
+}
