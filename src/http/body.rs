@@ -94,8 +94,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        // Some type errors (a number where an enum belongs) surface as syntax
+        // errors; a body that is well-formed JSON has a data problem.
+        let well_formed = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
         match inner.classify() {
-            serde_json::error::Category::Data => {
+            serde_json::error::Category::Data | serde_json::error::Category::Syntax
+                if well_formed =>
+            {
                 let message = inner.to_string();
                 let at_root = path == "." || path.is_empty();
                 // serde names a missing field in its message, at its parent's path;
