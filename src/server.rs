@@ -9,6 +9,8 @@ use std::time::Duration;
 /// Serves on `listener` until SIGTERM or SIGINT; requests in flight finish
 /// first (up to 30 s).
 pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<()> {
+    // Take over the signals before the first request can arrive.
+    let stop = shutdown_signal()?;
     let workers = state.settings.workers;
     let worker_state = state.clone();
     let server = HttpServer::new(move || app::build(state.clone()))
@@ -20,7 +22,7 @@ pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::
     let handle = server.handle();
     let background = crate::workers::spawn(worker_state);
     actix_web::rt::spawn(async move {
-        shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: finishing requests in flight");
         handle.stop(true).await;
     });
@@ -29,20 +31,18 @@ pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::
     result
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+/// Resolves at SIGTERM or SIGINT; the handlers are installed when this is
+/// called, not when it is first polled.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
+            _ = int.recv() => {},
             _ = term.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 /// How long background workers wait between rounds.
