@@ -9,7 +9,8 @@ use diesel::prelude::*;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 pub const MAX_FAILURES: i64 = 5;
 
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
 pub struct LoginUser {
     pub id: String,
     pub role: String,
@@ -23,15 +24,7 @@ pub struct LoginUser {
 pub fn find_login_user(conn: &mut AnyConnection, username: &str) -> AppResult<Option<LoginUser>> {
     Ok(users::table
         .filter(users::username.eq(username))
-        .select((
-            users::id,
-            users::role,
-            users::display_name,
-            users::district_id,
-            users::school_id,
-            users::password_hash,
-            users::disabled,
-        ))
+        .select(LoginUser::as_select())
         .first(conn)
         .optional()?)
 }
@@ -39,15 +32,7 @@ pub fn find_login_user(conn: &mut AnyConnection, username: &str) -> AppResult<Op
 pub fn find_login_user_by_id(conn: &mut AnyConnection, id: &str) -> AppResult<LoginUser> {
     Ok(users::table
         .find(id)
-        .select((
-            users::id,
-            users::role,
-            users::display_name,
-            users::district_id,
-            users::school_id,
-            users::password_hash,
-            users::disabled,
-        ))
+        .select(LoginUser::as_select())
         .first(conn)?)
 }
 
