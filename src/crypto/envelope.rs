@@ -266,5 +266,21 @@ mod tests {
         let c = hpke::public_of(&reporter_private_key("0123456789ABCDEFGHJM"));
         assert_eq!(a, b);
         assert_ne!(a, c);
+        // HKDF-SHA256 computed independently (Python's hmac module), then clamped.
+        let mut expected =
+            crate::crypto::hex(&[0u8; 0]) + "85867880f07d5cc369f05d2f8a121a70f66ab54de27d4c4622c509f38b325167";
+        let mut bytes: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&expected[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        bytes[0] &= 248;
+        bytes[31] &= 127;
+        bytes[31] |= 64;
+        expected = crate::crypto::hex(&bytes);
+        assert_eq!(
+            crate::crypto::hex(&hpke::private_key_bytes(&reporter_private_key(
+                "0123456789ABCDEFGHJK"
+            ))),
+            expected
+        );
     }
 }
