@@ -138,7 +138,12 @@ impl Settings {
                     1,
                     1_000_000,
                 )?,
-                urgent_deadline_mins: number("SAFECAMPUS_TIPLINE_URGENT_DEADLINE_MINS", 60, 1, 10_080)?,
+                urgent_deadline_mins: number(
+                    "SAFECAMPUS_TIPLINE_URGENT_DEADLINE_MINS",
+                    60,
+                    1,
+                    10_080,
+                )?,
                 normal_deadline_mins: number(
                     "SAFECAMPUS_TIPLINE_NORMAL_DEADLINE_MINS",
                     1440,

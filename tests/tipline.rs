@@ -70,7 +70,13 @@ async fn tip_world(app: &TestApp) -> Tip {
     let x_admin = holder(app, w.x.admin.clone()).await;
     let x_counselor = holder(app, app.login("sch-x.counselor", PASSWORD).await).await;
     let y_admin = holder(app, w.y.admin.clone()).await;
-    designate(app, &w.x.admin, &w.x.id, &[&x_admin.s.user_id, &x_counselor.s.user_id]).await;
+    designate(
+        app,
+        &w.x.admin,
+        &w.x.id,
+        &[&x_admin.s.user_id, &x_counselor.s.user_id],
+    )
+    .await;
     designate(app, &w.y.admin, &w.y.id, &[&y_admin.s.user_id]).await;
     Tip {
         w,
@@ -129,9 +135,19 @@ async fn mailbox(app: &TestApp, code: &str) -> Value {
 }
 
 /// Seals and submits an ordinary report to school X; returns the receipt.
-async fn submit_sealed(app: &TestApp, code: &str, text: &str, urgency: &str, concerns_staff: bool) -> String {
+async fn submit_sealed(
+    app: &TestApp,
+    code: &str,
+    text: &str,
+    urgency: &str,
+    concerns_staff: bool,
+) -> String {
     let mb = mailbox(app, code).await;
-    let keys = if concerns_staff { &mb["district_keys"] } else { &mb["recipient_keys"] };
+    let keys = if concerns_staff {
+        &mb["district_keys"]
+    } else {
+        &mb["recipient_keys"]
+    };
     let body = json!({
         "school_code": code, "category": "sexual_abuse", "urgency": urgency,
         "concerns_staff": concerns_staff, "envelope": seal_text(keys, text), "pow": solve_pow(app).await,
@@ -143,7 +159,12 @@ async fn submit_sealed(app: &TestApp, code: &str, text: &str, urgency: &str, con
 
 /// Signs in again after the clock moved past the access token's life.
 async fn relogin(app: &TestApp, t: &mut Tip) {
-    for h in [&mut t.bureau, &mut t.x_admin, &mut t.x_counselor, &mut t.y_admin] {
+    for h in [
+        &mut t.bureau,
+        &mut t.x_admin,
+        &mut t.x_counselor,
+        &mut t.y_admin,
+    ] {
         h.s = app.login(&h.s.username, PASSWORD).await;
     }
 }
@@ -164,7 +185,10 @@ async fn only_report_id(app: &TestApp, s: &Session) -> String {
 }
 
 async fn feed_templates(app: &TestApp, s: &Session) -> Vec<String> {
-    let feed = app.get("/api/v1/me/notifications", &s.token).await.expect(200);
+    let feed = app
+        .get("/api/v1/me/notifications", &s.token)
+        .await
+        .expect(200);
     feed["items"]
         .as_array()
         .unwrap()
@@ -220,9 +244,11 @@ async fn columns(app: &TestApp) -> Vec<(String, String)> {
         safecampus::db::Backend::Sqlite => "SELECT m.name AS t, p.name AS c FROM sqlite_master m \
              JOIN pragma_table_info(m.name) p WHERE m.type = 'table'"
             .to_string(),
-        safecampus::db::Backend::Postgres => "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c \
+        safecampus::db::Backend::Postgres => {
+            "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c \
              FROM information_schema.columns WHERE table_schema = current_schema()"
-            .to_string(),
+                .to_string()
+        }
     };
     let db = app.state.db.clone();
     actix_web::web::block(move || {
@@ -283,111 +309,240 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     assert_eq!(mb["suite"]["kem_id"], 32);
     let body = json!({"school_code": "SCH-X", "category": "sexual_abuse", "urgency": "urgent",
         "envelope": seal_text(&mb["recipient_keys"], secret), "pow": solve_pow(&app).await});
-    let res = app.send("POST", "/api/v1/reports", None, Some(&body), &xff).await;
+    let res = app
+        .send("POST", "/api/v1/reports", None, Some(&body), &xff)
+        .await;
     let receipt = res.expect(201)["receipt"].as_str().unwrap().to_string();
     assert_eq!(receipt.len(), 23);
     let parsed = Receipt::parse(&receipt).unwrap();
 
     // Recipients are told, without content.
     for s in [&t.x_admin.s, &t.x_counselor.s, &t.bureau.s] {
-        assert!(feed_templates(&app, s).await.contains(&"tipline.new_report".to_string()));
+        assert!(feed_templates(&app, s)
+            .await
+            .contains(&"tipline.new_report".to_string()));
     }
     assert!(feed_templates(&app, &t.y_admin.s).await.is_empty());
 
     // Staff list it (metadata only) and open it with their private keys.
-    let list = app.get("/api/v1/reports", &t.x_counselor.s.token).await.expect(200);
+    let list = app
+        .get("/api/v1/reports", &t.x_counselor.s.token)
+        .await
+        .expect(200);
     let item = &list["items"][0];
     assert_eq!(item["urgency"], "urgent");
     assert_eq!(item["unread"], true);
     assert!(item.get("envelope").is_none());
     assert!(item["created_hour"].as_str().unwrap().contains("T00:00:00"));
     let id = item["id"].as_str().unwrap().to_string();
-    let detail = app.get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token).await.expect(200);
+    let detail = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
     assert_eq!(open_text(&detail["envelope"], &t.x_counselor.sk), secret);
     assert_eq!(open_text(&detail["envelope"], &t.bureau.sk), secret);
     assert_eq!(detail["reply_keys"][0]["key_id"], "reporter");
     assert_eq!(detail["reply_keys"].as_array().unwrap().len(), 4);
-    let list = app.get("/api/v1/reports", &t.x_counselor.s.token).await.expect(200);
+    let list = app
+        .get("/api/v1/reports", &t.x_counselor.s.token)
+        .await
+        .expect(200);
     assert_eq!(list["items"][0]["unread"], false);
 
     // Staff acknowledge and reply, sealed to the reporter and every recipient.
-    app.post(&format!("/api/v1/reports/{id}/status"), &t.x_counselor.s.token, json!({"status": "acknowledged"}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/reports/{id}/status"),
+        &t.x_counselor.s.token,
+        json!({"status": "acknowledged"}),
+    )
+    .await
+    .expect(200);
     let reply = "We hear you. The counsellor is here every day - reply 3d9e";
     let r = app
-        .post(&format!("/api/v1/reports/{id}/messages"), &t.x_counselor.s.token,
-              json!({"envelope": seal_text(&detail["reply_keys"], reply)}))
+        .post(
+            &format!("/api/v1/reports/{id}/messages"),
+            &t.x_counselor.s.token,
+            json!({"envelope": seal_text(&detail["reply_keys"], reply)}),
+        )
         .await;
     r.expect(201);
 
     // The reporter reads it from any device with the receipt alone.
     let fu = app
-        .send("POST", "/api/v1/reports/followup", None,
-              Some(&json!({"receipt": receipt.to_lowercase().replace('-', "")})), &xff)
+        .send(
+            "POST",
+            "/api/v1/reports/followup",
+            None,
+            Some(&json!({"receipt": receipt.to_lowercase().replace('-', "")})),
+            &xff,
+        )
         .await
         .expect(200);
     assert_eq!(fu["status"], "acknowledged");
     assert_eq!(fu["messages"][0]["from"], "school");
     assert!(fu["messages"][0].get("plaintext").is_none());
-    assert_eq!(open_text(&fu["messages"][0]["envelope"], &parsed.reporter_private_key()), reply);
+    assert_eq!(
+        open_text(
+            &fu["messages"][0]["envelope"],
+            &parsed.reporter_private_key()
+        ),
+        reply
+    );
     let opened = app
-        .send("POST", "/api/v1/reports/followup", None, Some(&json!({"receipt": receipt, "open": true})), &xff)
+        .send(
+            "POST",
+            "/api/v1/reports/followup",
+            None,
+            Some(&json!({"receipt": receipt, "open": true})),
+            &xff,
+        )
         .await
         .expect(200);
     assert_eq!(opened["messages"][0]["plaintext"]["text"], reply);
 
     // The reporter adds a message, sealed to the recipients; staff read it.
     let more = "It happened again on Friday - marker 99ab01";
-    app.send("POST", "/api/v1/reports/followup/messages", None,
-             Some(&json!({"receipt": receipt, "envelope": seal_text(&mb["recipient_keys"], more)})), &xff)
+    app.send(
+        "POST",
+        "/api/v1/reports/followup/messages",
+        None,
+        Some(&json!({"receipt": receipt, "envelope": seal_text(&mb["recipient_keys"], more)})),
+        &xff,
+    )
+    .await
+    .expect(201);
+    let detail = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
         .await
-        .expect(201);
-    let detail = app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token).await.expect(200);
+        .expect(200);
     assert_eq!(detail["messages"].as_array().unwrap().len(), 2);
     assert_eq!(detail["messages"][1]["from"], "reporter");
-    assert_eq!(open_text(&detail["messages"][1]["envelope"], &t.x_admin.sk), more);
+    assert_eq!(
+        open_text(&detail["messages"][1]["envelope"], &t.x_admin.sk),
+        more
+    );
 
     // The same with a plain web form: the server seals at once.
     let body = json!({"school_code": "SCH-X", "category": "harassment", "urgency": "normal",
         "plaintext": {"text": plain_secret}, "pow": solve_pow(&app).await});
-    let plain_receipt = app.send("POST", "/api/v1/reports", None, Some(&body), &xff).await.expect(201)["receipt"]
+    let plain_receipt = app
+        .send("POST", "/api/v1/reports", None, Some(&body), &xff)
+        .await
+        .expect(201)["receipt"]
         .as_str()
         .unwrap()
         .to_string();
     let ids = list_ids(&app, &t.bureau.s).await;
     assert_eq!(ids.len(), 2);
     let plain_id = ids.iter().find(|i| **i != id).unwrap();
-    let detail = app.get(&format!("/api/v1/reports/{plain_id}"), &t.bureau.s.token).await.expect(200);
+    let detail = app
+        .get(&format!("/api/v1/reports/{plain_id}"), &t.bureau.s.token)
+        .await
+        .expect(200);
     assert_eq!(open_text(&detail["envelope"], &t.bureau.sk), plain_secret);
     assert_eq!(open_text(&detail["envelope"], &t.x_admin.sk), plain_secret);
-    app.post(&format!("/api/v1/reports/{plain_id}/messages"), &t.bureau.s.token,
-             json!({"envelope": seal_text(&detail["reply_keys"], reply)}))
-        .await
-        .expect(201);
+    app.post(
+        &format!("/api/v1/reports/{plain_id}/messages"),
+        &t.bureau.s.token,
+        json!({"envelope": seal_text(&detail["reply_keys"], reply)}),
+    )
+    .await
+    .expect(201);
     let opened = app
-        .send("POST", "/api/v1/reports/followup", None, Some(&json!({"receipt": plain_receipt, "open": true})), &xff)
+        .send(
+            "POST",
+            "/api/v1/reports/followup",
+            None,
+            Some(&json!({"receipt": plain_receipt, "open": true})),
+            &xff,
+        )
         .await
         .expect(200);
     assert_eq!(opened["messages"][0]["plaintext"]["text"], reply);
+    let plain_more = "Plain follow-up from the form - marker c0ffee";
+    app.send(
+        "POST",
+        "/api/v1/reports/followup/messages",
+        None,
+        Some(&json!({"receipt": plain_receipt, "plaintext": {"text": plain_more}})),
+        &xff,
+    )
+    .await
+    .expect(201);
+    let detail = app
+        .get(
+            &format!("/api/v1/reports/{plain_id}"),
+            &t.x_counselor.s.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&detail["messages"][1]["envelope"], &t.x_counselor.sk),
+        plain_more
+    );
+    let mine = app
+        .get("/api/v1/me/encryption-key", &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(mine["key_id"], t.x_counselor.key_id.as_str());
+    assert_eq!(mine["key_backup"], "opaque-backup");
 
     // Every staff read and change is audited.
-    assert!(app.query_i64("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.read'".into()).await >= 3);
-    assert_eq!(app.query_i64("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.reply'".into()).await, 2);
+    assert!(
+        app.query_i64(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.read'".into()
+        )
+        .await
+            >= 3
+    );
+    assert_eq!(
+        app.query_i64(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.reply'".into()
+        )
+        .await,
+        2
+    );
 
     // Nothing of it at rest or in the logs.
     let plain_parsed = Receipt::parse(&plain_receipt).unwrap();
-    let markers = [secret, plain_secret, more, reply, IP, receipt.as_str(), parsed.normalised(),
-                   plain_receipt.as_str(), plain_parsed.normalised()];
+    let markers = [
+        secret,
+        plain_secret,
+        more,
+        reply,
+        plain_more,
+        IP,
+        receipt.as_str(),
+        parsed.normalised(),
+        plain_receipt.as_str(),
+        plain_parsed.normalised(),
+    ];
     for m in markers {
-        assert_eq!(rows_containing(&app, m).await, Vec::<String>::new(), "{m} is stored");
+        assert_eq!(
+            rows_containing(&app, m).await,
+            Vec::<String>::new(),
+            "{m} is stored"
+        );
     }
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
-    assert!(text.contains("/api/v1/reports/followup"), "the capture sees the server's access log");
+    assert!(
+        text.contains("/api/v1/reports/followup"),
+        "the capture sees the server's access log"
+    );
     for m in markers {
-        assert!(!text.to_lowercase().contains(&m.to_lowercase()), "{m} is in the logs");
+        assert!(
+            !text.to_lowercase().contains(&m.to_lowercase()),
+            "{m} is in the logs"
+        );
     }
-    for marker in ["marker 7f3a9c", "marker 51be0d", "marker 99ab01", "3d9e", IP] {
+    for marker in [
+        "marker 7f3a9c",
+        "marker 51be0d",
+        "marker 99ab01",
+        "marker c0ffee",
+        "3d9e",
+        IP,
+    ] {
         assert!(!text.contains(marker), "{marker} is in the logs");
     }
 }
@@ -397,13 +552,24 @@ async fn a_report_request_with_authorization_is_refused_and_nothing_is_stored(ap
     let mb = mailbox(&app, "SCH-X").await;
     let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
         "envelope": seal_text(&mb["recipient_keys"], "hi"), "pow": solve_pow(&app).await});
-    app.send("POST", "/api/v1/reports", Some(&t.w.x.parent.token), Some(&body), &[])
-        .await
-        .expect_problem(400, "anonymous_only");
-    app.send("POST", "/api/v1/reports/followup", Some(&t.w.x.parent.token),
-             Some(&json!({"receipt": "ABCDE-FGHJK-MNPQR-STVWX"})), &[])
-        .await
-        .expect_problem(400, "anonymous_only");
+    app.send(
+        "POST",
+        "/api/v1/reports",
+        Some(&t.w.x.parent.token),
+        Some(&body),
+        &[],
+    )
+    .await
+    .expect_problem(400, "anonymous_only");
+    app.send(
+        "POST",
+        "/api/v1/reports/followup",
+        Some(&t.w.x.parent.token),
+        Some(&json!({"receipt": "ABCDE-FGHJK-MNPQR-STVWX"})),
+        &[],
+    )
+    .await
+    .expect_problem(400, "anonymous_only");
     assert_eq!(app.count("tip_reports").await, 0);
     assert_eq!(app.count("tip_receipt_failures").await, 0);
 }
@@ -421,7 +587,9 @@ async fn an_envelope_without_the_district_key_is_refused(app: TestApp) {
     let pow = solve_pow(&app).await;
     let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
         "envelope": seal_text(&json!(school_only), "hi"), "pow": pow});
-    app.post_anon("/api/v1/reports", body).await.expect_problem(422, "missing_recipient_key");
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "missing_recipient_key");
     // An extra, unknown key is refused too, and a short (unpadded) ciphertext.
     let (_, stranger) = hpke::generate();
     let mut keys = recipients(&mb["recipient_keys"]);
@@ -429,11 +597,15 @@ async fn an_envelope_without_the_district_key_is_refused(app: TestApp) {
     let env = envelope::seal(&keys, &envelope::padded_json(&json!({"text": "hi"}))).unwrap();
     let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
         "envelope": env, "pow": pow});
-    app.post_anon("/api/v1/reports", body).await.expect_problem(422, "unknown_recipient_key");
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "unknown_recipient_key");
     let env = envelope::seal(&recipients(&mb["recipient_keys"]), b"{\"text\":\"short\"}").unwrap();
     let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
         "envelope": env, "pow": pow});
-    app.post_anon("/api/v1/reports", body).await.expect_problem(422, "unpadded_ciphertext");
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "unpadded_ciphertext");
     assert_eq!(app.count("tip_reports").await, 0);
     // The refused attempts did not spend the challenge.
     let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
@@ -445,47 +617,77 @@ async fn a_mailbox_without_a_district_key_is_not_ready(app: TestApp) {
     let w = app.world().await;
     let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
         "plaintext": {"text": "help"}, "pow": solve_pow(&app).await});
-    app.post_anon("/api/v1/reports", body).await.expect_problem(503, "mailbox_not_ready");
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(503, "mailbox_not_ready");
     assert_eq!(app.count("tip_reports").await, 0);
     // A parent may not register a recipient key.
     let (_, pk) = hpke::generate();
-    app.send("PUT", "/api/v1/me/encryption-key", Some(&w.x.parent.token),
-             Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk))})), &[])
-        .await
-        .expect_problem(403, "forbidden_role");
+    app.send(
+        "PUT",
+        "/api/v1/me/encryption-key",
+        Some(&w.x.parent.token),
+        Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk))})),
+        &[],
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
 }
 
 async fn bad_expired_and_replayed_proofs_of_work_are_refused(app: TestApp) {
     tip_world(&app).await;
-    let report = |pow: Value| json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
-        "plaintext": {"text": "help"}, "pow": pow});
+    let report = |pow: Value| {
+        json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "plaintext": {"text": "help"}, "pow": pow})
+    };
     let mut no_pow = report(Value::Null);
     no_pow.as_object_mut().unwrap().remove("pow");
-    app.post_anon("/api/v1/reports", no_pow).await.expect_problem(400, "pow_required");
-    app.post_anon("/api/v1/reports", report(json!({"challenge": "made-up", "nonce": "1"})))
+    app.post_anon("/api/v1/reports", no_pow)
         .await
-        .expect_problem(400, "pow_invalid");
+        .expect_problem(400, "pow_required");
+    app.post_anon(
+        "/api/v1/reports",
+        report(json!({"challenge": "made-up", "nonce": "1"})),
+    )
+    .await
+    .expect_problem(400, "pow_invalid");
     // A nonce that does not meet the difficulty.
     let good = solve_pow(&app).await;
     let challenge = good["challenge"].as_str().unwrap();
-    let bad_nonce = (0u64..).map(|n| n.to_string()).find(|n| !pow::meets(challenge, n, 4)).unwrap();
-    app.post_anon("/api/v1/reports", report(json!({"challenge": challenge, "nonce": bad_nonce})))
-        .await
-        .expect_problem(400, "pow_failed");
+    let bad_nonce = (0u64..)
+        .map(|n| n.to_string())
+        .find(|n| !pow::meets(challenge, n, 4))
+        .unwrap();
+    app.post_anon(
+        "/api/v1/reports",
+        report(json!({"challenge": challenge, "nonce": bad_nonce})),
+    )
+    .await
+    .expect_problem(400, "pow_failed");
     // Good once, then replayed.
-    app.post_anon("/api/v1/reports", report(good.clone())).await.expect(201);
-    app.post_anon("/api/v1/reports", report(good)).await.expect_problem(400, "pow_invalid");
+    app.post_anon("/api/v1/reports", report(good.clone()))
+        .await
+        .expect(201);
+    app.post_anon("/api/v1/reports", report(good))
+        .await
+        .expect_problem(400, "pow_invalid");
     // Expired.
     let late = solve_pow(&app).await;
     app.clock.advance(chrono::Duration::minutes(6));
-    app.post_anon("/api/v1/reports", report(late)).await.expect_problem(400, "pow_expired");
+    app.post_anon("/api/v1/reports", report(late))
+        .await
+        .expect_problem(400, "pow_expired");
     assert_eq!(app.count("tip_reports").await, 1);
 }
 
 async fn difficulty_rises_when_submissions_surge(app: TestApp) {
     tip_world(&app).await;
     let difficulty = |c: Value| c["difficulty"].as_u64().unwrap();
-    let calm = difficulty(app.post_anon("/api/v1/reports/challenge", json!({})).await.expect(201));
+    let calm = difficulty(
+        app.post_anon("/api/v1/reports/challenge", json!({}))
+            .await
+            .expect(201),
+    );
     assert_eq!(calm, 4);
     // The test settings set the surge at 6 reports in 10 minutes.
     for _ in 0..6 {
@@ -493,10 +695,18 @@ async fn difficulty_rises_when_submissions_surge(app: TestApp) {
             "plaintext": {"text": "spam"}, "pow": solve_pow(&app).await});
         app.post_anon("/api/v1/reports", body).await.expect(201);
     }
-    let surged = difficulty(app.post_anon("/api/v1/reports/challenge", json!({})).await.expect(201));
+    let surged = difficulty(
+        app.post_anon("/api/v1/reports/challenge", json!({}))
+            .await
+            .expect(201),
+    );
     assert_eq!(surged, 5);
     app.clock.advance(chrono::Duration::minutes(11));
-    let later = difficulty(app.post_anon("/api/v1/reports/challenge", json!({})).await.expect(201));
+    let later = difficulty(
+        app.post_anon("/api/v1/reports/challenge", json!({}))
+            .await
+            .expect(201),
+    );
     assert_eq!(later, 4);
 }
 
@@ -504,37 +714,67 @@ async fn a_wrong_receipt_is_404_and_repeated_wrong_receipts_are_throttled(app: T
     tip_world(&app).await;
     let receipt = submit_sealed(&app, "SCH-X", "help", "normal", false).await;
     let wrong = Receipt::generate().display();
-    let r = app.post_anon("/api/v1/reports/followup", json!({"receipt": wrong})).await;
+    let r = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": wrong}))
+        .await;
     r.expect_problem(404, "not_found");
-    let r2 = app.post_anon("/api/v1/reports/followup", json!({"receipt": "not a receipt"})).await;
+    let r2 = app
+        .post_anon(
+            "/api/v1/reports/followup",
+            json!({"receipt": "not a receipt"}),
+        )
+        .await;
     r2.expect_problem(404, "not_found");
     assert_eq!(r.json()["detail"], r2.json()["detail"]);
-    app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt})).await.expect(200);
+    app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
     // The test settings allow 8 wrong receipts a minute, for everyone together.
     for _ in 0..6 {
-        app.post_anon("/api/v1/reports/followup", json!({"receipt": Receipt::generate().display()}))
-            .await
-            .expect_problem(404, "not_found");
+        app.post_anon(
+            "/api/v1/reports/followup",
+            json!({"receipt": Receipt::generate().display()}),
+        )
+        .await
+        .expect_problem(404, "not_found");
     }
-    let throttled = app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt})).await;
+    let throttled = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await;
     throttled.expect_problem(429, "receipt_throttled");
     assert_eq!(throttled.header("retry-after"), Some("60"));
     app.clock.advance(chrono::Duration::minutes(2));
-    app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt})).await.expect(200);
+    app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
 }
 
 async fn teachers_parents_and_other_schools_get_404(app: TestApp) {
     let t = tip_world(&app).await;
     submit_sealed(&app, "SCH-X", "help", "normal", false).await;
     let id = only_report_id(&app, &t.x_admin.s).await;
-    for s in [&t.w.x.teacher, &t.w.x.parent, &t.w.x.guard, &t.y_admin.s, &t.w.y.admin] {
-        app.get(&format!("/api/v1/reports/{id}"), &s.token).await.expect_problem(404, "not_found");
-        app.post(&format!("/api/v1/reports/{id}/status"), &s.token, json!({"status": "acknowledged"}))
+    for s in [
+        &t.w.x.teacher,
+        &t.w.x.parent,
+        &t.w.x.guard,
+        &t.y_admin.s,
+        &t.w.y.admin,
+    ] {
+        app.get(&format!("/api/v1/reports/{id}"), &s.token)
             .await
             .expect_problem(404, "not_found");
+        app.post(
+            &format!("/api/v1/reports/{id}/status"),
+            &s.token,
+            json!({"status": "acknowledged"}),
+        )
+        .await
+        .expect_problem(404, "not_found");
     }
     for s in [&t.w.x.teacher, &t.w.x.parent] {
-        app.get("/api/v1/reports", &s.token).await.expect_problem(404, "not_found");
+        app.get("/api/v1/reports", &s.token)
+            .await
+            .expect_problem(404, "not_found");
     }
     assert!(list_ids(&app, &t.y_admin.s).await.is_empty());
     app.get(&format!("/api/v1/reports/{id}"), &t.w.district_admin.token)
@@ -551,7 +791,10 @@ async fn the_bureau_sees_reports_of_every_school_in_the_district(app: TestApp) {
     assert_eq!(list_ids(&app, &t.x_admin.s).await.len(), 1);
     assert_eq!(list_ids(&app, &t.y_admin.s).await.len(), 1);
     for id in ids {
-        let d = app.get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token).await.expect(200);
+        let d = app
+            .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
+            .await
+            .expect(200);
         assert!(open_text(&d["envelope"], &t.bureau.sk).ends_with("report"));
     }
 }
@@ -563,32 +806,50 @@ async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
     let body = json!({"school_code": "SCH-X", "category": "sexual_abuse", "urgency": "urgent",
         "concerns_staff": true, "envelope": seal_text(&mb["recipient_keys"], "about a teacher"),
         "pow": solve_pow(&app).await});
-    app.post_anon("/api/v1/reports", body).await.expect_problem(422, "unknown_recipient_key");
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "unknown_recipient_key");
     submit_sealed(&app, "SCH-X", "about a teacher", "urgent", true).await;
     assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
     assert!(list_ids(&app, &t.x_counselor.s).await.is_empty());
     assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
     assert!(feed_templates(&app, &t.x_counselor.s).await.is_empty());
-    assert_eq!(feed_templates(&app, &t.bureau.s).await, vec!["tipline.new_report"]);
+    assert_eq!(
+        feed_templates(&app, &t.bureau.s).await,
+        vec!["tipline.new_report"]
+    );
     let id = only_report_id(&app, &t.bureau.s).await;
-    app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token).await.expect_problem(404, "not_found");
+    app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
+        .await
+        .expect_problem(404, "not_found");
     // Escalation, too, reaches the bureau only.
     app.clock.advance(chrono::Duration::minutes(61));
     let state = app.state.clone();
-    actix_web::web::block(move || safecampus::tipline::run_deadline_worker(&state)).await.unwrap().unwrap();
+    actix_web::web::block(move || safecampus::tipline::run_deadline_worker(&state))
+        .await
+        .unwrap()
+        .unwrap();
     relogin(&app, &mut t).await;
     assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
-    assert!(feed_templates(&app, &t.bureau.s).await.contains(&"tipline.overdue".to_string()));
+    assert!(feed_templates(&app, &t.bureau.s)
+        .await
+        .contains(&"tipline.overdue".to_string()));
     // The bureau shares it with the counsellor and wraps the content key for them.
-    let d = app.get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token).await.expect(200);
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
+        .await
+        .expect(200);
     let env: Envelope = serde_json::from_value(d["envelope"].clone()).unwrap();
     let ck = env.content_key(&t.bureau.sk).unwrap();
     let pk = hpke::public_of(&t.x_counselor.sk);
     let wrap = envelope::wrap_content_key(&t.x_counselor.key_id, &pk, &ck).unwrap();
-    app.post(&format!("/api/v1/reports/{id}/keys"), &t.x_admin.s.token,
-             json!({"share_with": [t.x_counselor.s.user_id]}))
-        .await
-        .expect_problem(404, "not_found");
+    app.post(
+        &format!("/api/v1/reports/{id}/keys"),
+        &t.x_admin.s.token,
+        json!({"share_with": [t.x_counselor.s.user_id]}),
+    )
+    .await
+    .expect_problem(404, "not_found");
     let added = app
         .post(&format!("/api/v1/reports/{id}/keys"), &t.bureau.s.token,
               json!({"share_with": [t.x_counselor.s.user_id],
@@ -596,8 +857,14 @@ async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
         .await
         .expect(200);
     assert_eq!(added["wraps_added"], 1);
-    let d = app.get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token).await.expect(200);
-    assert_eq!(open_text(&d["envelope"], &t.x_counselor.sk), "about a teacher");
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&d["envelope"], &t.x_counselor.sk),
+        "about a teacher"
+    );
     assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
 }
 
@@ -611,51 +878,115 @@ async fn closing_needs_a_note_an_outcome_and_a_second_person(app: TestApp) {
         let app = &app;
         async move { app.post(&path, &token, body).await }
     };
-    status(&t.x_admin.s, json!({"status": "resolved"})).await.expect_problem(409, "invalid_transition");
-    status(&t.x_admin.s, json!({"status": "closed", "outcome": "valid"})).await.expect_problem(422, "invalid_field");
-    status(&t.x_admin.s, json!({"status": "closed", "note": "handled with parents"})).await.expect_problem(422, "invalid_field");
-    let pending = status(&t.x_admin.s, json!({"status": "closed", "note": "handled with parents", "outcome": "valid"}))
+    status(&t.x_admin.s, json!({"status": "resolved"}))
         .await
-        .expect(200);
+        .expect_problem(409, "invalid_transition");
+    status(
+        &t.x_admin.s,
+        json!({"status": "closed", "outcome": "valid"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    status(
+        &t.x_admin.s,
+        json!({"status": "closed", "note": "handled with parents"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let pending = status(
+        &t.x_admin.s,
+        json!({"status": "closed", "note": "handled with parents", "outcome": "valid"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(pending["status"], "new");
     assert_eq!(pending["close_pending"], true);
     let confirm = format!("/api/v1/reports/{id}/close-confirmation");
-    app.post(&confirm, &t.x_admin.s.token, json!({})).await.expect_problem(409, "second_person_required");
-    let fu_status = |r: &str| r.to_string();
-    let _ = fu_status;
-    let closed = app.post(&confirm, &t.x_counselor.s.token, json!({})).await.expect(200);
+    app.post(&confirm, &t.x_admin.s.token, json!({}))
+        .await
+        .expect_problem(409, "second_person_required");
+    let closed = app
+        .post(&confirm, &t.x_counselor.s.token, json!({}))
+        .await
+        .expect(200);
     assert_eq!(closed["status"], "closed");
-    let d = app.get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token).await.expect(200);
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
+        .await
+        .expect(200);
     assert_eq!(d["outcome"], "valid");
-    assert!(d["history"].as_array().unwrap().iter().any(|h| h["action"] == "closed"));
+    assert!(d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["action"] == "closed"));
     // Only the bureau reopens.
-    status(&t.x_admin.s, json!({"status": "investigating"})).await.expect_problem(403, "reopen_bureau_only");
-    status(&t.bureau.s, json!({"status": "investigating", "note": "new information"})).await.expect(200);
-    assert!(app.query_i64("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.status'".into()).await >= 2);
+    status(&t.x_admin.s, json!({"status": "investigating"}))
+        .await
+        .expect_problem(403, "reopen_bureau_only");
+    status(
+        &t.bureau.s,
+        json!({"status": "investigating", "note": "new information"}),
+    )
+    .await
+    .expect(200);
+    assert!(
+        app.query_i64(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.status'".into()
+        )
+        .await
+            >= 2
+    );
 }
 
 async fn a_recused_recipient_gets_404_and_replies_need_no_key_of_theirs(app: TestApp) {
     let t = tip_world(&app).await;
     submit_sealed(&app, "SCH-X", "help", "normal", false).await;
     let id = only_report_id(&app, &t.x_admin.s).await;
-    app.post(&format!("/api/v1/reports/{id}/recuse"), &t.x_admin.s.token, json!({}))
+    app.post(
+        &format!("/api/v1/reports/{id}/recuse"),
+        &t.x_admin.s.token,
+        json!({}),
+    )
+    .await
+    .expect(204);
+    app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
         .await
-        .expect(204);
-    app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token).await.expect_problem(404, "not_found");
+        .expect_problem(404, "not_found");
     assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
-    let d = app.get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token).await.expect(200);
-    let keys: Vec<&str> = d["reply_keys"].as_array().unwrap().iter().map(|k| k["key_id"].as_str().unwrap()).collect();
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    let keys: Vec<&str> = d["reply_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key_id"].as_str().unwrap())
+        .collect();
     assert!(!keys.contains(&t.x_admin.key_id.as_str()));
     // A reply that lacks the reporter key is refused; one sealed to reply_keys is taken.
-    let no_reporter: Vec<Value> = d["reply_keys"].as_array().unwrap().iter().filter(|k| k["key_id"] != "reporter").cloned().collect();
-    app.post(&format!("/api/v1/reports/{id}/messages"), &t.x_counselor.s.token,
-             json!({"envelope": seal_text(&json!(no_reporter), "hi")}))
-        .await
-        .expect_problem(422, "missing_recipient_key");
-    app.post(&format!("/api/v1/reports/{id}/messages"), &t.x_counselor.s.token,
-             json!({"envelope": seal_text(&d["reply_keys"], "hi")}))
-        .await
-        .expect(201);
+    let no_reporter: Vec<Value> = d["reply_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["key_id"] != "reporter")
+        .cloned()
+        .collect();
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_counselor.s.token,
+        json!({"envelope": seal_text(&json!(no_reporter), "hi")}),
+    )
+    .await
+    .expect_problem(422, "missing_recipient_key");
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_counselor.s.token,
+        json!({"envelope": seal_text(&d["reply_keys"], "hi")}),
+    )
+    .await
+    .expect(201);
 }
 
 async fn reports_cannot_be_deleted(app: TestApp) {
@@ -663,7 +994,15 @@ async fn reports_cannot_be_deleted(app: TestApp) {
     submit_sealed(&app, "SCH-X", "help", "normal", false).await;
     let id = only_report_id(&app, &t.x_admin.s).await;
     for s in [&t.x_admin.s, &t.bureau.s, &t.w.district_admin] {
-        let r = app.send("DELETE", &format!("/api/v1/reports/{id}"), Some(&s.token), None, &[]).await;
+        let r = app
+            .send(
+                "DELETE",
+                &format!("/api/v1/reports/{id}"),
+                Some(&s.token),
+                None,
+                &[],
+            )
+            .await;
         assert!(r.status == 404 || r.status == 405, "{}", r.text);
     }
     let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
@@ -694,28 +1033,52 @@ async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
         async move { app.get("/api/v1/reports/overdue", &token).await }
     };
     assert_eq!(run().await, 0);
-    assert!(overdue(&t.bureau.s).await.expect(200)["items"].as_array().unwrap().is_empty());
-    overdue(&t.x_admin.s).await.expect_problem(403, "forbidden_role");
+    assert!(overdue(&t.bureau.s).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    overdue(&t.x_admin.s)
+        .await
+        .expect_problem(403, "forbidden_role");
     app.clock.advance(chrono::Duration::minutes(61));
     assert_eq!(run().await, 1);
     assert_eq!(run().await, 0, "a report escalates once");
     relogin(&app, &mut t).await;
-    let items = overdue(&t.bureau.s).await.expect(200)["items"].as_array().unwrap().clone();
+    let items = overdue(&t.bureau.s).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["urgency"], "danger_now");
     for s in [&t.bureau.s, &t.x_admin.s, &t.x_counselor.s] {
-        assert!(feed_templates(&app, s).await.contains(&"tipline.overdue".to_string()));
+        assert!(feed_templates(&app, s)
+            .await
+            .contains(&"tipline.overdue".to_string()));
     }
     // An acknowledged report does not escalate.
     let normal = items[0]["id"].as_str().unwrap().to_string();
-    let other = list_ids(&app, &t.x_admin.s).await.into_iter().find(|i| *i != normal).unwrap();
-    app.post(&format!("/api/v1/reports/{other}/status"), &t.x_admin.s.token, json!({"status": "acknowledged"}))
+    let other = list_ids(&app, &t.x_admin.s)
         .await
-        .expect(200);
+        .into_iter()
+        .find(|i| *i != normal)
+        .unwrap();
+    app.post(
+        &format!("/api/v1/reports/{other}/status"),
+        &t.x_admin.s.token,
+        json!({"status": "acknowledged"}),
+    )
+    .await
+    .expect(200);
     app.clock.advance(chrono::Duration::hours(24));
     assert_eq!(run().await, 0);
     relogin(&app, &mut t).await;
-    assert_eq!(overdue(&t.bureau.s).await.expect(200)["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        overdue(&t.bureau.s).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn attachments_are_sealed_and_limited(app: TestApp) {
@@ -724,28 +1087,50 @@ async fn attachments_are_sealed_and_limited(app: TestApp) {
     let mb = mailbox(&app, "SCH-X").await;
     let photo = vec![0xffu8; 3000];
     let env = envelope::seal(&recipients(&mb["recipient_keys"]), &photo).unwrap();
-    app.post_anon("/api/v1/reports/followup/attachments", json!({"receipt": receipt, "envelope": env}))
-        .await
-        .expect(201);
+    app.post_anon(
+        "/api/v1/reports/followup/attachments",
+        json!({"receipt": receipt, "envelope": env}),
+    )
+    .await
+    .expect(201);
     let id = only_report_id(&app, &t.x_admin.s).await;
-    let d = app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token).await.expect(200);
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
+        .await
+        .expect(200);
     let got: Envelope = serde_json::from_value(d["attachments"][0]["envelope"].clone()).unwrap();
     assert_eq!(got.open(&t.x_admin.sk).unwrap(), photo);
     // Over 10 MiB.
-    let big = envelope::seal(&recipients(&mb["recipient_keys"]), &vec![0u8; 10 * 1024 * 1024 + 1]).unwrap();
-    app.post_anon("/api/v1/reports/followup/attachments", json!({"receipt": receipt, "envelope": big}))
-        .await
-        .expect_problem(413, "attachment_too_large");
+    let big = envelope::seal(
+        &recipients(&mb["recipient_keys"]),
+        &vec![0u8; 10 * 1024 * 1024 + 1],
+    )
+    .unwrap();
+    app.post_anon(
+        "/api/v1/reports/followup/attachments",
+        json!({"receipt": receipt, "envelope": big}),
+    )
+    .await
+    .expect_problem(413, "attachment_too_large");
     // Ten at most.
     for _ in 0..9 {
-        app.post_anon("/api/v1/reports/followup/attachments", json!({"receipt": receipt, "envelope": env}))
-            .await
-            .expect(201);
-    }
-    app.post_anon("/api/v1/reports/followup/attachments", json!({"receipt": receipt, "envelope": env}))
+        app.post_anon(
+            "/api/v1/reports/followup/attachments",
+            json!({"receipt": receipt, "envelope": env}),
+        )
         .await
-        .expect_problem(422, "too_many_attachments");
-    let fu = app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt})).await.expect(200);
+        .expect(201);
+    }
+    app.post_anon(
+        "/api/v1/reports/followup/attachments",
+        json!({"receipt": receipt, "envelope": env}),
+    )
+    .await
+    .expect_problem(422, "too_many_attachments");
+    let fu = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
     assert_eq!(fu["attachments"].as_array().unwrap().len(), 10);
 }
 

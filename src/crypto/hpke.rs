@@ -12,6 +12,8 @@ use std::convert::Infallible;
 pub type Kem = X25519HkdfSha256;
 pub type PublicKey = <Kem as hpke::Kem>::PublicKey;
 pub type PrivateKey = <Kem as hpke::Kem>::PrivateKey;
+pub type SenderContext = hpke::aead::AeadCtxS<ChaCha20Poly1305, HkdfSha256, Kem>;
+pub type ReceiverContext = hpke::aead::AeadCtxR<ChaCha20Poly1305, HkdfSha256, Kem>;
 
 /// The suite's identifiers, as published in the mailbox description.
 pub const SUITE: &str = "HPKE-Base-DHKEM(X25519,HKDF-SHA256)-HKDF-SHA256-ChaCha20Poly1305";
@@ -124,8 +126,8 @@ pub fn open_base(
     aad: &[u8],
     ct: &[u8],
 ) -> Result<Vec<u8>, HpkeFailure> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(enc)
-        .map_err(|_| HpkeFailure::OpenFailed)?;
+    let enc =
+        <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| HpkeFailure::OpenFailed)?;
     hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, Kem>(
         &OpModeR::Base,
         sk,
@@ -139,13 +141,9 @@ pub fn open_base(
 
 /// A receiver context, for checking a sequence of messages (the RFC test
 /// vectors seal several under one setup).
-pub fn receiver(
-    sk: &PrivateKey,
-    enc: &[u8],
-    info: &[u8],
-) -> Result<hpke::aead::AeadCtxR<ChaCha20Poly1305, HkdfSha256, Kem>, HpkeFailure> {
-    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(enc)
-        .map_err(|_| HpkeFailure::OpenFailed)?;
+pub fn receiver(sk: &PrivateKey, enc: &[u8], info: &[u8]) -> Result<ReceiverContext, HpkeFailure> {
+    let enc =
+        <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| HpkeFailure::OpenFailed)?;
     hpke::setup_receiver::<ChaCha20Poly1305, HkdfSha256, Kem>(&OpModeR::Base, sk, &enc, info)
         .map_err(|_| HpkeFailure::OpenFailed)
 }
@@ -155,7 +153,7 @@ pub fn sender_with_rng(
     pk: &PublicKey,
     info: &[u8],
     rng: &mut impl hpke::rand_core::CryptoRng,
-) -> Result<(Vec<u8>, hpke::aead::AeadCtxS<ChaCha20Poly1305, HkdfSha256, Kem>), HpkeFailure> {
+) -> Result<(Vec<u8>, SenderContext), HpkeFailure> {
     let (enc, ctx) = hpke::setup_sender_with_rng::<ChaCha20Poly1305, HkdfSha256, Kem>(
         &OpModeS::Base,
         pk,

@@ -254,6 +254,18 @@ pub struct FollowupMessage {
 #[serde(deny_unknown_fields)]
 pub struct ReporterMessage {
     pub receipt: String,
+    /// Sealed to every recipient key of the report (the staff view's
+    /// `reply_keys` without `reporter`). Exactly one of `envelope` and `plaintext`.
+    pub envelope: Option<Envelope>,
+    /// For a client that cannot seal; the server seals at once.
+    pub plaintext: Option<PlainReport>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterAttachment {
+    pub receipt: String,
+    /// The file, sealed like a message (no padding required).
     pub envelope: Envelope,
 }
 

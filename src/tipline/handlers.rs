@@ -62,11 +62,17 @@ pub(super) async fn put_encryption_key(
     let pk = b64u_decode(&b.public_key)
         .filter(|k| hpke::public_key_from_bytes(k).is_ok())
         .ok_or_else(|| {
-            ApiError::invalid("public_key", "public_key must be base64url of a 32-byte X25519 key")
+            ApiError::invalid(
+                "public_key",
+                "public_key must be base64url of a 32-byte X25519 key",
+            )
         })?;
     if let Some(backup) = &b.key_backup {
         if backup.is_empty() || backup.len() > 4096 {
-            return Err(ApiError::invalid("key_backup", "key_backup must be 1 to 4096 characters"));
+            return Err(ApiError::invalid(
+                "key_backup",
+                "key_backup must be 1 to 4096 characters",
+            ));
         }
     }
     let public_key = crate::crypto::b64u(&pk);
@@ -95,7 +101,12 @@ pub(super) async fn put_encryption_key(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "tipline.key.register", "tip_recipient_key", Some(&key_id)),
+                AuditEvent::by(
+                    &caller,
+                    "tipline.key.register",
+                    "tip_recipient_key",
+                    Some(&key_id),
+                ),
             )?;
             Ok(key_id)
         })
@@ -199,8 +210,13 @@ pub(super) async fn set_recipients(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "tipline.mailbox.recipients", "school", Some(&school_id))
-                    .in_school(Some(&school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "tipline.mailbox.recipients",
+                    "school",
+                    Some(&school_id),
+                )
+                .in_school(Some(&school_id)),
             )?;
             Ok(MailboxRecipients {
                 school_id,
@@ -221,7 +237,10 @@ pub(super) async fn set_recipients(
     )
 )]
 #[get("/mailboxes/{school_code}")]
-pub(super) async fn get_mailbox(state: State, path: web::Path<String>) -> AppResult<web::Json<Mailbox>> {
+pub(super) async fn get_mailbox(
+    state: State,
+    path: web::Path<String>,
+) -> AppResult<web::Json<Mailbox>> {
     let code = path.into_inner();
     let mailbox = state
         .db
@@ -357,7 +376,10 @@ pub(super) async fn reporter_message(
     let now = state.now_db();
     let created = state
         .db
-        .write(move |conn| service::reporter_adds(conn, now, &report, &b.envelope, false))
+        .write(move |conn| {
+            let env = service::reporter_envelope(conn, &report, b.envelope, b.plaintext)?;
+            service::reporter_adds(conn, now, &report, &env, false)
+        })
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -365,7 +387,7 @@ pub(super) async fn reporter_message(
 /// Add an attachment (a photo, a screenshot, a voice note) sealed like a message.
 #[utoipa::path(
     tag = "tipline",
-    request_body = ReporterMessage,
+    request_body = ReporterAttachment,
     responses(
         (status = 201, body = MessageCreated),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -379,7 +401,7 @@ pub(super) async fn reporter_message(
 pub(super) async fn reporter_attachment(
     state: State,
     req: HttpRequest,
-    body: JsonBody<ReporterMessage, ATTACHMENT_BODY_LIMIT>,
+    body: JsonBody<ReporterAttachment, ATTACHMENT_BODY_LIMIT>,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
     let b = body.into_inner();
@@ -506,8 +528,13 @@ pub(super) async fn get_report(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "tipline.report.read", "tip_report", Some(&report.id))
-                    .in_school(Some(&report.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "tipline.report.read",
+                    "tip_report",
+                    Some(&report.id),
+                )
+                .in_school(Some(&report.school_id)),
             )?;
             Ok(detail)
         })
@@ -550,7 +577,13 @@ pub(super) async fn staff_reply(
         move |conn| {
             let report = repo::visible_report(conn, &caller, &id)?;
             let keys = repo::report_keys(conn, &report)?;
-            repo::check_envelope(&env, &keys, ReporterKey::Required, true, MAX_CONTENT_CIPHERTEXT)?;
+            repo::check_envelope(
+                &env,
+                &keys,
+                ReporterKey::Required,
+                true,
+                MAX_CONTENT_CIPHERTEXT,
+            )?;
             let msg_id = repo::insert_message(
                 conn,
                 &report.id,
@@ -564,8 +597,13 @@ pub(super) async fn staff_reply(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "tipline.report.reply", "tip_report", Some(&report.id))
-                    .in_school(Some(&report.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "tipline.report.reply",
+                    "tip_report",
+                    Some(&report.id),
+                )
+                .in_school(Some(&report.school_id)),
             )?;
             Ok(MessageCreated {
                 id: msg_id,
@@ -645,7 +683,11 @@ pub(super) async fn confirm_close(
     )
 )]
 #[post("/reports/{id}/recuse")]
-pub(super) async fn recuse(state: State, caller: Caller, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub(super) async fn recuse(
+    state: State,
+    caller: Caller,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let now = state.now_db();
     state
@@ -661,12 +703,25 @@ pub(super) async fn recuse(state: State, caller: Caller, path: web::Path<String>
                     ra::created_at.eq(now),
                 ))
                 .execute(conn)?;
-            service::event(conn, now, &report.id, Some(&caller.user_id), "recused", report.status(), None)?;
+            service::event(
+                conn,
+                now,
+                &report.id,
+                Some(&caller.user_id),
+                "recused",
+                report.status(),
+                None,
+            )?;
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "tipline.report.recuse", "tip_report", Some(&report.id))
-                    .in_school(Some(&report.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "tipline.report.recuse",
+                    "tip_report",
+                    Some(&report.id),
+                )
+                .in_school(Some(&report.school_id)),
             )?;
             Ok(())
         })
@@ -714,7 +769,10 @@ pub(super) async fn add_keys(
                     let ok: i64 = users::table
                         .filter(users::id.eq(u))
                         .filter(users::school_id.eq(&report.school_id))
-                        .filter(users::role.eq_any([Role::SchoolAdmin.as_str(), Role::Counselor.as_str()]))
+                        .filter(
+                            users::role
+                                .eq_any([Role::SchoolAdmin.as_str(), Role::Counselor.as_str()]),
+                        )
                         .count()
                         .get_result(conn)?;
                     if ok == 0 {
@@ -764,17 +822,32 @@ pub(super) async fn add_keys(
                     ciphertext: crate::crypto::b64u(&[0u8; hpke::TAG_LEN]),
                     keys: vec![wrap.clone()],
                 };
-                probe.check_shape().map_err(|e| ApiError::invalid("wraps", e.to_string()))?;
+                probe
+                    .check_shape()
+                    .map_err(|e| ApiError::invalid("wraps", e.to_string()))?;
                 if service::append_wrap(conn, &report, &w.object_id, wrap)? {
                     added += 1;
                 }
             }
-            service::event(conn, now, &report.id, Some(&caller.user_id), "keys_added", report.status(), None)?;
+            service::event(
+                conn,
+                now,
+                &report.id,
+                Some(&caller.user_id),
+                "keys_added",
+                report.status(),
+                None,
+            )?;
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "tipline.report.keys", "tip_report", Some(&report.id))
-                    .in_school(Some(&report.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "tipline.report.keys",
+                    "tip_report",
+                    Some(&report.id),
+                )
+                .in_school(Some(&report.school_id)),
             )?;
             Ok(KeysAdded {
                 wraps_added: added,
@@ -784,4 +857,3 @@ pub(super) async fn add_keys(
         .await?;
     Ok(web::Json(out))
 }
-

@@ -90,8 +90,18 @@ mod tests {
         assert_eq!(Receipt::parse(&shown), Some(r.clone()));
         assert_eq!(Receipt::parse(&shown.to_lowercase()), Some(r.clone()));
         assert_eq!(Receipt::parse(&shown.replace('-', "")), Some(r.clone()));
-        assert_eq!(Receipt::parse("ABCDE-FGHJK-MNPQR-STVWX").unwrap().normalised(), "ABCDEFGHJKMNPQRSTVWX");
-        assert_eq!(Receipt::parse("o1234-i6789-l0000-00000").unwrap().normalised(), "01234167891000000000");
+        assert_eq!(
+            Receipt::parse("ABCDE-FGHJK-MNPQR-STVWX")
+                .unwrap()
+                .normalised(),
+            "ABCDEFGHJKMNPQRSTVWX"
+        );
+        assert_eq!(
+            Receipt::parse("o1234-i6789-l0000-00000")
+                .unwrap()
+                .normalised(),
+            "01234167891000000000"
+        );
         assert!(Receipt::parse("ABCDE-FGHJK-MNPQR-STVW").is_none());
         assert!(Receipt::parse("ABCDE-FGHJK-MNPQR-STVWU").is_none());
         assert_ne!(Receipt::generate(), Receipt::generate());

@@ -131,7 +131,11 @@ pub fn school_recipient_ids(conn: &mut AnyConnection, school_id: &str) -> AppRes
         .load(conn)?)
 }
 
-fn access_user_ids(conn: &mut AnyConnection, report_id: &str, kind: &str) -> AppResult<Vec<String>> {
+fn access_user_ids(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    kind: &str,
+) -> AppResult<Vec<String>> {
     Ok(ra::table
         .filter(ra::report_id.eq(report_id))
         .filter(ra::kind.eq(kind))
@@ -233,7 +237,10 @@ pub fn check_envelope(
             return Err(ApiError::new(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown_recipient_key",
-                format!("{} is not a recipient key of this mailbox or report", k.key_id),
+                format!(
+                    "{} is not a recipient key of this mailbox or report",
+                    k.key_id
+                ),
             )
             .with_field("envelope.keys"));
         }
@@ -408,7 +415,9 @@ pub fn summaries(
             concerns_staff: r.concerns_staff,
             created_hour: to_hour(r.created_at),
             last_activity_at: to_hour(r.last_activity_at),
-            unread: reads.get(&r.id).is_none_or(|read| *read < r.last_activity_at),
+            unread: reads
+                .get(&r.id)
+                .is_none_or(|read| *read < r.last_activity_at),
             close_pending: r.close_requested_by.is_some(),
         })
         .collect())

@@ -2,9 +2,9 @@
 //! receipt, status changes with two-person closing, and deadlines.
 
 use super::dto::*;
+use super::pow;
 use super::receipt::Receipt;
 use super::repo::{self, ReportRow, ReporterKey};
-use super::pow;
 use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
@@ -45,7 +45,12 @@ pub fn school_by_code(
     schools::table
         .inner_join(districts::table)
         .filter(schools::code.eq(code))
-        .select((schools::id, schools::district_id, schools::name, districts::crisis_line))
+        .select((
+            schools::id,
+            schools::district_id,
+            schools::name,
+            districts::crisis_line,
+        ))
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("mailbox"))
@@ -123,20 +128,16 @@ pub fn submit(
     }
     let envelope = match (b.envelope, b.plaintext) {
         (Some(env), None) => {
-            repo::check_envelope(&env, &required, ReporterKey::Forbidden, true, MAX_REPORT_CIPHERTEXT)?;
+            repo::check_envelope(
+                &env,
+                &required,
+                ReporterKey::Forbidden,
+                true,
+                MAX_REPORT_CIPHERTEXT,
+            )?;
             env
         }
-        (None, Some(plain)) => {
-            let mut recipients = Vec::with_capacity(required.len());
-            for k in &required {
-                let pk = b64u_decode(&k.public_key)
-                    .and_then(|b| hpke::public_key_from_bytes(&b).ok())
-                    .ok_or_else(|| ApiError::internal("a stored recipient key is invalid"))?;
-                recipients.push((k.key_id.clone(), pk));
-            }
-            let padded = envelope::padded_json(&serde_json::json!({"text": plain.text.as_str()}));
-            envelope::seal(&recipients, &padded).map_err(ApiError::internal)?
-        }
+        (None, Some(plain)) => seal_plain(&required, plain.text.as_str())?,
         _ => {
             return Err(ApiError::invalid(
                 "envelope",
@@ -249,7 +250,9 @@ pub fn followup(
         let plaintext = match (&sk, from, m.is_attachment) {
             (Some(sk), Sender::School, false) => env.open(sk).ok().map(|bytes| {
                 serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                    serde_json::Value::String(String::from_utf8_lossy(&bytes).trim_end().to_string())
+                    serde_json::Value::String(
+                        String::from_utf8_lossy(&bytes).trim_end().to_string(),
+                    )
                 })
             }),
             _ => None,
@@ -274,6 +277,36 @@ pub fn followup(
         attachments,
         crisis_line,
     })
+}
+
+/// Seals a plain text (from a client that cannot seal) to the given keys.
+fn seal_plain(keys: &[repo::KeyHolder], text: &str) -> AppResult<Envelope> {
+    let mut recipients = Vec::with_capacity(keys.len());
+    for k in keys {
+        let pk = b64u_decode(&k.public_key)
+            .and_then(|b| hpke::public_key_from_bytes(&b).ok())
+            .ok_or_else(|| ApiError::internal("a stored recipient key is invalid"))?;
+        recipients.push((k.key_id.clone(), pk));
+    }
+    let padded = envelope::padded_json(&serde_json::json!({ "text": text }));
+    envelope::seal(&recipients, &padded).map_err(ApiError::internal)
+}
+
+/// The envelope of a reporter's message: theirs, or sealed now from plain text.
+pub fn reporter_envelope(
+    conn: &mut AnyConnection,
+    report: &ReportRow,
+    envelope: Option<Envelope>,
+    plaintext: Option<PlainReport>,
+) -> AppResult<Envelope> {
+    match (envelope, plaintext) {
+        (Some(env), None) => Ok(env),
+        (None, Some(plain)) => seal_plain(&repo::report_keys(conn, report)?, plain.text.as_str()),
+        _ => Err(ApiError::invalid(
+            "envelope",
+            "send exactly one of envelope and plaintext",
+        )),
+    }
 }
 
 pub fn reporter_adds(
@@ -310,9 +343,23 @@ pub fn reporter_adds(
             e
         })?;
     } else {
-        repo::check_envelope(env, &keys, ReporterKey::Allowed, true, MAX_REPORT_CIPHERTEXT)?;
+        repo::check_envelope(
+            env,
+            &keys,
+            ReporterKey::Allowed,
+            true,
+            MAX_REPORT_CIPHERTEXT,
+        )?;
     }
-    let id = repo::insert_message(conn, &report.id, Sender::Reporter, None, attachment, env, now)?;
+    let id = repo::insert_message(
+        conn,
+        &report.id,
+        Sender::Reporter,
+        None,
+        attachment,
+        env,
+        now,
+    )?;
     notify_readers(conn, now, report, Template::TiplineReporterMessage)?;
     Ok(MessageCreated {
         id,
@@ -320,7 +367,11 @@ pub fn reporter_adds(
     })
 }
 
-pub fn detail(conn: &mut AnyConnection, caller: &Caller, report: &ReportRow) -> AppResult<ReportDetail> {
+pub fn detail(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    report: &ReportRow,
+) -> AppResult<ReportDetail> {
     let summary = repo::summaries(conn, caller, std::slice::from_ref(report))?
         .pop()
         .expect("one summary per row");
@@ -348,8 +399,20 @@ pub fn detail(conn: &mut AnyConnection, caller: &Caller, report: &ReportRow) -> 
     let history = te::table
         .filter(te::report_id.eq(&report.id))
         .order((te::created_at, te::id))
-        .select((te::action, te::status, te::actor_id, te::note, te::created_at))
-        .load::<(String, String, Option<String>, Option<String>, NaiveDateTime)>(conn)?
+        .select((
+            te::action,
+            te::status,
+            te::actor_id,
+            te::note,
+            te::created_at,
+        ))
+        .load::<(
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            NaiveDateTime,
+        )>(conn)?
         .into_iter()
         .map(|(action, status, actor_id, note, at)| HistoryEntry {
             action,
@@ -359,7 +422,11 @@ pub fn detail(conn: &mut AnyConnection, caller: &Caller, report: &ReportRow) -> 
             at: to_utc(at),
         })
         .collect();
-    let close_request = match (&report.close_requested_by, &report.close_outcome, &report.close_note) {
+    let close_request = match (
+        &report.close_requested_by,
+        &report.close_outcome,
+        &report.close_note,
+    ) {
         (Some(by), Some(outcome), Some(note)) => Some(CloseRequest {
             requested_by: by.clone(),
             outcome: Outcome::parse(outcome).unwrap_or(Outcome::Valid),
@@ -404,7 +471,10 @@ pub fn change_status(
     let note = b.note.as_ref().map(|n| n.as_str().to_string());
     if b.status == Status::Closed {
         if from == Status::Closed {
-            return Err(ApiError::conflict("already_closed", "the report is already closed"));
+            return Err(ApiError::conflict(
+                "already_closed",
+                "the report is already closed",
+            ));
         }
         let Some(note) = note else {
             return Err(ApiError::invalid("note", "closing needs a note"));
@@ -423,7 +493,15 @@ pub fn change_status(
                 tr::last_activity_at.eq(now),
             ))
             .execute(conn)?;
-        event(conn, now, &report.id, Some(&caller.user_id), "close_requested", from, Some(&note))?;
+        event(
+            conn,
+            now,
+            &report.id,
+            Some(&caller.user_id),
+            "close_requested",
+            from,
+            Some(&note),
+        )?;
     } else if from == Status::Closed {
         if caller.role != Role::BureauOfficer {
             return Err(ApiError::forbidden(
@@ -432,29 +510,61 @@ pub fn change_status(
             ));
         }
         if b.status == Status::New {
-            return Err(ApiError::invalid("status", "a reopened report is acknowledged or further"));
+            return Err(ApiError::invalid(
+                "status",
+                "a reopened report is acknowledged or further",
+            ));
         }
         set_status(conn, now, &report.id, b.status, None)?;
-        event(conn, now, &report.id, Some(&caller.user_id), "reopened", b.status, note.as_deref())?;
+        event(
+            conn,
+            now,
+            &report.id,
+            Some(&caller.user_id),
+            "reopened",
+            b.status,
+            note.as_deref(),
+        )?;
     } else {
         if !allowed_next(from, b.status) {
             return Err(ApiError::conflict(
                 "invalid_transition",
-                format!("a report cannot go from {} to {}", from.as_str(), b.status.as_str()),
+                format!(
+                    "a report cannot go from {} to {}",
+                    from.as_str(),
+                    b.status.as_str()
+                ),
             )
             .with_field("status"));
         }
         set_status(conn, now, &report.id, b.status, None)?;
-        event(conn, now, &report.id, Some(&caller.user_id), "status", b.status, note.as_deref())?;
+        event(
+            conn,
+            now,
+            &report.id,
+            Some(&caller.user_id),
+            "status",
+            b.status,
+            note.as_deref(),
+        )?;
     }
+    // One's own change is not news to oneself.
+    repo::mark_read(conn, &report.id, &caller.user_id, now)?;
     audit::record(
         conn,
         now,
-        AuditEvent::by(caller, "tipline.report.status", "tip_report", Some(&report.id))
-            .in_school(Some(&report.school_id)),
+        AuditEvent::by(
+            caller,
+            "tipline.report.status",
+            "tip_report",
+            Some(&report.id),
+        )
+        .in_school(Some(&report.school_id)),
     )?;
     let fresh = repo::visible_report(conn, caller, id)?;
-    Ok(repo::summaries(conn, caller, &[fresh])?.pop().expect("one row"))
+    Ok(repo::summaries(conn, caller, &[fresh])?
+        .pop()
+        .expect("one row"))
 }
 
 fn set_status(
@@ -489,7 +599,10 @@ pub fn confirm_close(
         report.close_outcome.clone(),
         report.close_note.clone(),
     ) else {
-        return Err(ApiError::conflict("no_close_request", "no closure waits for confirmation"));
+        return Err(ApiError::conflict(
+            "no_close_request",
+            "no closure waits for confirmation",
+        ));
     };
     if by == caller.user_id {
         return Err(ApiError::conflict(
@@ -498,15 +611,31 @@ pub fn confirm_close(
         ));
     }
     set_status(conn, now, &report.id, Status::Closed, Some(&outcome))?;
-    event(conn, now, &report.id, Some(&caller.user_id), "closed", Status::Closed, Some(&note))?;
+    event(
+        conn,
+        now,
+        &report.id,
+        Some(&caller.user_id),
+        "closed",
+        Status::Closed,
+        Some(&note),
+    )?;
+    repo::mark_read(conn, &report.id, &caller.user_id, now)?;
     audit::record(
         conn,
         now,
-        AuditEvent::by(caller, "tipline.report.close_confirm", "tip_report", Some(&report.id))
-            .in_school(Some(&report.school_id)),
+        AuditEvent::by(
+            caller,
+            "tipline.report.close_confirm",
+            "tip_report",
+            Some(&report.id),
+        )
+        .in_school(Some(&report.school_id)),
     )?;
     let fresh = repo::visible_report(conn, caller, id)?;
-    Ok(repo::summaries(conn, caller, &[fresh])?.pop().expect("one row"))
+    Ok(repo::summaries(conn, caller, &[fresh])?
+        .pop()
+        .expect("one row"))
 }
 
 /// Appends a wrap to the report's or one of its messages' envelope; false
@@ -527,7 +656,9 @@ pub fn append_wrap(
             .select(tm::envelope)
             .first(conn)
             .optional()?
-            .ok_or_else(|| ApiError::invalid("wraps.object_id", "not this report or one of its messages"))?
+            .ok_or_else(|| {
+                ApiError::invalid("wraps.object_id", "not this report or one of its messages")
+            })?
     };
     let mut env = repo::parse_envelope(&text)?;
     if env.keys.iter().any(|k| k.key_id == wrap.key_id) {
