@@ -1134,7 +1134,112 @@ async fn attachments_are_sealed_and_limited(app: TestApp) {
     assert_eq!(fu["attachments"].as_array().unwrap().len(), 10);
 }
 
+async fn a_recipient_added_later_gets_wraps_from_a_colleague(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "before the new counsellor", "normal", false).await;
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    // Only a school admin or counsellor of the school may be designated.
+    app.send(
+        "PUT",
+        &format!("/api/v1/schools/{}/mailbox/recipients", t.w.x.id),
+        Some(&t.w.x.admin.token),
+        Some(&json!({"user_ids": [t.x_admin.s.user_id, t.w.x.teacher.user_id]})),
+        &[],
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    app.send(
+        "PUT",
+        &format!("/api/v1/schools/{}/mailbox/recipients", t.w.y.id),
+        Some(&t.w.x.admin.token),
+        Some(&json!({"user_ids": [t.x_admin.s.user_id]})),
+        &[],
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.create_user(&t.w.x.admin, "counselor", "sch-x.counselor2", None)
+        .await;
+    let newcomer = holder(&app, app.login("sch-x.counselor2", PASSWORD).await).await;
+    designate(
+        &app,
+        &t.w.x.admin,
+        &t.w.x.id,
+        &[
+            &t.x_admin.s.user_id,
+            &t.x_counselor.s.user_id,
+            &newcomer.s.user_id,
+        ],
+    )
+    .await;
+    // The newcomer sees the report but cannot open it yet.
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &newcomer.s.token)
+        .await
+        .expect(200);
+    let env: Envelope = serde_json::from_value(d["envelope"].clone()).unwrap();
+    assert!(env.open(&newcomer.sk).is_err());
+    // Replies must now include the newcomer's key.
+    let old_keys: Vec<Value> = d["reply_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["key_id"] != newcomer.key_id.as_str())
+        .cloned()
+        .collect();
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_admin.s.token,
+        json!({"envelope": seal_text(&json!(old_keys), "hi")}),
+    )
+    .await
+    .expect_problem(422, "missing_recipient_key");
+    // A colleague wraps the content key for them.
+    let ck = env.content_key(&t.x_admin.sk).unwrap();
+    let wrap =
+        envelope::wrap_content_key(&newcomer.key_id, &hpke::public_of(&newcomer.sk), &ck).unwrap();
+    let body = json!({"wraps": [{"object_id": id, "key_id": wrap.key_id, "enc": wrap.enc, "ct": wrap.ct}]});
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/reports/{id}/keys"),
+            &t.x_admin.s.token,
+            body.clone()
+        )
+        .await
+        .expect(200)["wraps_added"],
+        1
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/reports/{id}/keys"),
+            &t.x_admin.s.token,
+            body
+        )
+        .await
+        .expect(200)["wraps_added"],
+        0
+    );
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &newcomer.s.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&d["envelope"], &newcomer.sk),
+        "before the new counsellor"
+    );
+    // A wrap for a key that is no recipient of the report is refused.
+    let (_, stranger) = hpke::generate();
+    let bad = envelope::wrap_content_key("stranger", &stranger, &ck).unwrap();
+    app.post(
+        &format!("/api/v1/reports/{id}/keys"),
+        &t.x_admin.s.token,
+        json!({"wraps": [{"object_id": id, "key_id": bad.key_id, "enc": bad.enc, "ct": bad.ct}]}),
+    )
+    .await
+    .expect_problem(422, "unknown_recipient_key");
+}
+
 on_both_databases!(
+    a_recipient_added_later_gets_wraps_from_a_colleague,
     full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_logs,
     a_report_request_with_authorization_is_refused_and_nothing_is_stored,
     an_envelope_without_the_district_key_is_refused,

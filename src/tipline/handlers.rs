@@ -752,6 +752,18 @@ pub(super) async fn add_keys(
 ) -> AppResult<web::Json<KeysAdded>> {
     let id = path.into_inner();
     let b = body.into_inner();
+    if b.share_with.len() > 50 {
+        return Err(ApiError::invalid(
+            "share_with",
+            "share with at most 50 people at once",
+        ));
+    }
+    if b.wraps.len() > 1000 {
+        return Err(ApiError::invalid(
+            "wraps",
+            "send at most 1000 wraps at once",
+        ));
+    }
     let now = state.now_db();
     let out = state
         .db
