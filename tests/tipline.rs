@@ -1238,7 +1238,158 @@ async fn a_recipient_added_later_gets_wraps_from_a_colleague(app: TestApp) {
     .expect_problem(422, "unknown_recipient_key");
 }
 
+/// A second client, written from the envelope description alone: ring for
+/// the content cipher and HMAC, the hpke crate directly, base64url by hand
+/// of the `base64` crate. None of safecampus's envelope code.
+mod independent {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use hpke::{Deserializable, Serializable};
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+    use ring::rand::{SecureRandom, SystemRandom};
+    use serde_json::{json, Value};
+
+    type Kem = hpke::kem::X25519HkdfSha256;
+    type Aead = hpke::aead::ChaCha20Poly1305;
+    type Kdf = hpke::kdf::HkdfSha256;
+
+    struct Rng;
+    impl hpke::rand_core::TryRng for Rng {
+        type Error = std::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            let mut b = [0u8; 4];
+            self.try_fill_bytes(&mut b)?;
+            Ok(u32::from_le_bytes(b))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            let mut b = [0u8; 8];
+            self.try_fill_bytes(&mut b)?;
+            Ok(u64::from_le_bytes(b))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            SystemRandom::new().fill(dst).unwrap();
+            Ok(())
+        }
+    }
+    impl hpke::rand_core::TryCryptoRng for Rng {}
+
+    pub fn seal(keys: &Value, text: &str) -> Value {
+        let mut pt = serde_json::to_vec(&json!({ "text": text })).unwrap();
+        pt.resize(pt.len().div_ceil(512) * 512, b' ');
+        let mut ck = [0u8; 32];
+        let mut nonce = [0u8; 12];
+        SystemRandom::new().fill(&mut ck).unwrap();
+        SystemRandom::new().fill(&mut nonce).unwrap();
+        let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &ck).unwrap());
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut pt)
+            .unwrap();
+        let wraps: Vec<Value> = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let pk_bytes = B64.decode(k["public_key"].as_str().unwrap()).unwrap();
+                let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(&pk_bytes).unwrap();
+                let (enc, ct) = hpke::single_shot_seal_with_rng::<Aead, Kdf, Kem>(
+                    &hpke::OpModeS::Base,
+                    &pk,
+                    b"safecampus/v1/content-key",
+                    &ck,
+                    b"",
+                    &mut Rng,
+                )
+                .unwrap();
+                json!({"key_id": k["key_id"], "enc": B64.encode(enc.to_bytes()), "ct": B64.encode(ct)})
+            })
+            .collect();
+        json!({"nonce": B64.encode(nonce), "ciphertext": B64.encode(pt), "keys": wraps})
+    }
+
+    /// Opens the `reporter` wrap with the key derived from the receipt:
+    /// HKDF-SHA256 written out with HMAC.
+    pub fn open_as_reporter(env: &Value, receipt: &str) -> String {
+        let normalised: String = receipt
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_uppercase();
+        let salt = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"safecampus/v1/reporter-key");
+        let prk = ring::hmac::sign(&salt, normalised.as_bytes());
+        let prk = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, prk.as_ref());
+        let okm = ring::hmac::sign(&prk, &[1u8]);
+        let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(okm.as_ref()).unwrap();
+        let wrap = env["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key_id"] == "reporter")
+            .unwrap();
+        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(
+            &B64.decode(wrap["enc"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let ck = hpke::single_shot_open::<Aead, Kdf, Kem>(
+            &hpke::OpModeR::Base,
+            &sk,
+            &enc,
+            b"safecampus/v1/content-key",
+            &B64.decode(wrap["ct"].as_str().unwrap()).unwrap(),
+            b"",
+        )
+        .unwrap();
+        let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &ck).unwrap());
+        let nonce: [u8; 12] = B64
+            .decode(env["nonce"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let mut buf = B64.decode(env["ciphertext"].as_str().unwrap()).unwrap();
+        let pt = key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .unwrap();
+        let v: Value = serde_json::from_slice(pt).unwrap();
+        v["text"].as_str().unwrap().to_string()
+    }
+}
+
+async fn a_client_written_from_the_envelope_description_interoperates(app: TestApp) {
+    let t = tip_world(&app).await;
+    let mb = mailbox(&app, "SCH-X").await;
+    let body = json!({"school_code": "SCH-X", "category": "safety", "urgency": "normal",
+        "envelope": independent::seal(&mb["recipient_keys"], "sealed by another app"),
+        "pow": solve_pow(&app).await});
+    let receipt = app.post_anon("/api/v1/reports", body).await.expect(201)["receipt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = only_report_id(&app, &t.x_counselor.s).await;
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&d["envelope"], &t.x_counselor.sk),
+        "sealed by another app"
+    );
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_counselor.s.token,
+        json!({"envelope": seal_text(&d["reply_keys"], "answer for the other app")}),
+    )
+    .await
+    .expect(201);
+    let fu = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
+    assert_eq!(
+        independent::open_as_reporter(&fu["messages"][0]["envelope"], &receipt),
+        "answer for the other app"
+    );
+}
+
 on_both_databases!(
+    a_client_written_from_the_envelope_description_interoperates,
     a_recipient_added_later_gets_wraps_from_a_colleague,
     full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_logs,
     a_report_request_with_authorization_is_refused_and_nothing_is_stored,
