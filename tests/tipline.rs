@@ -980,13 +980,32 @@ async fn a_recused_recipient_gets_404_and_replies_need_no_key_of_theirs(app: Tes
     )
     .await
     .expect_problem(422, "missing_recipient_key");
-    app.post(
-        &format!("/api/v1/reports/{id}/messages"),
-        &t.x_counselor.s.token,
-        json!({"envelope": seal_text(&d["reply_keys"], "hi")}),
-    )
-    .await
-    .expect(201);
+    // A retried reply (same Idempotency-Key) is stored once.
+    let reply = json!({"envelope": seal_text(&d["reply_keys"], "hi")});
+    let path = format!("/api/v1/reports/{id}/messages");
+    let key = [("Idempotency-Key", "reply-1")];
+    let first = app
+        .send(
+            "POST",
+            &path,
+            Some(&t.x_counselor.s.token),
+            Some(&reply),
+            &key,
+        )
+        .await
+        .expect(201);
+    let again = app
+        .send(
+            "POST",
+            &path,
+            Some(&t.x_counselor.s.token),
+            Some(&reply),
+            &key,
+        )
+        .await;
+    assert_eq!(again.expect(201)["id"], first["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.count("tip_messages").await, 1);
 }
 
 async fn reports_cannot_be_deleted(app: TestApp) {

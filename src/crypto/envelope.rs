@@ -88,6 +88,22 @@ pub fn seal(
     })
 }
 
+impl KeyWrap {
+    pub fn check_shape(&self) -> Result<(), EnvelopeError> {
+        if self.key_id.is_empty() || self.key_id.len() > 64 {
+            return Err(EnvelopeError::Malformed("keys.key_id"));
+        }
+        match b64u_decode(&self.enc) {
+            Some(e) if e.len() == hpke::ENC_LEN => {}
+            _ => return Err(EnvelopeError::Malformed("keys.enc")),
+        }
+        match b64u_decode(&self.ct) {
+            Some(c) if c.len() == WRAPPED_KEY_LEN => Ok(()),
+            _ => Err(EnvelopeError::Malformed("keys.ct")),
+        }
+    }
+}
+
 impl Envelope {
     /// The decoded ciphertext length, after checking every field's shape.
     pub fn check_shape(&self) -> Result<usize, EnvelopeError> {
@@ -100,17 +116,7 @@ impl Envelope {
             _ => return Err(EnvelopeError::Malformed("ciphertext")),
         };
         for k in &self.keys {
-            if k.key_id.is_empty() || k.key_id.len() > 64 {
-                return Err(EnvelopeError::Malformed("keys.key_id"));
-            }
-            match b64u_decode(&k.enc) {
-                Some(e) if e.len() == hpke::ENC_LEN => {}
-                _ => return Err(EnvelopeError::Malformed("keys.enc")),
-            }
-            match b64u_decode(&k.ct) {
-                Some(c) if c.len() == WRAPPED_KEY_LEN => {}
-                _ => return Err(EnvelopeError::Malformed("keys.ct")),
-            }
+            k.check_shape()?;
         }
         Ok(ct_len)
     }

@@ -6,7 +6,7 @@ use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, BureauOfficer, Caller, Role, TiplineKeyHolder};
 use crate::clock::to_utc;
-use crate::crypto::envelope::{self, Envelope, KeyWrap};
+use crate::crypto::envelope::KeyWrap;
 use crate::crypto::{b64u_decode, hpke};
 use crate::db::new_id;
 use crate::db::schema::{
@@ -829,13 +829,7 @@ pub(super) async fn add_keys(
                     enc: w.enc.clone(),
                     ct: w.ct.clone(),
                 };
-                let probe = Envelope {
-                    nonce: crate::crypto::b64u(&[0u8; envelope::NONCE_LEN]),
-                    ciphertext: crate::crypto::b64u(&[0u8; hpke::TAG_LEN]),
-                    keys: vec![wrap.clone()],
-                };
-                probe
-                    .check_shape()
+                wrap.check_shape()
                     .map_err(|e| ApiError::invalid("wraps", e.to_string()))?;
                 if service::append_wrap(conn, &report, &w.object_id, wrap)? {
                     added += 1;
