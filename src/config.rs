@@ -19,6 +19,22 @@ pub struct Settings {
     pub workers: usize,
     /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
     pub password_hash_concurrency: usize,
+    pub tipline: TiplineSettings,
+}
+
+/// The tip line's abuse limits and deadlines.
+#[derive(Clone, Debug)]
+pub struct TiplineSettings {
+    /// Leading zero bits a proof of work needs when submissions are calm.
+    pub pow_difficulty: u32,
+    pub pow_ttl_secs: i64,
+    /// Reports in the last 10 minutes above which the difficulty rises by
+    /// one bit per doubling.
+    pub pow_surge_reports: i64,
+    /// Wrong receipts per minute, all senders together, before follow-up pauses.
+    pub receipt_failures_per_minute: i64,
+    pub urgent_deadline_mins: i64,
+    pub normal_deadline_mins: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +128,29 @@ impl Settings {
                 1,
                 64,
             )? as usize,
+            tipline: TiplineSettings {
+                pow_difficulty: number("SAFECAMPUS_POW_DIFFICULTY", 18, 0, 28)? as u32,
+                pow_ttl_secs: number("SAFECAMPUS_POW_TTL_SECS", 300, 30, 3600)?,
+                pow_surge_reports: number("SAFECAMPUS_POW_SURGE_REPORTS", 50, 1, 1_000_000)?,
+                receipt_failures_per_minute: number(
+                    "SAFECAMPUS_RECEIPT_FAILURES_PER_MINUTE",
+                    120,
+                    1,
+                    1_000_000,
+                )?,
+                urgent_deadline_mins: number(
+                    "SAFECAMPUS_TIPLINE_URGENT_DEADLINE_MINS",
+                    60,
+                    1,
+                    10_080,
+                )?,
+                normal_deadline_mins: number(
+                    "SAFECAMPUS_TIPLINE_NORMAL_DEADLINE_MINS",
+                    1440,
+                    1,
+                    10_080,
+                )?,
+            },
         })
     }
 }

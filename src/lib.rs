@@ -15,4 +15,5 @@ pub mod http;
 pub mod notify;
 pub mod org;
 pub mod server;
+pub mod tipline;
 pub mod workers;

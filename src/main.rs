@@ -34,6 +34,81 @@ enum Command {
     Demo,
     /// Print the OpenAPI document.
     Openapi,
+    /// Tip-line helpers for trying the flow without an app.
+    Tipline {
+        #[command(subcommand)]
+        command: TiplineCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TiplineCommand {
+    /// Write a new recipient private key file and print its public key.
+    Keygen {
+        #[arg(long, default_value = "tipline.key")]
+        out: std::path::PathBuf,
+    },
+    /// Read an envelope JSON (or a report holding one) on stdin and print the plaintext.
+    Open {
+        #[arg(long)]
+        key: std::path::PathBuf,
+    },
+    /// Seal the text on stdin to the keys in FILE (a JSON list of {key_id, public_key})
+    /// and print the envelope JSON.
+    Seal {
+        #[arg(long)]
+        keys: std::path::PathBuf,
+    },
+    /// Find a proof-of-work nonce for a challenge (what an app does on the phone).
+    SolvePow {
+        #[arg(long)]
+        challenge: String,
+        #[arg(long)]
+        difficulty: u32,
+    },
+}
+
+fn tipline(command: TiplineCommand) -> ExitCode {
+    use safecampus::tipline::cli;
+    use std::io::Read;
+    let mut stdin = String::new();
+    let result = match command {
+        TiplineCommand::Keygen { out } => cli::keygen(&out).map(|public_key| {
+            format!(
+                "private key written to {}
+public key: {public_key}",
+                out.display()
+            )
+        }),
+        TiplineCommand::Open { key } => cli::read_private_key(&key).and_then(|sk| {
+            std::io::stdin()
+                .read_to_string(&mut stdin)
+                .map_err(|e| e.to_string())?;
+            cli::open(&sk, &stdin)
+        }),
+        TiplineCommand::Seal { keys } => std::fs::read_to_string(&keys)
+            .map_err(|e| format!("cannot read {}: {e}", keys.display()))
+            .and_then(|keys| {
+                std::io::stdin()
+                    .read_to_string(&mut stdin)
+                    .map_err(|e| e.to_string())?;
+                cli::seal(&keys, &stdin)
+            }),
+        TiplineCommand::SolvePow {
+            challenge,
+            difficulty,
+        } => Ok((0u64..)
+            .map(|n| n.to_string())
+            .find(|n| safecampus::tipline::pow::meets(&challenge, n, difficulty))
+            .expect("a nonce exists")),
+    };
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -54,6 +129,9 @@ fn main() -> ExitCode {
     if let Command::Openapi = command {
         print!("{}", safecampus::app::openapi_json());
         return ExitCode::SUCCESS;
+    }
+    if let Command::Tipline { command } = command {
+        return tipline(command);
     }
     let settings = match Settings::from_env() {
         Ok(s) => s,
@@ -99,13 +177,26 @@ fn main() -> ExitCode {
                     for (role, username) in logins {
                         println!("  {:<16} {}", role.as_str(), username);
                     }
+                    let dir = std::path::Path::new("demo-keys");
+                    match safecampus::tipline::cli::seed_demo_keys(&db, clock.now_db(), dir) {
+                        Ok(files) => {
+                            println!(
+                                "Tip-line private keys of the demo recipients (principals, counsellors, bureau) are in {}/:",
+                                dir.display()
+                            );
+                            for f in files {
+                                println!("  {}", f.display());
+                            }
+                        }
+                        Err(e) => return fail(format!("demo keys: {}", e.detail)),
+                    }
                 }
                 Err(e) => return fail(format!("{} (demo needs an empty database)", e.detail)),
             }
             serve(settings, db, clock)
         }
         Command::Serve => serve(settings, db, clock),
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::Tipline { .. } => unreachable!("handled above"),
     }
 }
 

@@ -12,7 +12,9 @@ pub fn housekeeping(state: &AppState) -> AppResult<()> {
         crate::http::purge_expired_keys(conn, now)?;
         crate::auth::repo::purge_failures(conn, now)?;
         Ok(())
-    })
+    })?;
+    crate::tipline::run_deadline_worker(state)?;
+    Ok(())
 }
 
 pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {

@@ -149,3 +149,11 @@ role_guard!(
     /// A parent or guardian.
     Parent: Parent
 );
+role_guard!(
+    /// A district bureau officer.
+    BureauOfficer: BureauOfficer
+);
+role_guard!(
+    /// Staff who may hold a tip-line recipient key.
+    TiplineKeyHolder: SchoolAdmin | Counselor | BureauOfficer
+);

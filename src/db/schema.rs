@@ -152,6 +152,106 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tip_recipient_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        public_key -> Text,
+        key_backup -> Nullable<Text>,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tip_mailbox_recipients (id) {
+        id -> Text,
+        school_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_pow_challenges (id) {
+        id -> Text,
+        difficulty -> Integer,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_reports (id) {
+        id -> Text,
+        district_id -> Text,
+        school_id -> Text,
+        category -> Text,
+        urgency -> Text,
+        concerns_staff -> Bool,
+        status -> Text,
+        receipt_mac -> Text,
+        reporter_public_key -> Text,
+        envelope -> Text,
+        created_at -> Timestamp,
+        last_activity_at -> Timestamp,
+        escalated_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        close_requested_by -> Nullable<Text>,
+        close_outcome -> Nullable<Text>,
+        close_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tip_messages (id) {
+        id -> Text,
+        report_id -> Text,
+        sender -> Text,
+        author_id -> Nullable<Text>,
+        is_attachment -> Bool,
+        envelope -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_report_access (id) {
+        id -> Text,
+        report_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_report_reads (id) {
+        id -> Text,
+        report_id -> Text,
+        user_id -> Text,
+        read_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_report_events (id) {
+        id -> Text,
+        report_id -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_receipt_failures (id) {
+        id -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(schools -> districts (district_id));
 diesel::joinable!(classes -> schools (school_id));
 diesel::joinable!(students -> classes (class_id));
@@ -161,6 +261,14 @@ diesel::joinable!(guardianships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(tip_recipient_keys -> users (user_id));
+diesel::joinable!(tip_mailbox_recipients -> users (user_id));
+diesel::joinable!(tip_mailbox_recipients -> schools (school_id));
+diesel::joinable!(tip_reports -> schools (school_id));
+diesel::joinable!(tip_messages -> tip_reports (report_id));
+diesel::joinable!(tip_report_access -> tip_reports (report_id));
+diesel::joinable!(tip_report_reads -> tip_reports (report_id));
+diesel::joinable!(tip_report_events -> tip_reports (report_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -176,4 +284,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     audit_head,
     audit_events,
+    tip_recipient_keys,
+    tip_mailbox_recipients,
+    tip_pow_challenges,
+    tip_reports,
+    tip_messages,
+    tip_report_access,
+    tip_report_reads,
+    tip_report_events,
+    tip_receipt_failures,
 );

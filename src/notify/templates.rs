@@ -70,13 +70,19 @@ pub enum Template {
     PasswordChanged,
     AccountDisabled,
     GuardianLinked,
+    TiplineNewReport,
+    TiplineOverdue,
+    TiplineReporterMessage,
 }
 
 impl Template {
-    const ALL: [Template; 3] = [
+    const ALL: [Template; 6] = [
         Template::PasswordChanged,
         Template::AccountDisabled,
         Template::GuardianLinked,
+        Template::TiplineNewReport,
+        Template::TiplineOverdue,
+        Template::TiplineReporterMessage,
     ];
 
     pub fn key(self) -> &'static str {
@@ -84,6 +90,9 @@ impl Template {
             Template::PasswordChanged => "account.password_changed",
             Template::AccountDisabled => "account.disabled",
             Template::GuardianLinked => "org.guardian_linked",
+            Template::TiplineNewReport => "tipline.new_report",
+            Template::TiplineOverdue => "tipline.overdue",
+            Template::TiplineReporterMessage => "tipline.reporter_message",
         }
     }
 
@@ -112,6 +121,30 @@ impl Template {
             (Template::GuardianLinked, En) => (
                 "Linked to a student",
                 "You are now registered as a guardian ({relation}) of {student} at {school}.",
+            ),
+            (Template::TiplineNewReport, ZhCn) => (
+                "举报信箱有新举报",
+                "{school}收到一份新举报（类别：{category}，紧急程度：{urgency}）。请尽快在举报信箱中查看并确认。",
+            ),
+            (Template::TiplineNewReport, En) => (
+                "New tip-line report",
+                "{school} received a new report (category: {category}, urgency: {urgency}). Open the mailbox and acknowledge it.",
+            ),
+            (Template::TiplineOverdue, ZhCn) => (
+                "举报未按时确认",
+                "{school}的一份举报（类别：{category}，紧急程度：{urgency}）超时仍未确认，已上报区教育局。",
+            ),
+            (Template::TiplineOverdue, En) => (
+                "Report not acknowledged in time",
+                "A report at {school} (category: {category}, urgency: {urgency}) is still unacknowledged past its deadline and was escalated to the district.",
+            ),
+            (Template::TiplineReporterMessage, ZhCn) => (
+                "举报人发来新消息",
+                "{school}的一份举报有举报人的新消息，请在举报信箱中查看。",
+            ),
+            (Template::TiplineReporterMessage, En) => (
+                "New message from a reporter",
+                "A reporter added a message to a report at {school}. Open the mailbox to read it.",
             ),
         }
     }

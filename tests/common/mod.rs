@@ -162,6 +162,9 @@ impl TestApp {
             ),
             ("SAFECAMPUS_WORKERS", "2"),
             ("SAFECAMPUS_DB_POOL_SIZE", "6"),
+            ("SAFECAMPUS_POW_DIFFICULTY", "4"),
+            ("SAFECAMPUS_POW_SURGE_REPORTS", "6"),
+            ("SAFECAMPUS_RECEIPT_FAILURES_PER_MINUTE", "8"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,0 +1,9 @@
+DROP TABLE tip_receipt_failures;
+DROP TABLE tip_report_events;
+DROP TABLE tip_report_reads;
+DROP TABLE tip_report_access;
+DROP TABLE tip_messages;
+DROP TABLE tip_reports;
+DROP TABLE tip_pow_challenges;
+DROP TABLE tip_mailbox_recipients;
+DROP TABLE tip_recipient_keys;

@@ -1,0 +1,292 @@
+//! The tip-line envelope, the same for reports, messages and attachments:
+//! a fresh 32-byte content key CK encrypts the plaintext with
+//! ChaCha20-Poly1305 (random 12-byte nonce, empty aad), and CK is sealed to
+//! each recipient key with HPKE base mode (info "safecampus/v1/content-key",
+//! empty aad). Binary fields are base64url without padding.
+
+use super::hpke::{self, PrivateKey, PublicKey};
+use super::{b64u, b64u_decode, random_bytes};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const CONTENT_KEY_INFO: &[u8] = b"safecampus/v1/content-key";
+pub const REPORTER_KEY_SALT: &[u8] = b"safecampus/v1/reporter-key";
+pub const REPORTER_KEY_ID: &str = "reporter";
+pub const NONCE_LEN: usize = 12;
+pub const PAD_BUCKET: usize = 512;
+/// A wrap's `ct`: the 32-byte content key plus the AEAD tag.
+pub const WRAPPED_KEY_LEN: usize = 32 + hpke::TAG_LEN;
+
+/// An encrypted object and the content key sealed to each recipient.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// base64url (no padding) of the 12-byte ChaCha20-Poly1305 nonce.
+    pub nonce: String,
+    /// base64url of ChaCha20-Poly1305(CK, nonce, aad = "", plaintext).
+    pub ciphertext: String,
+    pub keys: Vec<KeyWrap>,
+}
+
+/// The content key sealed to one recipient key.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyWrap {
+    pub key_id: String,
+    /// base64url of the 32-byte HPKE encapsulated key.
+    pub enc: String,
+    /// base64url of SealBase(pkR, info = "safecampus/v1/content-key", aad = "", pt = CK).
+    pub ct: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnvelopeError {
+    #[error("{0} is not valid base64url of the right length")]
+    Malformed(&'static str),
+    #[error("no key in the envelope opens with this private key")]
+    NoMatchingKey,
+    #[error("the ciphertext does not authenticate")]
+    Tampered,
+    #[error("a recipient public key is not valid")]
+    BadRecipient,
+}
+
+fn content_cipher(ck: &[u8]) -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, ck).expect("a 32-byte key"))
+}
+
+/// Seals `plaintext` to every (key_id, public key).
+pub fn seal(
+    recipients: &[(String, PublicKey)],
+    plaintext: &[u8],
+) -> Result<Envelope, EnvelopeError> {
+    let ck = random_bytes(32);
+    let nonce = random_bytes(NONCE_LEN);
+    let mut ciphertext = plaintext.to_vec();
+    content_cipher(&ck)
+        .seal_in_place_append_tag(
+            Nonce::try_assume_unique_for_key(&nonce).expect("a 12-byte nonce"),
+            Aad::empty(),
+            &mut ciphertext,
+        )
+        .map_err(|_| EnvelopeError::Tampered)?;
+    let mut keys = Vec::with_capacity(recipients.len());
+    for (key_id, pk) in recipients {
+        let (enc, ct) = hpke::seal_base(pk, CONTENT_KEY_INFO, b"", &ck)
+            .map_err(|_| EnvelopeError::BadRecipient)?;
+        keys.push(KeyWrap {
+            key_id: key_id.clone(),
+            enc: b64u(&enc),
+            ct: b64u(&ct),
+        });
+    }
+    Ok(Envelope {
+        nonce: b64u(&nonce),
+        ciphertext: b64u(&ciphertext),
+        keys,
+    })
+}
+
+impl KeyWrap {
+    pub fn check_shape(&self) -> Result<(), EnvelopeError> {
+        if self.key_id.is_empty() || self.key_id.len() > 64 {
+            return Err(EnvelopeError::Malformed("keys.key_id"));
+        }
+        match b64u_decode(&self.enc) {
+            Some(e) if e.len() == hpke::ENC_LEN => {}
+            _ => return Err(EnvelopeError::Malformed("keys.enc")),
+        }
+        match b64u_decode(&self.ct) {
+            Some(c) if c.len() == WRAPPED_KEY_LEN => Ok(()),
+            _ => Err(EnvelopeError::Malformed("keys.ct")),
+        }
+    }
+}
+
+impl Envelope {
+    /// The decoded ciphertext length, after checking every field's shape.
+    pub fn check_shape(&self) -> Result<usize, EnvelopeError> {
+        match b64u_decode(&self.nonce) {
+            Some(n) if n.len() == NONCE_LEN => {}
+            _ => return Err(EnvelopeError::Malformed("nonce")),
+        }
+        let ct_len = match b64u_decode(&self.ciphertext) {
+            Some(c) if c.len() >= hpke::TAG_LEN => c.len(),
+            _ => return Err(EnvelopeError::Malformed("ciphertext")),
+        };
+        for k in &self.keys {
+            k.check_shape()?;
+        }
+        Ok(ct_len)
+    }
+
+    /// Opens the envelope with a private key, trying each wrap (a key file
+    /// need not know its key id).
+    pub fn open(&self, sk: &PrivateKey) -> Result<Vec<u8>, EnvelopeError> {
+        let ck = self
+            .keys
+            .iter()
+            .find_map(|k| {
+                let enc = b64u_decode(&k.enc)?;
+                let ct = b64u_decode(&k.ct)?;
+                hpke::open_base(sk, &enc, CONTENT_KEY_INFO, b"", &ct).ok()
+            })
+            .ok_or(EnvelopeError::NoMatchingKey)?;
+        self.open_with_content_key(&ck)
+    }
+
+    pub fn open_with_content_key(&self, ck: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        if ck.len() != 32 {
+            return Err(EnvelopeError::Tampered);
+        }
+        let nonce = b64u_decode(&self.nonce)
+            .filter(|n| n.len() == NONCE_LEN)
+            .ok_or(EnvelopeError::Malformed("nonce"))?;
+        let mut buf =
+            b64u_decode(&self.ciphertext).ok_or(EnvelopeError::Malformed("ciphertext"))?;
+        let plain = content_cipher(ck)
+            .open_in_place(
+                Nonce::try_assume_unique_for_key(&nonce).expect("a 12-byte nonce"),
+                Aad::empty(),
+                &mut buf,
+            )
+            .map_err(|_| EnvelopeError::Tampered)?;
+        Ok(plain.to_vec())
+    }
+
+    /// The content key, unwrapped with a private key (to re-wrap it for a
+    /// recipient added later).
+    pub fn content_key(&self, sk: &PrivateKey) -> Result<Vec<u8>, EnvelopeError> {
+        self.keys
+            .iter()
+            .find_map(|k| {
+                let enc = b64u_decode(&k.enc)?;
+                let ct = b64u_decode(&k.ct)?;
+                hpke::open_base(sk, &enc, CONTENT_KEY_INFO, b"", &ct).ok()
+            })
+            .ok_or(EnvelopeError::NoMatchingKey)
+    }
+}
+
+/// Wraps a known content key for one more recipient.
+pub fn wrap_content_key(key_id: &str, pk: &PublicKey, ck: &[u8]) -> Result<KeyWrap, EnvelopeError> {
+    let (enc, ct) =
+        hpke::seal_base(pk, CONTENT_KEY_INFO, b"", ck).map_err(|_| EnvelopeError::BadRecipient)?;
+    Ok(KeyWrap {
+        key_id: key_id.to_string(),
+        enc: b64u(&enc),
+        ct: b64u(&ct),
+    })
+}
+
+/// True when a ciphertext length is a whole number of padding buckets plus
+/// the tag: what length hiding requires of reports and messages.
+pub fn is_padded_length(ciphertext_len: usize) -> bool {
+    ciphertext_len > hpke::TAG_LEN && (ciphertext_len - hpke::TAG_LEN).is_multiple_of(PAD_BUCKET)
+}
+
+/// Serialises a JSON plaintext and pads it with trailing spaces to the next
+/// multiple of 512 bytes (JSON allows trailing white space).
+pub fn padded_json(value: &serde_json::Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(value).expect("a JSON value serialises");
+    let target = bytes.len().div_ceil(PAD_BUCKET).max(1) * PAD_BUCKET;
+    bytes.resize(target, b' ');
+    bytes
+}
+
+/// The reporter's X25519 private key: HKDF-SHA256(ikm = the normalised
+/// receipt as ASCII, salt = "safecampus/v1/reporter-key", info = "", L = 32).
+pub fn reporter_private_key(normalised_receipt: &str) -> PrivateKey {
+    struct Len32;
+    impl ring::hkdf::KeyType for Len32 {
+        fn len(&self) -> usize {
+            32
+        }
+    }
+    let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, REPORTER_KEY_SALT);
+    let prk = salt.extract(normalised_receipt.as_bytes());
+    let mut out = [0u8; 32];
+    prk.expand(&[], Len32)
+        .and_then(|okm| okm.fill(&mut out))
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    hpke::private_key_from_bytes(&out).expect("any 32 bytes is an X25519 private key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (PrivateKey, PublicKey) {
+        hpke::generate()
+    }
+
+    #[test]
+    fn sealed_envelope_opens_for_each_recipient_and_not_for_others() {
+        let (sk1, pk1) = pair();
+        let (sk2, pk2) = pair();
+        let (sk3, _) = pair();
+        let pt = padded_json(&serde_json::json!({"text": "hello"}));
+        let env = seal(&[("a".into(), pk1), ("b".into(), pk2)], &pt).unwrap();
+        assert_eq!(env.check_shape().unwrap(), 512 + 16);
+        assert_eq!(env.open(&sk1).unwrap(), pt);
+        assert_eq!(env.open(&sk2).unwrap(), pt);
+        assert_eq!(env.open(&sk3), Err(EnvelopeError::NoMatchingKey));
+    }
+
+    #[test]
+    fn tampered_ciphertext_or_wrap_fails_to_open() {
+        let (sk, pk) = pair();
+        let env = seal(&[("a".into(), pk)], b"secret words").unwrap();
+        let mut bad = env.clone();
+        let mut ct = b64u_decode(&bad.ciphertext).unwrap();
+        ct[0] ^= 1;
+        bad.ciphertext = b64u(&ct);
+        assert_eq!(bad.open(&sk), Err(EnvelopeError::Tampered));
+        let mut bad_wrap = env.clone();
+        let mut w = b64u_decode(&bad_wrap.keys[0].ct).unwrap();
+        w[3] ^= 0x80;
+        bad_wrap.keys[0].ct = b64u(&w);
+        assert_eq!(bad_wrap.open(&sk), Err(EnvelopeError::NoMatchingKey));
+        let mut bad_nonce = env;
+        bad_nonce.nonce = b64u(&[7u8; 12]);
+        assert_eq!(bad_nonce.open(&sk), Err(EnvelopeError::Tampered));
+    }
+
+    #[test]
+    fn padding_fills_whole_buckets_and_stays_valid_json() {
+        for n in [0usize, 1, 400, 499, 500, 1000, 5000] {
+            let v = serde_json::json!({"text": "x".repeat(n)});
+            let p = padded_json(&v);
+            assert_eq!(p.len() % PAD_BUCKET, 0);
+            assert!(p.len() >= serde_json::to_vec(&v).unwrap().len());
+            let back: serde_json::Value = serde_json::from_slice(&p).unwrap();
+            assert_eq!(back, v);
+            assert!(is_padded_length(p.len() + 16));
+        }
+        assert!(!is_padded_length(100 + 16));
+        assert!(!is_padded_length(16));
+    }
+
+    #[test]
+    fn reporter_key_is_deterministic_and_differs_per_receipt() {
+        let a = hpke::public_of(&reporter_private_key("0123456789ABCDEFGHJK"));
+        let b = hpke::public_of(&reporter_private_key("0123456789ABCDEFGHJK"));
+        let c = hpke::public_of(&reporter_private_key("0123456789ABCDEFGHJM"));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // HKDF-SHA256 computed independently (Python's hmac module), then
+        // clamped as X25519 private keys are kept.
+        let mut expected: Vec<u8> = (0..32)
+            .map(|i| {
+                let hex = "85867880f07d5cc369f05d2f8a121a70f66ab54de27d4c4622c509f38b325167";
+                u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()
+            })
+            .collect();
+        expected[0] &= 248;
+        expected[31] &= 127;
+        expected[31] |= 64;
+        let derived = reporter_private_key("0123456789ABCDEFGHJK");
+        assert_eq!(hpke::private_key_bytes(&derived), expected);
+    }
+}

@@ -1,0 +1,391 @@
+//! The tip line's request and response types, and its parsed values.
+
+use crate::crypto::envelope::Envelope;
+use crate::http::Text;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $s)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $s),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a report is about.
+    Category {
+        SexualAbuse = "sexual_abuse",
+        Harassment = "harassment",
+        Bullying = "bullying",
+        Violence = "violence",
+        SelfHarm = "self_harm",
+        Safety = "safety",
+        Other = "other",
+    }
+);
+
+string_enum!(
+    /// How soon someone must act.
+    Urgency {
+        Normal = "normal",
+        Urgent = "urgent",
+        DangerNow = "danger_now",
+    }
+);
+
+string_enum!(
+    /// Where the handling of a report stands.
+    Status {
+        New = "new",
+        Acknowledged = "acknowledged",
+        Investigating = "investigating",
+        ReferredToPolice = "referred_to_police",
+        Resolved = "resolved",
+        Closed = "closed",
+    }
+);
+
+string_enum!(
+    /// How a closed report turned out.
+    Outcome {
+        Valid = "valid",
+        False = "false",
+        Misuse = "misuse",
+        Duplicate = "duplicate",
+    }
+);
+
+string_enum!(
+    /// What the reporter sees of the handling.
+    Progress {
+        Received = "received",
+        Acknowledged = "acknowledged",
+        BeingHandled = "being_handled",
+        Closed = "closed",
+    }
+);
+
+string_enum!(
+    /// Who wrote a message.
+    Sender {
+        Reporter = "reporter",
+        School = "school",
+    }
+);
+
+impl Status {
+    pub fn progress(self) -> Progress {
+        match self {
+            Status::New => Progress::Received,
+            Status::Acknowledged => Progress::Acknowledged,
+            Status::Investigating | Status::ReferredToPolice | Status::Resolved => {
+                Progress::BeingHandled
+            }
+            Status::Closed => Progress::Closed,
+        }
+    }
+}
+
+// --- keys and mailboxes ------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutEncryptionKey {
+    /// base64url (no padding) of the 32-byte X25519 public key.
+    pub public_key: String,
+    /// An opaque blob (≤ 4 KiB) the app encrypted with the user's passphrase.
+    pub key_backup: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyCreated {
+    pub key_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyEncryptionKey {
+    pub key_id: String,
+    pub public_key: String,
+    pub key_backup: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRecipients {
+    /// The school's staff (school admins, counsellors) who receive the mailbox.
+    pub user_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailboxRecipients {
+    pub school_id: String,
+    pub user_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
+pub struct RecipientKey {
+    pub key_id: String,
+    pub public_key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Mailbox {
+    pub school_code: String,
+    pub school_name: String,
+    pub categories: Vec<Category>,
+    /// Seal an ordinary report to every one of these.
+    pub recipient_keys: Vec<RecipientKey>,
+    /// Seal a `concerns_staff` report to these, and only these.
+    pub district_keys: Vec<RecipientKey>,
+    /// Shown by apps when urgency is `danger_now`.
+    pub crisis_line: String,
+    pub suite: SuiteInfo,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuiteInfo {
+    pub name: &'static str,
+    pub mode: u8,
+    pub kem_id: u16,
+    pub kdf_id: u16,
+    pub aead_id: u16,
+    pub content_key_info: &'static str,
+    pub reporter_key_salt: &'static str,
+    pub padding_bucket: usize,
+}
+
+// --- anonymous submission and follow-up ----------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Challenge {
+    pub challenge: String,
+    /// Leading zero bits SHA-256(challenge ‖ nonce) must have.
+    pub difficulty: u32,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofOfWork {
+    pub challenge: String,
+    pub nonce: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlainReport {
+    pub text: Text<20000>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReport {
+    pub school_code: Text<32>,
+    pub category: Category,
+    pub urgency: Urgency,
+    /// "This is about a teacher or someone at school": only the district's
+    /// bureau receives it.
+    #[serde(default)]
+    pub concerns_staff: bool,
+    /// The report sealed on the device. Exactly one of `envelope` and `plaintext`.
+    pub envelope: Option<Envelope>,
+    /// For a client that cannot seal: the server seals at once and keeps nothing else.
+    pub plaintext: Option<PlainReport>,
+    pub pow: Option<ProofOfWork>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportReceipt {
+    /// Shown once. Keep it: it is the only way back to this report.
+    pub receipt: String,
+    pub status: Progress,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowupRequest {
+    pub receipt: String,
+    /// Return the school's replies decrypted (for clients that cannot open envelopes).
+    #[serde(default)]
+    pub open: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Followup {
+    pub status: Progress,
+    pub created_on: NaiveDate,
+    pub messages: Vec<FollowupMessage>,
+    pub attachments: Vec<FollowupMessage>,
+    pub crisis_line: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowupMessage {
+    pub id: String,
+    pub from: Sender,
+    pub envelope: Envelope,
+    pub sent_on: NaiveDate,
+    /// With `open: true`, a school reply's plaintext.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plaintext: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterMessage {
+    pub receipt: String,
+    /// Sealed to every recipient key of the report (the staff view's
+    /// `reply_keys` without `reporter`). Exactly one of `envelope` and `plaintext`.
+    pub envelope: Option<Envelope>,
+    /// For a client that cannot seal; the server seals at once.
+    pub plaintext: Option<PlainReport>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterAttachment {
+    pub receipt: String,
+    /// The file, sealed like a message (no padding required).
+    pub envelope: Envelope,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageCreated {
+    pub id: String,
+    pub sent_on: NaiveDate,
+}
+
+// --- staff ---------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportListQuery {
+    pub status: Option<Status>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportSummary {
+    pub id: String,
+    pub school_id: String,
+    pub school_name: String,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub status: Status,
+    pub concerns_staff: bool,
+    /// The creation time, to the hour only.
+    pub created_hour: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub unread: bool,
+    /// A closure waits for a second person's confirmation.
+    pub close_pending: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffMessage {
+    pub id: String,
+    pub from: Sender,
+    /// The staff member, for school messages.
+    pub author_id: Option<String>,
+    pub envelope: Envelope,
+    /// To the hour.
+    pub sent_hour: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub action: String,
+    pub status: Status,
+    pub actor_id: Option<String>,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CloseRequest {
+    pub requested_by: String,
+    pub outcome: Outcome,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportDetail {
+    #[serde(flatten)]
+    pub summary: ReportSummary,
+    pub outcome: Option<Outcome>,
+    pub envelope: Envelope,
+    pub messages: Vec<StaffMessage>,
+    pub attachments: Vec<StaffMessage>,
+    /// Seal a reply to every one of these (`reporter` and each recipient).
+    pub reply_keys: Vec<RecipientKey>,
+    pub close_request: Option<CloseRequest>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffReply {
+    pub envelope: Envelope,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: Status,
+    /// A handling note (required to close). Recipients read it; keep report
+    /// content out of it.
+    pub note: Option<Text<2000>>,
+    /// Required to close.
+    pub outcome: Option<Outcome>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddKeys {
+    /// Bureau only: school recipients who may now read a `concerns_staff` report.
+    #[serde(default)]
+    pub share_with: Vec<String>,
+    #[serde(default)]
+    pub wraps: Vec<ObjectWrap>,
+}
+
+/// A content key wrap for one more recipient of the report or one of its
+/// messages or attachments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectWrap {
+    /// The report's id, or a message's or attachment's id.
+    pub object_id: String,
+    pub key_id: String,
+    pub enc: String,
+    pub ct: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeysAdded {
+    pub wraps_added: usize,
+    pub shared_with: Vec<String>,
+}

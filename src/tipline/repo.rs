@@ -1,0 +1,482 @@
+//! Tip-line queries. Who may see a report is decided here, in one place:
+//! the district's bureau officers; the school's designated recipients (not
+//! for a `concerns_staff` report); users the bureau shared it with; never
+//! someone who recused.
+
+use super::dto::*;
+use crate::auth::{Caller, Role};
+use crate::clock::to_utc;
+use crate::crypto::envelope::{Envelope, REPORTER_KEY_ID};
+use crate::db::schema::{
+    schools, tip_mailbox_recipients as mr, tip_messages as tm, tip_recipient_keys as rk,
+    tip_report_access as ra, tip_report_reads as rr, tip_reports as tr, users,
+};
+use crate::db::{new_id, AnyConnection};
+use crate::error::{ApiError, AppResult};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+use diesel::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+
+pub const SHARED: &str = "shared";
+pub const RECUSED: &str = "recused";
+
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = tr)]
+pub struct ReportRow {
+    pub id: String,
+    pub district_id: String,
+    pub school_id: String,
+    pub category: String,
+    pub urgency: String,
+    pub concerns_staff: bool,
+    pub status: String,
+    pub reporter_public_key: String,
+    pub envelope: String,
+    pub created_at: NaiveDateTime,
+    pub last_activity_at: NaiveDateTime,
+    pub escalated_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+    pub close_requested_by: Option<String>,
+    pub close_outcome: Option<String>,
+    pub close_note: Option<String>,
+}
+
+impl ReportRow {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::New)
+    }
+    pub fn urgency(&self) -> Urgency {
+        Urgency::parse(&self.urgency).unwrap_or(Urgency::Normal)
+    }
+    pub fn category(&self) -> Category {
+        Category::parse(&self.category).unwrap_or(Category::Other)
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = tm)]
+pub struct MessageRow {
+    pub id: String,
+    pub sender: String,
+    pub author_id: Option<String>,
+    pub is_attachment: bool,
+    pub envelope: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn to_hour(t: NaiveDateTime) -> DateTime<Utc> {
+    to_utc(
+        t.with_minute(0)
+            .and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(t),
+    )
+}
+
+pub fn parse_envelope(text: &str) -> AppResult<Envelope> {
+    serde_json::from_str(text).map_err(ApiError::internal)
+}
+
+pub fn envelope_text(env: &Envelope) -> String {
+    serde_json::to_string(env).expect("an envelope serialises")
+}
+
+/// A key a report or message must be sealed to.
+#[derive(Clone, Debug)]
+pub struct KeyHolder {
+    pub key_id: String,
+    pub user_id: String,
+    pub public_key: String,
+}
+
+fn current_keys(conn: &mut AnyConnection, user_ids: &[String]) -> AppResult<Vec<KeyHolder>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String)> = rk::table
+        .inner_join(users::table)
+        .filter(rk::user_id.eq_any(user_ids))
+        .filter(rk::retired_at.is_null())
+        .filter(users::disabled.eq(false))
+        .select((rk::id, rk::user_id, rk::public_key))
+        .order(rk::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(key_id, user_id, public_key)| KeyHolder {
+            key_id,
+            user_id,
+            public_key,
+        })
+        .collect())
+}
+
+pub fn bureau_officer_ids(conn: &mut AnyConnection, district_id: &str) -> AppResult<Vec<String>> {
+    Ok(users::table
+        .filter(users::district_id.eq(district_id))
+        .filter(users::role.eq(Role::BureauOfficer.as_str()))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}
+
+pub fn school_recipient_ids(conn: &mut AnyConnection, school_id: &str) -> AppResult<Vec<String>> {
+    Ok(mr::table
+        .inner_join(users::table)
+        .filter(mr::school_id.eq(school_id))
+        .filter(users::disabled.eq(false))
+        .select(mr::user_id)
+        .order(mr::user_id)
+        .load(conn)?)
+}
+
+fn access_user_ids(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    kind: &str,
+) -> AppResult<Vec<String>> {
+    Ok(ra::table
+        .filter(ra::report_id.eq(report_id))
+        .filter(ra::kind.eq(kind))
+        .select(ra::user_id)
+        .load(conn)?)
+}
+
+/// (school recipient keys + district keys, district keys) of a mailbox.
+pub fn mailbox_keys(
+    conn: &mut AnyConnection,
+    school_id: &str,
+    district_id: &str,
+) -> AppResult<(Vec<KeyHolder>, Vec<KeyHolder>)> {
+    let bureau = bureau_officer_ids(conn, district_id)?;
+    let district = current_keys(conn, &bureau)?;
+    let school = school_recipient_ids(conn, school_id)?;
+    let mut all = current_keys(conn, &school)?;
+    all.extend(district.iter().cloned());
+    dedup(&mut all);
+    Ok((all, district))
+}
+
+fn dedup(keys: &mut Vec<KeyHolder>) {
+    let mut seen = BTreeSet::new();
+    keys.retain(|k| seen.insert(k.key_id.clone()));
+}
+
+/// The users who may read a report now.
+pub fn readers(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<String>> {
+    let mut ids = bureau_officer_ids(conn, &report.district_id)?;
+    if !report.concerns_staff {
+        ids.extend(school_recipient_ids(conn, &report.school_id)?);
+    }
+    ids.extend(access_user_ids(conn, &report.id, SHARED)?);
+    let recused: BTreeSet<String> = access_user_ids(conn, &report.id, RECUSED)?
+        .into_iter()
+        .collect();
+    let mut seen = BTreeSet::new();
+    ids.retain(|id| !recused.contains(id) && seen.insert(id.clone()));
+    Ok(ids)
+}
+
+/// Every current recipient key of a report: what each new message must be sealed to.
+pub fn report_keys(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<KeyHolder>> {
+    let readers = readers(conn, report)?;
+    let mut keys = current_keys(conn, &readers)?;
+    dedup(&mut keys);
+    Ok(keys)
+}
+
+pub fn keys_dto(keys: &[KeyHolder]) -> Vec<RecipientKey> {
+    keys.iter()
+        .map(|k| RecipientKey {
+            key_id: k.key_id.clone(),
+            public_key: k.public_key.clone(),
+        })
+        .collect()
+}
+
+/// Checks an envelope's shape, its padding, and that it is sealed to every
+/// required key and to no other (the reporter key only where allowed).
+pub fn check_envelope(
+    env: &Envelope,
+    required: &[KeyHolder],
+    reporter: ReporterKey,
+    padded: bool,
+    max_ciphertext: usize,
+) -> AppResult<()> {
+    let len = env.check_shape().map_err(|e| {
+        ApiError::invalid("envelope", e.to_string()).with_field(match e {
+            crate::crypto::envelope::EnvelopeError::Malformed(f) => format!("envelope.{f}"),
+            _ => "envelope".to_string(),
+        })
+    })?;
+    if len > max_ciphertext {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "content_too_large",
+            format!("the ciphertext must be at most {max_ciphertext} bytes"),
+        )
+        .with_field("envelope.ciphertext"));
+    }
+    if padded && !crate::crypto::envelope::is_padded_length(len) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "unpadded_ciphertext",
+            "pad the plaintext with trailing spaces to a multiple of 512 bytes before sealing",
+        )
+        .with_field("envelope.ciphertext"));
+    }
+    let mut present = BTreeSet::new();
+    for k in &env.keys {
+        if !present.insert(k.key_id.as_str()) {
+            return Err(ApiError::invalid("envelope.keys", "a key_id appears twice"));
+        }
+        let known = required.iter().any(|r| r.key_id == k.key_id)
+            || (k.key_id == REPORTER_KEY_ID && reporter != ReporterKey::Forbidden);
+        if !known {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_recipient_key",
+                format!(
+                    "{} is not a recipient key of this mailbox or report",
+                    k.key_id
+                ),
+            )
+            .with_field("envelope.keys"));
+        }
+    }
+    let mut missing: Vec<&str> = required
+        .iter()
+        .filter(|r| !present.contains(r.key_id.as_str()))
+        .map(|r| r.key_id.as_str())
+        .collect();
+    if reporter == ReporterKey::Required && !present.contains(REPORTER_KEY_ID) {
+        missing.push(REPORTER_KEY_ID);
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_recipient_key",
+            format!(
+                "the content key must be sealed to every current recipient key; missing: {}",
+                missing.join(", ")
+            ),
+        )
+        .with_field("envelope.keys"));
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ReporterKey {
+    Forbidden,
+    Allowed,
+    Required,
+}
+
+/// Whether the caller designated as recipient of their school's mailbox.
+fn is_school_recipient(conn: &mut AnyConnection, caller: &Caller) -> AppResult<bool> {
+    let Some(school) = caller.school_id.as_deref() else {
+        return Ok(false);
+    };
+    Ok(mr::table
+        .filter(mr::school_id.eq(school))
+        .filter(mr::user_id.eq(&caller.user_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// A report the caller may read, or 404.
+pub fn visible_report(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<ReportRow> {
+    let not_found = || ApiError::not_found("report");
+    let report = tr::table
+        .find(id)
+        .select(ReportRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)?;
+    if report.district_id != caller.district_id {
+        return Err(not_found());
+    }
+    if readers(conn, &report)?.contains(&caller.user_id) {
+        Ok(report)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Whether the caller receives any mailbox at all (404 for everyone else).
+pub fn is_any_recipient(conn: &mut AnyConnection, caller: &Caller) -> AppResult<bool> {
+    if caller.role == Role::BureauOfficer {
+        return Ok(true);
+    }
+    if is_school_recipient(conn, caller)? {
+        return Ok(true);
+    }
+    Ok(ra::table
+        .filter(ra::user_id.eq(&caller.user_id))
+        .filter(ra::kind.eq(SHARED))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// The reports the caller may list, newest first.
+pub fn list_visible(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    status: Option<Status>,
+    overdue_before: Option<(NaiveDateTime, NaiveDateTime)>,
+    cursor: Option<String>,
+    limit: i64,
+) -> AppResult<Vec<ReportRow>> {
+    let mut q = tr::table
+        .filter(tr::district_id.eq(caller.district_id.clone()))
+        .filter(
+            tr::id.ne_all(
+                ra::table
+                    .filter(ra::user_id.eq(caller.user_id.clone()))
+                    .filter(ra::kind.eq(RECUSED))
+                    .select(ra::report_id),
+            ),
+        )
+        .into_boxed();
+    if caller.role != Role::BureauOfficer {
+        let shared = tr::id.eq_any(
+            ra::table
+                .filter(ra::user_id.eq(caller.user_id.clone()))
+                .filter(ra::kind.eq(SHARED))
+                .select(ra::report_id),
+        );
+        if is_school_recipient(conn, caller)? {
+            let school = caller.school_id.clone().unwrap_or_default();
+            q = q.filter(
+                tr::school_id
+                    .eq(school)
+                    .and(tr::concerns_staff.eq(false))
+                    .or(shared),
+            );
+        } else {
+            q = q.filter(shared);
+        }
+    }
+    if let Some(s) = status {
+        q = q.filter(tr::status.eq(s.as_str()));
+    }
+    if let Some((urgent_before, normal_before)) = overdue_before {
+        q = q.filter(tr::status.eq(Status::New.as_str())).filter(
+            tr::urgency
+                .eq(Urgency::Normal.as_str())
+                .and(tr::created_at.lt(normal_before))
+                .or(tr::urgency
+                    .ne(Urgency::Normal.as_str())
+                    .and(tr::created_at.lt(urgent_before))),
+        );
+    }
+    if let Some(c) = cursor {
+        q = q.filter(tr::id.lt(c));
+    }
+    Ok(q.order(tr::id.desc())
+        .limit(limit + 1)
+        .select(ReportRow::as_select())
+        .load(conn)?)
+}
+
+pub fn summaries(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    rows: &[ReportRow],
+) -> AppResult<Vec<ReportSummary>> {
+    let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
+    let reads: HashMap<String, NaiveDateTime> = rr::table
+        .filter(rr::user_id.eq(&caller.user_id))
+        .filter(rr::report_id.eq_any(&ids))
+        .select((rr::report_id, rr::read_at))
+        .load::<(String, NaiveDateTime)>(conn)?
+        .into_iter()
+        .collect();
+    let school_ids: Vec<&String> = rows.iter().map(|r| &r.school_id).collect();
+    let names: HashMap<String, String> = schools::table
+        .filter(schools::id.eq_any(&school_ids))
+        .select((schools::id, schools::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|r| ReportSummary {
+            id: r.id.clone(),
+            school_id: r.school_id.clone(),
+            school_name: names.get(&r.school_id).cloned().unwrap_or_default(),
+            category: r.category(),
+            urgency: r.urgency(),
+            status: r.status(),
+            concerns_staff: r.concerns_staff,
+            created_hour: to_hour(r.created_at),
+            last_activity_at: to_hour(r.last_activity_at),
+            unread: reads
+                .get(&r.id)
+                .is_none_or(|read| *read < r.last_activity_at),
+            close_pending: r.close_requested_by.is_some(),
+        })
+        .collect())
+}
+
+pub fn messages(conn: &mut AnyConnection, report_id: &str) -> AppResult<Vec<MessageRow>> {
+    Ok(tm::table
+        .filter(tm::report_id.eq(report_id))
+        .order((tm::created_at, tm::id))
+        .select(MessageRow::as_select())
+        .load(conn)?)
+}
+
+pub fn mark_read(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::delete(
+        rr::table
+            .filter(rr::report_id.eq(report_id))
+            .filter(rr::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(rr::table)
+        .values((
+            rr::id.eq(new_id()),
+            rr::report_id.eq(report_id),
+            rr::user_id.eq(user_id),
+            rr::read_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_message(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    sender: Sender,
+    author_id: Option<&str>,
+    is_attachment: bool,
+    env: &Envelope,
+    now: NaiveDateTime,
+) -> AppResult<String> {
+    let id = new_id();
+    diesel::insert_into(tm::table)
+        .values((
+            tm::id.eq(&id),
+            tm::report_id.eq(report_id),
+            tm::sender.eq(sender.as_str()),
+            tm::author_id.eq(author_id),
+            tm::is_attachment.eq(is_attachment),
+            tm::envelope.eq(envelope_text(env)),
+            tm::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::update(tr::table.find(report_id))
+        .set(tr::last_activity_at.eq(now))
+        .execute(conn)?;
+    Ok(id)
+}

@@ -1,0 +1,1428 @@
+mod common;
+
+use common::{Session, TestApp, World, PASSWORD};
+use safecampus::crypto::envelope::{self, Envelope};
+use safecampus::crypto::{b64u, b64u_decode, hpke};
+use safecampus::tipline::pow;
+use safecampus::tipline::receipt::Receipt;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+// --- helpers -------------------------------------------------------------------------
+
+/// A recipient: signed in, with a registered key whose private half the test holds.
+struct Holder {
+    s: Session,
+    key_id: String,
+    sk: hpke::PrivateKey,
+}
+
+struct Tip {
+    w: World,
+    bureau: Holder,
+    x_admin: Holder,
+    x_counselor: Holder,
+    y_admin: Holder,
+}
+
+async fn register_key(app: &TestApp, s: &Session) -> (String, hpke::PrivateKey) {
+    let (sk, pk) = hpke::generate();
+    let body = app
+        .send(
+            "PUT",
+            "/api/v1/me/encryption-key",
+            Some(&s.token),
+            Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "opaque-backup"})),
+            &[],
+        )
+        .await
+        .expect(200);
+    (body["key_id"].as_str().unwrap().to_string(), sk)
+}
+
+async fn holder(app: &TestApp, s: Session) -> Holder {
+    let (key_id, sk) = register_key(app, &s).await;
+    Holder { s, key_id, sk }
+}
+
+async fn designate(app: &TestApp, admin: &Session, school_id: &str, user_ids: &[&str]) {
+    app.send(
+        "PUT",
+        &format!("/api/v1/schools/{school_id}/mailbox/recipients"),
+        Some(&admin.token),
+        Some(&json!({ "user_ids": user_ids })),
+        &[],
+    )
+    .await
+    .expect(200);
+}
+
+/// Two schools, a bureau officer, and recipients with keys: X's admin and
+/// counsellor, Y's admin.
+async fn tip_world(app: &TestApp) -> Tip {
+    let w = app.world().await;
+    app.create_user(&w.district_admin, "bureau_officer", "bureau.zhao", None)
+        .await;
+    app.create_user(&w.x.admin, "counselor", "sch-x.counselor", None)
+        .await;
+    let bureau = holder(app, app.login("bureau.zhao", PASSWORD).await).await;
+    let x_admin = holder(app, w.x.admin.clone()).await;
+    let x_counselor = holder(app, app.login("sch-x.counselor", PASSWORD).await).await;
+    let y_admin = holder(app, w.y.admin.clone()).await;
+    designate(
+        app,
+        &w.x.admin,
+        &w.x.id,
+        &[&x_admin.s.user_id, &x_counselor.s.user_id],
+    )
+    .await;
+    designate(app, &w.y.admin, &w.y.id, &[&y_admin.s.user_id]).await;
+    Tip {
+        w,
+        bureau,
+        x_admin,
+        x_counselor,
+        y_admin,
+    }
+}
+
+async fn solve_pow(app: &TestApp) -> Value {
+    let c = app
+        .post_anon("/api/v1/reports/challenge", json!({}))
+        .await
+        .expect(201);
+    let challenge = c["challenge"].as_str().unwrap().to_string();
+    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
+    let nonce = (0u64..)
+        .map(|n| n.to_string())
+        .find(|n| pow::meets(&challenge, n, difficulty))
+        .unwrap();
+    json!({"challenge": challenge, "nonce": nonce})
+}
+
+fn recipients(keys: &Value) -> Vec<(String, hpke::PublicKey)> {
+    keys.as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let pk = b64u_decode(k["public_key"].as_str().unwrap()).unwrap();
+            (
+                k["key_id"].as_str().unwrap().to_string(),
+                hpke::public_key_from_bytes(&pk).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn seal_text(keys: &Value, text: &str) -> Value {
+    let pt = envelope::padded_json(&json!({ "text": text }));
+    serde_json::to_value(envelope::seal(&recipients(keys), &pt).unwrap()).unwrap()
+}
+
+fn open_text(env: &Value, sk: &hpke::PrivateKey) -> String {
+    let env: Envelope = serde_json::from_value(env.clone()).unwrap();
+    let pt = env.open(sk).unwrap();
+    assert_eq!(pt.len() % 512, 0, "plaintext is padded");
+    let v: Value = serde_json::from_slice(&pt).unwrap();
+    v["text"].as_str().unwrap().to_string()
+}
+
+async fn mailbox(app: &TestApp, code: &str) -> Value {
+    app.send("GET", &format!("/api/v1/mailboxes/{code}"), None, None, &[])
+        .await
+        .expect(200)
+}
+
+/// Seals and submits an ordinary report to school X; returns the receipt.
+async fn submit_sealed(
+    app: &TestApp,
+    code: &str,
+    text: &str,
+    urgency: &str,
+    concerns_staff: bool,
+) -> String {
+    let mb = mailbox(app, code).await;
+    let keys = if concerns_staff {
+        &mb["district_keys"]
+    } else {
+        &mb["recipient_keys"]
+    };
+    let body = json!({
+        "school_code": code, "category": "sexual_abuse", "urgency": urgency,
+        "concerns_staff": concerns_staff, "envelope": seal_text(keys, text), "pow": solve_pow(app).await,
+    });
+    let r = app.post_anon("/api/v1/reports", body).await.expect(201);
+    assert_eq!(r["status"], "received");
+    r["receipt"].as_str().unwrap().to_string()
+}
+
+/// Signs in again after the clock moved past the access token's life.
+async fn relogin(app: &TestApp, t: &mut Tip) {
+    for h in [
+        &mut t.bureau,
+        &mut t.x_admin,
+        &mut t.x_counselor,
+        &mut t.y_admin,
+    ] {
+        h.s = app.login(&h.s.username, PASSWORD).await;
+    }
+}
+
+async fn list_ids(app: &TestApp, s: &Session) -> Vec<String> {
+    app.get("/api/v1/reports", &s.token).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn only_report_id(app: &TestApp, s: &Session) -> String {
+    let ids = list_ids(app, s).await;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].clone()
+}
+
+async fn feed_templates(app: &TestApp, s: &Session) -> Vec<String> {
+    let feed = app
+        .get("/api/v1/me/notifications", &s.token)
+        .await
+        .expect(200);
+    feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["template"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+// --- captured logs -----------------------------------------------------------------
+
+#[derive(Clone)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every log line of this test binary, at trace level, from the moment of
+/// the first call.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = Buf(buf.clone());
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        tracing::info!("log capture started");
+        buf
+    })
+    .clone()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Column {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    t: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    c: String,
+}
+
+/// Table and column names of the test database.
+async fn columns(app: &TestApp) -> Vec<(String, String)> {
+    let sql = match app.backend {
+        safecampus::db::Backend::Sqlite => "SELECT m.name AS t, p.name AS c FROM sqlite_master m \
+             JOIN pragma_table_info(m.name) p WHERE m.type = 'table'"
+            .to_string(),
+        safecampus::db::Backend::Postgres => {
+            "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c \
+             FROM information_schema.columns WHERE table_schema = current_schema()"
+                .to_string()
+        }
+    };
+    let db = app.state.db.clone();
+    actix_web::web::block(move || {
+        use diesel::RunQueryDsl;
+        let mut conn = db.conn().unwrap();
+        diesel::sql_query(sql)
+            .load::<Column>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.t, c.c))
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
+/// Rows of any table whose any column, as text, contains `needle` (any case).
+async fn rows_containing(app: &TestApp, needle: &str) -> Vec<String> {
+    let mut by_table: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (t, c) in columns(app).await {
+        by_table.entry(t).or_default().push(c);
+    }
+    assert!(by_table.contains_key("tip_reports") && by_table.len() > 15);
+    let mut hits = Vec::new();
+    let needle = needle.to_lowercase().replace('\'', "''");
+    for (t, cols) in by_table {
+        let cond = cols
+            .iter()
+            .map(|c| format!("LOWER(CAST(\"{c}\" AS TEXT)) LIKE '%{needle}%'"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let n = app
+            .query_i64(format!("SELECT COUNT(*) AS n FROM \"{t}\" WHERE {cond}"))
+            .await;
+        if n > 0 {
+            hits.push(t);
+        }
+    }
+    hits
+}
+
+// --- scenarios ---------------------------------------------------------------------
+
+async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_logs(app: TestApp) {
+    let logs = captured_logs();
+    let t = tip_world(&app).await;
+    const IP: &str = "203.0.113.77";
+    let secret = "Mr Qian in room 12 touched me after class - marker 7f3a9c";
+    let plain_secret = "Plain form report about the dorm - marker 51be0d";
+    let xff = [("X-Forwarded-For", IP), ("X-Real-IP", IP)];
+
+    // The app seals on the phone.
+    let mb = mailbox(&app, "SCH-X").await;
+    assert_eq!(mb["recipient_keys"].as_array().unwrap().len(), 3);
+    assert_eq!(mb["district_keys"].as_array().unwrap().len(), 1);
+    assert_eq!(mb["district_keys"][0]["key_id"], t.bureau.key_id.as_str());
+    assert_eq!(mb["crisis_line"], "12355 / 110");
+    assert_eq!(mb["suite"]["kem_id"], 32);
+    let body = json!({"school_code": "SCH-X", "category": "sexual_abuse", "urgency": "urgent",
+        "envelope": seal_text(&mb["recipient_keys"], secret), "pow": solve_pow(&app).await});
+    let res = app
+        .send("POST", "/api/v1/reports", None, Some(&body), &xff)
+        .await;
+    let receipt = res.expect(201)["receipt"].as_str().unwrap().to_string();
+    assert_eq!(receipt.len(), 23);
+    let parsed = Receipt::parse(&receipt).unwrap();
+
+    // Recipients are told, without content.
+    for s in [&t.x_admin.s, &t.x_counselor.s, &t.bureau.s] {
+        assert!(feed_templates(&app, s)
+            .await
+            .contains(&"tipline.new_report".to_string()));
+    }
+    assert!(feed_templates(&app, &t.y_admin.s).await.is_empty());
+
+    // Staff list it (metadata only) and open it with their private keys.
+    let list = app
+        .get("/api/v1/reports", &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    let item = &list["items"][0];
+    assert_eq!(item["urgency"], "urgent");
+    assert_eq!(item["unread"], true);
+    assert!(item.get("envelope").is_none());
+    assert!(item["created_hour"].as_str().unwrap().contains("T00:00:00"));
+    let id = item["id"].as_str().unwrap().to_string();
+    let detail = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(open_text(&detail["envelope"], &t.x_counselor.sk), secret);
+    assert_eq!(open_text(&detail["envelope"], &t.bureau.sk), secret);
+    assert_eq!(detail["reply_keys"][0]["key_id"], "reporter");
+    assert_eq!(detail["reply_keys"].as_array().unwrap().len(), 4);
+    let list = app
+        .get("/api/v1/reports", &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(list["items"][0]["unread"], false);
+
+    // Staff acknowledge and reply, sealed to the reporter and every recipient.
+    app.post(
+        &format!("/api/v1/reports/{id}/status"),
+        &t.x_counselor.s.token,
+        json!({"status": "acknowledged"}),
+    )
+    .await
+    .expect(200);
+    let reply = "We hear you. The counsellor is here every day - reply 3d9e";
+    let r = app
+        .post(
+            &format!("/api/v1/reports/{id}/messages"),
+            &t.x_counselor.s.token,
+            json!({"envelope": seal_text(&detail["reply_keys"], reply)}),
+        )
+        .await;
+    r.expect(201);
+
+    // The reporter reads it from any device with the receipt alone.
+    let fu = app
+        .send(
+            "POST",
+            "/api/v1/reports/followup",
+            None,
+            Some(&json!({"receipt": receipt.to_lowercase().replace('-', "")})),
+            &xff,
+        )
+        .await
+        .expect(200);
+    assert_eq!(fu["status"], "acknowledged");
+    assert_eq!(fu["messages"][0]["from"], "school");
+    assert!(fu["messages"][0].get("plaintext").is_none());
+    assert_eq!(
+        open_text(
+            &fu["messages"][0]["envelope"],
+            &parsed.reporter_private_key()
+        ),
+        reply
+    );
+    let opened = app
+        .send(
+            "POST",
+            "/api/v1/reports/followup",
+            None,
+            Some(&json!({"receipt": receipt, "open": true})),
+            &xff,
+        )
+        .await
+        .expect(200);
+    assert_eq!(opened["messages"][0]["plaintext"]["text"], reply);
+
+    // The reporter adds a message, sealed to the recipients; staff read it.
+    let more = "It happened again on Friday - marker 99ab01";
+    app.send(
+        "POST",
+        "/api/v1/reports/followup/messages",
+        None,
+        Some(&json!({"receipt": receipt, "envelope": seal_text(&mb["recipient_keys"], more)})),
+        &xff,
+    )
+    .await
+    .expect(201);
+    let detail = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
+        .await
+        .expect(200);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["messages"][1]["from"], "reporter");
+    assert_eq!(
+        open_text(&detail["messages"][1]["envelope"], &t.x_admin.sk),
+        more
+    );
+
+    // The same with a plain web form: the server seals at once.
+    let body = json!({"school_code": "SCH-X", "category": "harassment", "urgency": "normal",
+        "plaintext": {"text": plain_secret}, "pow": solve_pow(&app).await});
+    let plain_receipt = app
+        .send("POST", "/api/v1/reports", None, Some(&body), &xff)
+        .await
+        .expect(201)["receipt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ids = list_ids(&app, &t.bureau.s).await;
+    assert_eq!(ids.len(), 2);
+    let plain_id = ids.iter().find(|i| **i != id).unwrap();
+    let detail = app
+        .get(&format!("/api/v1/reports/{plain_id}"), &t.bureau.s.token)
+        .await
+        .expect(200);
+    assert_eq!(open_text(&detail["envelope"], &t.bureau.sk), plain_secret);
+    assert_eq!(open_text(&detail["envelope"], &t.x_admin.sk), plain_secret);
+    app.post(
+        &format!("/api/v1/reports/{plain_id}/messages"),
+        &t.bureau.s.token,
+        json!({"envelope": seal_text(&detail["reply_keys"], reply)}),
+    )
+    .await
+    .expect(201);
+    let opened = app
+        .send(
+            "POST",
+            "/api/v1/reports/followup",
+            None,
+            Some(&json!({"receipt": plain_receipt, "open": true})),
+            &xff,
+        )
+        .await
+        .expect(200);
+    assert_eq!(opened["messages"][0]["plaintext"]["text"], reply);
+    let plain_more = "Plain follow-up from the form - marker c0ffee";
+    app.send(
+        "POST",
+        "/api/v1/reports/followup/messages",
+        None,
+        Some(&json!({"receipt": plain_receipt, "plaintext": {"text": plain_more}})),
+        &xff,
+    )
+    .await
+    .expect(201);
+    let detail = app
+        .get(
+            &format!("/api/v1/reports/{plain_id}"),
+            &t.x_counselor.s.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&detail["messages"][1]["envelope"], &t.x_counselor.sk),
+        plain_more
+    );
+    let mine = app
+        .get("/api/v1/me/encryption-key", &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(mine["key_id"], t.x_counselor.key_id.as_str());
+    assert_eq!(mine["key_backup"], "opaque-backup");
+
+    // Every staff read and change is audited.
+    assert!(
+        app.query_i64(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.read'".into()
+        )
+        .await
+            >= 3
+    );
+    assert_eq!(
+        app.query_i64(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.reply'".into()
+        )
+        .await,
+        2
+    );
+
+    // Nothing of it at rest or in the logs.
+    let plain_parsed = Receipt::parse(&plain_receipt).unwrap();
+    let markers = [
+        secret,
+        plain_secret,
+        more,
+        reply,
+        plain_more,
+        IP,
+        receipt.as_str(),
+        parsed.normalised(),
+        plain_receipt.as_str(),
+        plain_parsed.normalised(),
+    ];
+    for m in markers {
+        assert_eq!(
+            rows_containing(&app, m).await,
+            Vec::<String>::new(),
+            "{m} is stored"
+        );
+    }
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    assert!(
+        text.contains("/api/v1/reports/followup"),
+        "the capture sees the server's access log"
+    );
+    for m in markers {
+        assert!(
+            !text.to_lowercase().contains(&m.to_lowercase()),
+            "{m} is in the logs"
+        );
+    }
+    for marker in [
+        "marker 7f3a9c",
+        "marker 51be0d",
+        "marker 99ab01",
+        "marker c0ffee",
+        "3d9e",
+        IP,
+    ] {
+        assert!(!text.contains(marker), "{marker} is in the logs");
+    }
+}
+
+async fn a_report_request_with_authorization_is_refused_and_nothing_is_stored(app: TestApp) {
+    let t = tip_world(&app).await;
+    let mb = mailbox(&app, "SCH-X").await;
+    let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "envelope": seal_text(&mb["recipient_keys"], "hi"), "pow": solve_pow(&app).await});
+    app.send(
+        "POST",
+        "/api/v1/reports",
+        Some(&t.w.x.parent.token),
+        Some(&body),
+        &[],
+    )
+    .await
+    .expect_problem(400, "anonymous_only");
+    app.send(
+        "POST",
+        "/api/v1/reports/followup",
+        Some(&t.w.x.parent.token),
+        Some(&json!({"receipt": "ABCDE-FGHJK-MNPQR-STVWX"})),
+        &[],
+    )
+    .await
+    .expect_problem(400, "anonymous_only");
+    assert_eq!(app.count("tip_reports").await, 0);
+    assert_eq!(app.count("tip_receipt_failures").await, 0);
+}
+
+async fn an_envelope_without_the_district_key_is_refused(app: TestApp) {
+    let t = tip_world(&app).await;
+    let mb = mailbox(&app, "SCH-X").await;
+    let school_only: Vec<Value> = mb["recipient_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["key_id"] != t.bureau.key_id.as_str())
+        .cloned()
+        .collect();
+    let pow = solve_pow(&app).await;
+    let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "envelope": seal_text(&json!(school_only), "hi"), "pow": pow});
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "missing_recipient_key");
+    // An extra, unknown key is refused too, and a short (unpadded) ciphertext.
+    let (_, stranger) = hpke::generate();
+    let mut keys = recipients(&mb["recipient_keys"]);
+    keys.push(("stranger".into(), stranger));
+    let env = envelope::seal(&keys, &envelope::padded_json(&json!({"text": "hi"}))).unwrap();
+    let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "envelope": env, "pow": pow});
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "unknown_recipient_key");
+    let env = envelope::seal(&recipients(&mb["recipient_keys"]), b"{\"text\":\"short\"}").unwrap();
+    let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "envelope": env, "pow": pow});
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "unpadded_ciphertext");
+    assert_eq!(app.count("tip_reports").await, 0);
+    // The refused attempts did not spend the challenge.
+    let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "envelope": seal_text(&mb["recipient_keys"], "hi"), "pow": pow});
+    app.post_anon("/api/v1/reports", body).await.expect(201);
+}
+
+async fn a_mailbox_without_a_district_key_is_not_ready(app: TestApp) {
+    let w = app.world().await;
+    let body = json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "plaintext": {"text": "help"}, "pow": solve_pow(&app).await});
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(503, "mailbox_not_ready");
+    assert_eq!(app.count("tip_reports").await, 0);
+    // A parent may not register a recipient key.
+    let (_, pk) = hpke::generate();
+    app.send(
+        "PUT",
+        "/api/v1/me/encryption-key",
+        Some(&w.x.parent.token),
+        Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk))})),
+        &[],
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+}
+
+async fn bad_expired_and_replayed_proofs_of_work_are_refused(app: TestApp) {
+    tip_world(&app).await;
+    let report = |pow: Value| {
+        json!({"school_code": "SCH-X", "category": "bullying", "urgency": "normal",
+        "plaintext": {"text": "help"}, "pow": pow})
+    };
+    let mut no_pow = report(Value::Null);
+    no_pow.as_object_mut().unwrap().remove("pow");
+    app.post_anon("/api/v1/reports", no_pow)
+        .await
+        .expect_problem(400, "pow_required");
+    app.post_anon(
+        "/api/v1/reports",
+        report(json!({"challenge": "made-up", "nonce": "1"})),
+    )
+    .await
+    .expect_problem(400, "pow_invalid");
+    // A nonce that does not meet the difficulty.
+    let good = solve_pow(&app).await;
+    let challenge = good["challenge"].as_str().unwrap();
+    let bad_nonce = (0u64..)
+        .map(|n| n.to_string())
+        .find(|n| !pow::meets(challenge, n, 4))
+        .unwrap();
+    app.post_anon(
+        "/api/v1/reports",
+        report(json!({"challenge": challenge, "nonce": bad_nonce})),
+    )
+    .await
+    .expect_problem(400, "pow_failed");
+    // Good once, then replayed.
+    app.post_anon("/api/v1/reports", report(good.clone()))
+        .await
+        .expect(201);
+    app.post_anon("/api/v1/reports", report(good))
+        .await
+        .expect_problem(400, "pow_invalid");
+    // Expired.
+    let late = solve_pow(&app).await;
+    app.clock.advance(chrono::Duration::minutes(6));
+    app.post_anon("/api/v1/reports", report(late))
+        .await
+        .expect_problem(400, "pow_expired");
+    assert_eq!(app.count("tip_reports").await, 1);
+}
+
+async fn difficulty_rises_when_submissions_surge(app: TestApp) {
+    tip_world(&app).await;
+    let difficulty = |c: Value| c["difficulty"].as_u64().unwrap();
+    let calm = difficulty(
+        app.post_anon("/api/v1/reports/challenge", json!({}))
+            .await
+            .expect(201),
+    );
+    assert_eq!(calm, 4);
+    // The test settings set the surge at 6 reports in 10 minutes.
+    for _ in 0..6 {
+        let body = json!({"school_code": "SCH-X", "category": "other", "urgency": "normal",
+            "plaintext": {"text": "spam"}, "pow": solve_pow(&app).await});
+        app.post_anon("/api/v1/reports", body).await.expect(201);
+    }
+    let surged = difficulty(
+        app.post_anon("/api/v1/reports/challenge", json!({}))
+            .await
+            .expect(201),
+    );
+    assert_eq!(surged, 5);
+    app.clock.advance(chrono::Duration::minutes(11));
+    let later = difficulty(
+        app.post_anon("/api/v1/reports/challenge", json!({}))
+            .await
+            .expect(201),
+    );
+    assert_eq!(later, 4);
+}
+
+async fn a_wrong_receipt_is_404_and_repeated_wrong_receipts_are_throttled(app: TestApp) {
+    tip_world(&app).await;
+    let receipt = submit_sealed(&app, "SCH-X", "help", "normal", false).await;
+    let wrong = Receipt::generate().display();
+    let r = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": wrong}))
+        .await;
+    r.expect_problem(404, "not_found");
+    let r2 = app
+        .post_anon(
+            "/api/v1/reports/followup",
+            json!({"receipt": "not a receipt"}),
+        )
+        .await;
+    r2.expect_problem(404, "not_found");
+    assert_eq!(r.json()["detail"], r2.json()["detail"]);
+    app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
+    // The test settings allow 8 wrong receipts a minute, for everyone together.
+    for _ in 0..6 {
+        app.post_anon(
+            "/api/v1/reports/followup",
+            json!({"receipt": Receipt::generate().display()}),
+        )
+        .await
+        .expect_problem(404, "not_found");
+    }
+    let throttled = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await;
+    throttled.expect_problem(429, "receipt_throttled");
+    assert_eq!(throttled.header("retry-after"), Some("60"));
+    app.clock.advance(chrono::Duration::minutes(2));
+    app.post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
+}
+
+async fn teachers_parents_and_other_schools_get_404(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "help", "normal", false).await;
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    for s in [
+        &t.w.x.teacher,
+        &t.w.x.parent,
+        &t.w.x.guard,
+        &t.y_admin.s,
+        &t.w.y.admin,
+    ] {
+        app.get(&format!("/api/v1/reports/{id}"), &s.token)
+            .await
+            .expect_problem(404, "not_found");
+        app.post(
+            &format!("/api/v1/reports/{id}/status"),
+            &s.token,
+            json!({"status": "acknowledged"}),
+        )
+        .await
+        .expect_problem(404, "not_found");
+    }
+    for s in [&t.w.x.teacher, &t.w.x.parent] {
+        app.get("/api/v1/reports", &s.token)
+            .await
+            .expect_problem(404, "not_found");
+    }
+    assert!(list_ids(&app, &t.y_admin.s).await.is_empty());
+    app.get(&format!("/api/v1/reports/{id}"), &t.w.district_admin.token)
+        .await
+        .expect_problem(404, "not_found");
+}
+
+async fn the_bureau_sees_reports_of_every_school_in_the_district(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "x report", "normal", false).await;
+    submit_sealed(&app, "SCH-Y", "y report", "normal", false).await;
+    let ids = list_ids(&app, &t.bureau.s).await;
+    assert_eq!(ids.len(), 2);
+    assert_eq!(list_ids(&app, &t.x_admin.s).await.len(), 1);
+    assert_eq!(list_ids(&app, &t.y_admin.s).await.len(), 1);
+    for id in ids {
+        let d = app
+            .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
+            .await
+            .expect(200);
+        assert!(open_text(&d["envelope"], &t.bureau.sk).ends_with("report"));
+    }
+}
+
+async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
+    let mut t = tip_world(&app).await;
+    // Sealing it to the school's keys is refused: it may only hold district keys.
+    let mb = mailbox(&app, "SCH-X").await;
+    let body = json!({"school_code": "SCH-X", "category": "sexual_abuse", "urgency": "urgent",
+        "concerns_staff": true, "envelope": seal_text(&mb["recipient_keys"], "about a teacher"),
+        "pow": solve_pow(&app).await});
+    app.post_anon("/api/v1/reports", body)
+        .await
+        .expect_problem(422, "unknown_recipient_key");
+    submit_sealed(&app, "SCH-X", "about a teacher", "urgent", true).await;
+    assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
+    assert!(list_ids(&app, &t.x_counselor.s).await.is_empty());
+    assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
+    assert!(feed_templates(&app, &t.x_counselor.s).await.is_empty());
+    assert_eq!(
+        feed_templates(&app, &t.bureau.s).await,
+        vec!["tipline.new_report"]
+    );
+    let id = only_report_id(&app, &t.bureau.s).await;
+    app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
+        .await
+        .expect_problem(404, "not_found");
+    // Escalation, too, reaches the bureau only.
+    app.clock.advance(chrono::Duration::minutes(61));
+    let state = app.state.clone();
+    actix_web::web::block(move || safecampus::tipline::run_deadline_worker(&state))
+        .await
+        .unwrap()
+        .unwrap();
+    relogin(&app, &mut t).await;
+    assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
+    assert!(feed_templates(&app, &t.bureau.s)
+        .await
+        .contains(&"tipline.overdue".to_string()));
+    // The bureau shares it with the counsellor and wraps the content key for them.
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
+        .await
+        .expect(200);
+    let env: Envelope = serde_json::from_value(d["envelope"].clone()).unwrap();
+    let ck = env.content_key(&t.bureau.sk).unwrap();
+    let pk = hpke::public_of(&t.x_counselor.sk);
+    let wrap = envelope::wrap_content_key(&t.x_counselor.key_id, &pk, &ck).unwrap();
+    app.post(
+        &format!("/api/v1/reports/{id}/keys"),
+        &t.x_admin.s.token,
+        json!({"share_with": [t.x_counselor.s.user_id]}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    let added = app
+        .post(&format!("/api/v1/reports/{id}/keys"), &t.bureau.s.token,
+              json!({"share_with": [t.x_counselor.s.user_id],
+                     "wraps": [{"object_id": id, "key_id": wrap.key_id, "enc": wrap.enc, "ct": wrap.ct}]}))
+        .await
+        .expect(200);
+    assert_eq!(added["wraps_added"], 1);
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&d["envelope"], &t.x_counselor.sk),
+        "about a teacher"
+    );
+    assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
+}
+
+async fn closing_needs_a_note_an_outcome_and_a_second_person(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "help", "normal", false).await;
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    let status = |s: &Session, body: Value| {
+        let path = format!("/api/v1/reports/{id}/status");
+        let token = s.token.clone();
+        let app = &app;
+        async move { app.post(&path, &token, body).await }
+    };
+    status(&t.x_admin.s, json!({"status": "resolved"}))
+        .await
+        .expect_problem(409, "invalid_transition");
+    status(
+        &t.x_admin.s,
+        json!({"status": "closed", "outcome": "valid"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    status(
+        &t.x_admin.s,
+        json!({"status": "closed", "note": "handled with parents"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let pending = status(
+        &t.x_admin.s,
+        json!({"status": "closed", "note": "handled with parents", "outcome": "valid"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(pending["status"], "new");
+    assert_eq!(pending["close_pending"], true);
+    let confirm = format!("/api/v1/reports/{id}/close-confirmation");
+    app.post(&confirm, &t.x_admin.s.token, json!({}))
+        .await
+        .expect_problem(409, "second_person_required");
+    let closed = app
+        .post(&confirm, &t.x_counselor.s.token, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(closed["status"], "closed");
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
+        .await
+        .expect(200);
+    assert_eq!(d["outcome"], "valid");
+    assert!(d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["action"] == "closed"));
+    // Only the bureau reopens.
+    status(&t.x_admin.s, json!({"status": "investigating"}))
+        .await
+        .expect_problem(403, "reopen_bureau_only");
+    status(
+        &t.bureau.s,
+        json!({"status": "investigating", "note": "new information"}),
+    )
+    .await
+    .expect(200);
+    assert!(
+        app.query_i64(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.status'".into()
+        )
+        .await
+            >= 2
+    );
+}
+
+async fn a_recused_recipient_gets_404_and_replies_need_no_key_of_theirs(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "help", "normal", false).await;
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    app.post(
+        &format!("/api/v1/reports/{id}/recuse"),
+        &t.x_admin.s.token,
+        json!({}),
+    )
+    .await
+    .expect(204);
+    app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
+        .await
+        .expect_problem(404, "not_found");
+    assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    let keys: Vec<&str> = d["reply_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key_id"].as_str().unwrap())
+        .collect();
+    assert!(!keys.contains(&t.x_admin.key_id.as_str()));
+    // A reply that lacks the reporter key is refused; one sealed to reply_keys is taken.
+    let no_reporter: Vec<Value> = d["reply_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["key_id"] != "reporter")
+        .cloned()
+        .collect();
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_counselor.s.token,
+        json!({"envelope": seal_text(&json!(no_reporter), "hi")}),
+    )
+    .await
+    .expect_problem(422, "missing_recipient_key");
+    // A retried reply (same Idempotency-Key) is stored once.
+    let reply = json!({"envelope": seal_text(&d["reply_keys"], "hi")});
+    let path = format!("/api/v1/reports/{id}/messages");
+    let key = [("Idempotency-Key", "reply-1")];
+    let first = app
+        .send(
+            "POST",
+            &path,
+            Some(&t.x_counselor.s.token),
+            Some(&reply),
+            &key,
+        )
+        .await
+        .expect(201);
+    let again = app
+        .send(
+            "POST",
+            &path,
+            Some(&t.x_counselor.s.token),
+            Some(&reply),
+            &key,
+        )
+        .await;
+    assert_eq!(again.expect(201)["id"], first["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.count("tip_messages").await, 1);
+}
+
+async fn reports_cannot_be_deleted(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "help", "normal", false).await;
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    for s in [&t.x_admin.s, &t.bureau.s, &t.w.district_admin] {
+        let r = app
+            .send(
+                "DELETE",
+                &format!("/api/v1/reports/{id}"),
+                Some(&s.token),
+                None,
+                &[],
+            )
+            .await;
+        assert!(r.status == 404 || r.status == 405, "{}", r.text);
+    }
+    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.contains("/reports") {
+            assert!(item.get("delete").is_none(), "{path} has DELETE");
+        }
+    }
+    assert_eq!(app.count("tip_reports").await, 1);
+}
+
+async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
+    let mut t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "urgent help", "danger_now", false).await;
+    submit_sealed(&app, "SCH-X", "normal help", "normal", false).await;
+    let run = || {
+        let state = app.state.clone();
+        async move {
+            actix_web::web::block(move || safecampus::tipline::run_deadline_worker(&state))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let overdue = |s: &Session| {
+        let token = s.token.clone();
+        let app = &app;
+        async move { app.get("/api/v1/reports/overdue", &token).await }
+    };
+    assert_eq!(run().await, 0);
+    assert!(overdue(&t.bureau.s).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    overdue(&t.x_admin.s)
+        .await
+        .expect_problem(403, "forbidden_role");
+    app.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(run().await, 1);
+    assert_eq!(run().await, 0, "a report escalates once");
+    relogin(&app, &mut t).await;
+    let items = overdue(&t.bureau.s).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["urgency"], "danger_now");
+    for s in [&t.bureau.s, &t.x_admin.s, &t.x_counselor.s] {
+        assert!(feed_templates(&app, s)
+            .await
+            .contains(&"tipline.overdue".to_string()));
+    }
+    // An acknowledged report does not escalate.
+    let normal = items[0]["id"].as_str().unwrap().to_string();
+    let other = list_ids(&app, &t.x_admin.s)
+        .await
+        .into_iter()
+        .find(|i| *i != normal)
+        .unwrap();
+    app.post(
+        &format!("/api/v1/reports/{other}/status"),
+        &t.x_admin.s.token,
+        json!({"status": "acknowledged"}),
+    )
+    .await
+    .expect(200);
+    app.clock.advance(chrono::Duration::hours(24));
+    assert_eq!(run().await, 0);
+    relogin(&app, &mut t).await;
+    assert_eq!(
+        overdue(&t.bureau.s).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn attachments_are_sealed_and_limited(app: TestApp) {
+    let t = tip_world(&app).await;
+    let receipt = submit_sealed(&app, "SCH-X", "help", "normal", false).await;
+    let mb = mailbox(&app, "SCH-X").await;
+    let photo = vec![0xffu8; 3000];
+    let env = envelope::seal(&recipients(&mb["recipient_keys"]), &photo).unwrap();
+    app.post_anon(
+        "/api/v1/reports/followup/attachments",
+        json!({"receipt": receipt, "envelope": env}),
+    )
+    .await
+    .expect(201);
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
+        .await
+        .expect(200);
+    let got: Envelope = serde_json::from_value(d["attachments"][0]["envelope"].clone()).unwrap();
+    assert_eq!(got.open(&t.x_admin.sk).unwrap(), photo);
+    // Over 10 MiB.
+    let big = envelope::seal(
+        &recipients(&mb["recipient_keys"]),
+        &vec![0u8; 10 * 1024 * 1024 + 1],
+    )
+    .unwrap();
+    app.post_anon(
+        "/api/v1/reports/followup/attachments",
+        json!({"receipt": receipt, "envelope": big}),
+    )
+    .await
+    .expect_problem(413, "attachment_too_large");
+    // Ten at most.
+    for _ in 0..9 {
+        app.post_anon(
+            "/api/v1/reports/followup/attachments",
+            json!({"receipt": receipt, "envelope": env}),
+        )
+        .await
+        .expect(201);
+    }
+    app.post_anon(
+        "/api/v1/reports/followup/attachments",
+        json!({"receipt": receipt, "envelope": env}),
+    )
+    .await
+    .expect_problem(422, "too_many_attachments");
+    let fu = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
+    assert_eq!(fu["attachments"].as_array().unwrap().len(), 10);
+}
+
+async fn a_recipient_added_later_gets_wraps_from_a_colleague(app: TestApp) {
+    let t = tip_world(&app).await;
+    submit_sealed(&app, "SCH-X", "before the new counsellor", "normal", false).await;
+    let id = only_report_id(&app, &t.x_admin.s).await;
+    // Only a school admin or counsellor of the school may be designated.
+    app.send(
+        "PUT",
+        &format!("/api/v1/schools/{}/mailbox/recipients", t.w.x.id),
+        Some(&t.w.x.admin.token),
+        Some(&json!({"user_ids": [t.x_admin.s.user_id, t.w.x.teacher.user_id]})),
+        &[],
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    app.send(
+        "PUT",
+        &format!("/api/v1/schools/{}/mailbox/recipients", t.w.y.id),
+        Some(&t.w.x.admin.token),
+        Some(&json!({"user_ids": [t.x_admin.s.user_id]})),
+        &[],
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.create_user(&t.w.x.admin, "counselor", "sch-x.counselor2", None)
+        .await;
+    let newcomer = holder(&app, app.login("sch-x.counselor2", PASSWORD).await).await;
+    designate(
+        &app,
+        &t.w.x.admin,
+        &t.w.x.id,
+        &[
+            &t.x_admin.s.user_id,
+            &t.x_counselor.s.user_id,
+            &newcomer.s.user_id,
+        ],
+    )
+    .await;
+    // The newcomer sees the report but cannot open it yet.
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &newcomer.s.token)
+        .await
+        .expect(200);
+    let env: Envelope = serde_json::from_value(d["envelope"].clone()).unwrap();
+    assert!(env.open(&newcomer.sk).is_err());
+    // Replies must now include the newcomer's key.
+    let old_keys: Vec<Value> = d["reply_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["key_id"] != newcomer.key_id.as_str())
+        .cloned()
+        .collect();
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_admin.s.token,
+        json!({"envelope": seal_text(&json!(old_keys), "hi")}),
+    )
+    .await
+    .expect_problem(422, "missing_recipient_key");
+    // A colleague wraps the content key for them.
+    let ck = env.content_key(&t.x_admin.sk).unwrap();
+    let wrap =
+        envelope::wrap_content_key(&newcomer.key_id, &hpke::public_of(&newcomer.sk), &ck).unwrap();
+    let body = json!({"wraps": [{"object_id": id, "key_id": wrap.key_id, "enc": wrap.enc, "ct": wrap.ct}]});
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/reports/{id}/keys"),
+            &t.x_admin.s.token,
+            body.clone()
+        )
+        .await
+        .expect(200)["wraps_added"],
+        1
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/reports/{id}/keys"),
+            &t.x_admin.s.token,
+            body
+        )
+        .await
+        .expect(200)["wraps_added"],
+        0
+    );
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &newcomer.s.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&d["envelope"], &newcomer.sk),
+        "before the new counsellor"
+    );
+    // A wrap for a key that is no recipient of the report is refused.
+    let (_, stranger) = hpke::generate();
+    let bad = envelope::wrap_content_key("stranger", &stranger, &ck).unwrap();
+    app.post(
+        &format!("/api/v1/reports/{id}/keys"),
+        &t.x_admin.s.token,
+        json!({"wraps": [{"object_id": id, "key_id": bad.key_id, "enc": bad.enc, "ct": bad.ct}]}),
+    )
+    .await
+    .expect_problem(422, "unknown_recipient_key");
+}
+
+/// A second client, written from the envelope description alone: ring for
+/// the content cipher and HMAC, the hpke crate directly, base64url by hand
+/// of the `base64` crate. None of safecampus's envelope code.
+mod independent {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use hpke::{Deserializable, Serializable};
+    use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+    use ring::rand::{SecureRandom, SystemRandom};
+    use serde_json::{json, Value};
+
+    type Kem = hpke::kem::X25519HkdfSha256;
+    type Aead = hpke::aead::ChaCha20Poly1305;
+    type Kdf = hpke::kdf::HkdfSha256;
+
+    struct Rng;
+    impl hpke::rand_core::TryRng for Rng {
+        type Error = std::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            let mut b = [0u8; 4];
+            self.try_fill_bytes(&mut b)?;
+            Ok(u32::from_le_bytes(b))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            let mut b = [0u8; 8];
+            self.try_fill_bytes(&mut b)?;
+            Ok(u64::from_le_bytes(b))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            SystemRandom::new().fill(dst).unwrap();
+            Ok(())
+        }
+    }
+    impl hpke::rand_core::TryCryptoRng for Rng {}
+
+    pub fn seal(keys: &Value, text: &str) -> Value {
+        let mut pt = serde_json::to_vec(&json!({ "text": text })).unwrap();
+        pt.resize(pt.len().div_ceil(512) * 512, b' ');
+        let mut ck = [0u8; 32];
+        let mut nonce = [0u8; 12];
+        SystemRandom::new().fill(&mut ck).unwrap();
+        SystemRandom::new().fill(&mut nonce).unwrap();
+        let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &ck).unwrap());
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut pt)
+            .unwrap();
+        let wraps: Vec<Value> = keys
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let pk_bytes = B64.decode(k["public_key"].as_str().unwrap()).unwrap();
+                let pk = <Kem as hpke::Kem>::PublicKey::from_bytes(&pk_bytes).unwrap();
+                let (enc, ct) = hpke::single_shot_seal_with_rng::<Aead, Kdf, Kem>(
+                    &hpke::OpModeS::Base,
+                    &pk,
+                    b"safecampus/v1/content-key",
+                    &ck,
+                    b"",
+                    &mut Rng,
+                )
+                .unwrap();
+                json!({"key_id": k["key_id"], "enc": B64.encode(enc.to_bytes()), "ct": B64.encode(ct)})
+            })
+            .collect();
+        json!({"nonce": B64.encode(nonce), "ciphertext": B64.encode(pt), "keys": wraps})
+    }
+
+    /// Opens the `reporter` wrap with the key derived from the receipt:
+    /// HKDF-SHA256 written out with HMAC.
+    pub fn open_as_reporter(env: &Value, receipt: &str) -> String {
+        let normalised: String = receipt
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_uppercase();
+        let salt = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"safecampus/v1/reporter-key");
+        let prk = ring::hmac::sign(&salt, normalised.as_bytes());
+        let prk = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, prk.as_ref());
+        let okm = ring::hmac::sign(&prk, &[1u8]);
+        let sk = <Kem as hpke::Kem>::PrivateKey::from_bytes(okm.as_ref()).unwrap();
+        let wrap = env["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key_id"] == "reporter")
+            .unwrap();
+        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(
+            &B64.decode(wrap["enc"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        let ck = hpke::single_shot_open::<Aead, Kdf, Kem>(
+            &hpke::OpModeR::Base,
+            &sk,
+            &enc,
+            b"safecampus/v1/content-key",
+            &B64.decode(wrap["ct"].as_str().unwrap()).unwrap(),
+            b"",
+        )
+        .unwrap();
+        let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &ck).unwrap());
+        let nonce: [u8; 12] = B64
+            .decode(env["nonce"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let mut buf = B64.decode(env["ciphertext"].as_str().unwrap()).unwrap();
+        let pt = key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .unwrap();
+        let v: Value = serde_json::from_slice(pt).unwrap();
+        v["text"].as_str().unwrap().to_string()
+    }
+}
+
+async fn a_client_written_from_the_envelope_description_interoperates(app: TestApp) {
+    let t = tip_world(&app).await;
+    let mb = mailbox(&app, "SCH-X").await;
+    let body = json!({"school_code": "SCH-X", "category": "safety", "urgency": "normal",
+        "envelope": independent::seal(&mb["recipient_keys"], "sealed by another app"),
+        "pow": solve_pow(&app).await});
+    let receipt = app.post_anon("/api/v1/reports", body).await.expect(201)["receipt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = only_report_id(&app, &t.x_counselor.s).await;
+    let d = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        open_text(&d["envelope"], &t.x_counselor.sk),
+        "sealed by another app"
+    );
+    app.post(
+        &format!("/api/v1/reports/{id}/messages"),
+        &t.x_counselor.s.token,
+        json!({"envelope": seal_text(&d["reply_keys"], "answer for the other app")}),
+    )
+    .await
+    .expect(201);
+    let fu = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
+    assert_eq!(
+        independent::open_as_reporter(&fu["messages"][0]["envelope"], &receipt),
+        "answer for the other app"
+    );
+}
+
+on_both_databases!(
+    a_client_written_from_the_envelope_description_interoperates,
+    a_recipient_added_later_gets_wraps_from_a_colleague,
+    full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_logs,
+    a_report_request_with_authorization_is_refused_and_nothing_is_stored,
+    an_envelope_without_the_district_key_is_refused,
+    a_mailbox_without_a_district_key_is_not_ready,
+    bad_expired_and_replayed_proofs_of_work_are_refused,
+    difficulty_rises_when_submissions_surge,
+    a_wrong_receipt_is_404_and_repeated_wrong_receipts_are_throttled,
+    teachers_parents_and_other_schools_get_404,
+    the_bureau_sees_reports_of_every_school_in_the_district,
+    a_report_about_staff_goes_to_the_bureau_only,
+    closing_needs_a_note_an_outcome_and_a_second_person,
+    a_recused_recipient_gets_404_and_replies_need_no_key_of_theirs,
+    reports_cannot_be_deleted,
+    an_unacknowledged_report_escalates_after_its_deadline,
+    attachments_are_sealed_and_limited,
+);
