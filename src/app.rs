@@ -88,6 +88,7 @@ where
                 .configure(crate::auth::routes)
                 .configure(crate::org::routes)
                 .configure(crate::notify::routes)
+                .configure(crate::pickup::routes)
                 .configure(crate::audit::routes),
         )
 }

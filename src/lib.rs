@@ -14,5 +14,6 @@ pub mod error;
 pub mod http;
 pub mod notify;
 pub mod org;
+pub mod pickup;
 pub mod server;
 pub mod workers;

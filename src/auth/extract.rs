@@ -149,3 +149,8 @@ role_guard!(
     /// A parent or guardian.
     Parent: Parent
 );
+role_guard!(
+    /// The people who release pupils at the gate: teachers, guards and the
+    /// school admin.
+    GateStaff: SchoolAdmin | Teacher | Guard
+);

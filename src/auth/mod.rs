@@ -9,7 +9,7 @@ pub mod password;
 pub mod repo;
 pub mod role;
 
-pub use extract::{Admin, Caller, DistrictAdmin, Parent, Staff};
+pub use extract::{Admin, Caller, DistrictAdmin, GateStaff, Parent, Staff};
 pub use role::Role;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
