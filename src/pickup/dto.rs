@@ -443,6 +443,10 @@ pub struct PickupSettingsBody {
     pub pass_cutoff: Option<ClockTime>,
     /// Replaces the school's overrides of its default dismissal time (at most 100).
     pub dismissal_times: Vec<DismissalTime>,
+    /// Replaces the days the school is closed (holidays): no late-pickup
+    /// alerts on them (at most 400).
+    #[serde(default)]
+    pub closed_dates: Vec<NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -453,4 +457,5 @@ pub struct PickupSettings {
     /// `schools.dismissal_time`: used when no override matches.
     pub default_dismissal_time: String,
     pub dismissal_times: Vec<DismissalTime>,
+    pub closed_dates: Vec<NaiveDate>,
 }

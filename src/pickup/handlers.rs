@@ -5,7 +5,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, Caller, GateStaff, Role};
 use crate::clock::school_local;
 use crate::db::schema::{
-    classes, guardianships, handovers, pickup_blocks, pickup_dismissal_modes,
+    classes, guardianships, handovers, pickup_blocks, pickup_closed_days, pickup_dismissal_modes,
     pickup_dismissal_times, pickup_passes, pickup_persons, pickup_settings, students, users,
 };
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
@@ -138,7 +138,10 @@ pub(super) async fn add_person(
             let (local, _) = local_now(conn, &student.school_id, now_utc)?;
             let today = local.date();
             if valid_until < today {
-                return Err(ApiError::invalid("valid_until", "valid_until is in the past"));
+                return Err(ApiError::invalid(
+                    "valid_until",
+                    "valid_until is in the past",
+                ));
             }
             if valid_until > today + chrono::Duration::days(366) {
                 return Err(ApiError::invalid(
@@ -197,8 +200,13 @@ pub(super) async fn add_person(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_person.create", "pickup_person", Some(&row_id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_person.create",
+                    "pickup_person",
+                    Some(&row_id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(load_person(conn, &row_id)?.into_dto())
         },
@@ -234,7 +242,9 @@ pub(super) async fn list_persons(
                 .load::<PersonRow>(conn)?)
         })
         .await?;
-    Ok(web::Json(rows.into_iter().map(PersonRow::into_dto).collect()))
+    Ok(web::Json(
+        rows.into_iter().map(PersonRow::into_dto).collect(),
+    ))
 }
 
 /// Revoke a pickup person: kept for history, never erased (a primary guardian or the school admin).
@@ -292,8 +302,13 @@ pub(super) async fn revoke_person(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_person.revoke", "pickup_person", Some(&person.id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_person.revoke",
+                    "pickup_person",
+                    Some(&person.id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             load_person(conn, &person.id)
         })
@@ -340,8 +355,13 @@ pub(super) async fn person_photo(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_person.photo_read", "pickup_person", Some(&person_id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_person.photo_read",
+                    "pickup_person",
+                    Some(&person_id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok((photo, kind))
         })
@@ -425,8 +445,13 @@ pub(super) async fn add_block(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_block.create", "pickup_block", Some(&row_id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_block.create",
+                    "pickup_block",
+                    Some(&row_id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(pickup_blocks::table
                 .find(&row_id)
@@ -508,8 +533,9 @@ pub(super) async fn lift_block(
                 .first::<repo::BlockRow>(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("pickup block"))?;
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &block.student_id)
-                .map_err(|_| ApiError::not_found("pickup block"))?;
+            let (student, rel) =
+                repo::student_for_family_or_school(conn, &caller, &block.student_id)
+                    .map_err(|_| ApiError::not_found("pickup block"))?;
             if !rel.school_admin {
                 return Err(forbidden(
                     "forbidden_role",
@@ -517,7 +543,10 @@ pub(super) async fn lift_block(
                 ));
             }
             if block.lifted_at.is_some() {
-                return Err(ApiError::conflict("already_lifted", "this entry was already lifted"));
+                return Err(ApiError::conflict(
+                    "already_lifted",
+                    "this entry was already lifted",
+                ));
             }
             diesel::update(pickup_blocks::table.find(&block.id))
                 .set((
@@ -539,8 +568,13 @@ pub(super) async fn lift_block(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_block.lift", "pickup_block", Some(&block.id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_block.lift",
+                    "pickup_block",
+                    Some(&block.id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(pickup_blocks::table
                 .find(&block.id)
@@ -728,13 +762,20 @@ pub(super) async fn cancel_pass(
                 .first::<repo::PassRow>(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("pickup pass"))?;
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &pass.student_id)
-                .map_err(|_| ApiError::not_found("pickup pass"))?;
+            let (student, rel) =
+                repo::student_for_family_or_school(conn, &caller, &pass.student_id)
+                    .map_err(|_| ApiError::not_found("pickup pass"))?;
             if !rel.guardian {
-                return Err(forbidden("guardian_required", "only a guardian may cancel a pass"));
+                return Err(forbidden(
+                    "guardian_required",
+                    "only a guardian may cancel a pass",
+                ));
             }
             if pass.used_at.is_some() {
-                return Err(ApiError::conflict("pass_used", "this pass was already used"));
+                return Err(ApiError::conflict(
+                    "pass_used",
+                    "this pass was already used",
+                ));
             }
             if pass.cancelled_at.is_none() {
                 diesel::update(pickup_passes::table.find(&pass.id))
@@ -1097,8 +1138,13 @@ pub(super) async fn set_dismissal_mode(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup.dismissal_mode", "student", Some(&student.id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup.dismissal_mode",
+                    "student",
+                    Some(&student.id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(DismissalModeView {
                 student_id: student.id,
@@ -1120,7 +1166,11 @@ struct DayState {
     modes: HashMap<String, String>,
 }
 
-fn day_state(conn: &mut AnyConnection, student_ids: &[String], date: NaiveDate) -> AppResult<DayState> {
+fn day_state(
+    conn: &mut AnyConnection,
+    student_ids: &[String],
+    date: NaiveDate,
+) -> AppResult<DayState> {
     let mut handover_map = HashMap::new();
     let mut modes = HashMap::new();
     for chunk in student_ids.chunks(500) {
@@ -1134,7 +1184,10 @@ fn day_state(conn: &mut AnyConnection, student_ids: &[String], date: NaiveDate) 
         }
         let m: Vec<(String, String)> = pickup_dismissal_modes::table
             .filter(pickup_dismissal_modes::student_id.eq_any(chunk))
-            .select((pickup_dismissal_modes::student_id, pickup_dismissal_modes::mode))
+            .select((
+                pickup_dismissal_modes::student_id,
+                pickup_dismissal_modes::mode,
+            ))
             .load(conn)?;
         modes.extend(m);
     }
@@ -1399,7 +1452,16 @@ fn settings_view(conn: &mut AnyConnection, school_id: &str) -> AppResult<PickupS
     let school = repo::school_row(conn, school_id)?;
     let (late, cutoff) = repo::settings(conn, school_id)?;
     let overrides = repo::dismissal_overrides(conn, school_id)?;
+    let closed_dates: Vec<String> = pickup_closed_days::table
+        .filter(pickup_closed_days::school_id.eq(school_id))
+        .select(pickup_closed_days::local_date)
+        .order(pickup_closed_days::local_date)
+        .load(conn)?;
     Ok(PickupSettings {
+        closed_dates: closed_dates
+            .iter()
+            .map(|d| repo::parse_date_key(d))
+            .collect(),
         school_id: school.id,
         late_threshold_minutes: late,
         pass_cutoff: cutoff,
@@ -1480,6 +1542,9 @@ pub(super) async fn put_settings(
             "late_threshold_minutes must be from 5 to 120",
         ));
     }
+    if b.closed_dates.len() > 400 {
+        return Err(ApiError::invalid("closed_dates", "at most 400 dates"));
+    }
     if b.dismissal_times.len() > 100 {
         return Err(ApiError::invalid("dismissal_times", "at most 100 entries"));
     }
@@ -1530,6 +1595,22 @@ pub(super) async fn put_settings(
                         pickup_dismissal_times::weekday.eq(t.weekday.map(Weekday::number)),
                         pickup_dismissal_times::grade.eq(t.grade),
                         pickup_dismissal_times::dismissal_time.eq(t.time.as_str()),
+                    ))
+                    .execute(conn)?;
+            }
+            diesel::delete(
+                pickup_closed_days::table.filter(pickup_closed_days::school_id.eq(&school.id)),
+            )
+            .execute(conn)?;
+            let mut dates: Vec<String> =
+                b.closed_dates.iter().map(|d| repo::date_key(*d)).collect();
+            dates.sort();
+            dates.dedup();
+            for d in dates {
+                diesel::insert_into(pickup_closed_days::table)
+                    .values((
+                        pickup_closed_days::school_id.eq(&school.id),
+                        pickup_closed_days::local_date.eq(d),
                     ))
                     .execute(conn)?;
             }

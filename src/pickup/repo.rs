@@ -382,6 +382,17 @@ pub fn dismissal_time(
         .or_else(|| (day <= 5).then(|| hhmm(&school.dismissal_time)))
 }
 
+/// Whether the school is closed on a date (a holiday it recorded).
+pub fn closed_on(conn: &mut AnyConnection, school_id: &str, date: NaiveDate) -> AppResult<bool> {
+    use crate::db::schema::pickup_closed_days as closed;
+    let n: i64 = closed::table
+        .filter(closed::school_id.eq(school_id))
+        .filter(closed::local_date.eq(date_key(date)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// The pupil's way home: handover unless a mode was recorded.
 pub fn dismissal_mode(conn: &mut AnyConnection, student_id: &str) -> AppResult<DismissalMode> {
     Ok(pickup_dismissal_modes::table
@@ -551,9 +562,7 @@ pub fn authorise_adult(
     let refuse = |blocked: bool, reason: &'static str, name: Option<String>| Refusal {
         blocked,
         reason,
-        adult: name
-            .or_else(|| shown.clone())
-            .unwrap_or_else(|| "?".into()),
+        adult: name.or_else(|| shown.clone()).unwrap_or_else(|| "?".into()),
     };
     // Resolve who the reference names, judging nothing yet.
     enum Resolved {
@@ -568,11 +577,7 @@ pub fn authorise_adult(
                 .inner_join(users::table)
                 .filter(guardianships::student_id.eq(&student.id))
                 .filter(guardianships::user_id.eq(user_id))
-                .select((
-                    users::display_name,
-                    users::phone,
-                    guardianships::relation,
-                ))
+                .select((users::display_name, users::phone, guardianships::relation))
                 .first::<(String, Option<String>, String)>(conn)
                 .optional()?;
             match row {
@@ -606,10 +611,7 @@ pub fn authorise_adult(
                 _ => unreachable!("only passes reach here"),
             };
             // The most recent pass with this code: an older one may share it.
-            let pass: Option<PassRow> = q
-                .order(pickup_passes::id.desc())
-                .first(conn)
-                .optional()?;
+            let pass: Option<PassRow> = q.order(pickup_passes::id.desc()).first(conn).optional()?;
             match pass {
                 Some(p) => {
                     let person = match &p.pickup_person_id {
@@ -625,8 +627,9 @@ pub fn authorise_adult(
 
     let resolved_identity = match &resolved {
         Resolved::Guardian(_, _, id) => id.clone(),
-        Resolved::Person(p) | Resolved::Pass(_, Some(p)) => person_identity(p),
-        Resolved::Pass(_, None) | Resolved::Unknown(_) => Identity::default(),
+        Resolved::Person(p) => person_identity(p),
+        Resolved::Pass(pass, Some(p)) if pass.student_id == student.id => person_identity(p),
+        Resolved::Pass(..) | Resolved::Unknown(_) => Identity::default(),
     };
     if matching_block(conn, &student.id, &[&resolved_identity, presented])?.is_some() {
         return Ok(Err(refuse(true, "blocked", resolved_identity.name)));
@@ -653,10 +656,12 @@ pub fn authorise_adult(
             released_to_person(&p, None)
         }
         Resolved::Pass(pass, person) => {
+            if pass.student_id != student.id {
+                // Another family's adult: their name stays out of this family's alert.
+                return Ok(Err(refuse(false, "another_students_pass", None)));
+            }
             let name = person.as_ref().map(|p| p.name.clone());
-            let reason = if pass.student_id != student.id {
-                Some("another_students_pass")
-            } else if pass.cancelled_at.is_some() {
+            let reason = if pass.cancelled_at.is_some() {
                 Some("pass_cancelled")
             } else if pass.used_at.is_some() {
                 Some("pass_used")
@@ -768,7 +773,11 @@ pub fn record_refusal(
         AuditEvent::by(caller, action, "student", Some(&student.id))
             .in_school(Some(&student.school_id)),
     )?;
-    tracing::warn!(reason = refusal.reason, blocked = refusal.blocked, "pickup refused");
+    tracing::warn!(
+        reason = refusal.reason,
+        blocked = refusal.blocked,
+        "pickup refused"
+    );
     Ok(())
 }
 
@@ -776,4 +785,75 @@ pub fn record_refusal(
 pub fn end_of_day_utc(date: NaiveDate, timezone: &str) -> NaiveDateTime {
     let next = date.succ_opt().unwrap_or(date).and_time(NaiveTime::MIN);
     school_local_to_utc(next, timezone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn school() -> SchoolRow {
+        SchoolRow {
+            id: "s".into(),
+            district_id: "d".into(),
+            name: "S".into(),
+            code: "S-1".into(),
+            kind: "primary".into(),
+            timezone: "Asia/Shanghai".into(),
+            dismissal_time: "16:30".into(),
+            created_at: NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn the_most_specific_dismissal_time_wins_and_weekends_have_none() {
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let wednesday = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let saturday = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let o: Vec<DismissalOverride> = vec![
+            (Some(3), None, "14:00".into()),
+            (None, Some(1), "15:30".into()),
+            (Some(3), Some(1), "13:00".into()),
+            (Some(6), None, "11:30".into()),
+        ];
+        let t = |g, d| dismissal_time(&school(), &o, g, d).map(|t| t.format("%H:%M").to_string());
+        assert_eq!(t(1, monday).as_deref(), Some("15:30"));
+        assert_eq!(t(2, monday).as_deref(), Some("16:30"));
+        assert_eq!(t(1, wednesday).as_deref(), Some("13:00"));
+        assert_eq!(t(2, wednesday).as_deref(), Some("14:00"));
+        assert_eq!(t(2, saturday).as_deref(), Some("11:30"));
+        assert_eq!(t(2, saturday.succ_opt().unwrap()), None);
+    }
+
+    #[test]
+    fn blocks_match_by_normalised_name_phone_or_id_ending() {
+        let b = BlockRow {
+            id: "b".into(),
+            student_id: "s".into(),
+            name: "Wang Jun".into(),
+            name_norm: normalise_name("Wang Jun"),
+            phone: Some("139 0000 0009".into()),
+            id_last4: Some("123X".into()),
+            note: "n".into(),
+            court_order: true,
+            created_at: NaiveDateTime::default(),
+            lifted_at: None,
+            lift_note: None,
+        };
+        let who = |n: Option<&str>, p: Option<&str>, i: Option<&str>| Identity {
+            name: n.map(String::from),
+            phone: p.map(String::from),
+            id_last4: i.map(String::from),
+        };
+        assert!(block_matches(&b, &who(Some("WANG-jun"), None, None)));
+        assert!(block_matches(
+            &b,
+            &who(Some("x"), Some("+86 13900000009"), None)
+        ));
+        assert!(block_matches(&b, &who(None, None, Some("123X"))));
+        assert!(!block_matches(
+            &b,
+            &who(Some("Wang Juan"), Some("13900000008"), Some("1234"))
+        ));
+        assert!(!block_matches(&b, &who(None, Some("0009"), None)));
+    }
 }
