@@ -88,7 +88,7 @@ fn load_person(conn: &mut AnyConnection, id: &str) -> AppResult<PersonRow> {
     )
 )]
 #[post("/students/{id}/pickup-persons")]
-pub(super) async fn add_person(
+pub(super) async fn add_pickup_person(
     state: State,
     caller: Caller,
     key: IdempotencyKey,
@@ -225,7 +225,7 @@ pub(super) async fn add_person(
     )
 )]
 #[get("/students/{id}/pickup-persons")]
-pub(super) async fn list_persons(
+pub(super) async fn list_pickup_persons(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -259,7 +259,7 @@ pub(super) async fn list_persons(
     )
 )]
 #[delete("/students/{id}/pickup-persons/{person_id}")]
-pub(super) async fn revoke_person(
+pub(super) async fn revoke_pickup_person(
     state: State,
     caller: Caller,
     path: web::Path<(String, String)>,
@@ -327,7 +327,7 @@ pub(super) async fn revoke_person(
     )
 )]
 #[get("/pickup-persons/{id}/photo")]
-pub(super) async fn person_photo(
+pub(super) async fn pickup_person_photo(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -386,7 +386,7 @@ pub(super) async fn person_photo(
     )
 )]
 #[post("/students/{id}/pickup-blocks")]
-pub(super) async fn add_block(
+pub(super) async fn add_pickup_block(
     state: State,
     caller: Caller,
     key: IdempotencyKey,
@@ -474,7 +474,7 @@ pub(super) async fn add_block(
     )
 )]
 #[get("/students/{id}/pickup-blocks")]
-pub(super) async fn list_blocks(
+pub(super) async fn list_pickup_blocks(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -515,7 +515,7 @@ pub(super) async fn list_blocks(
     )
 )]
 #[post("/pickup-blocks/{id}/lift")]
-pub(super) async fn lift_block(
+pub(super) async fn lift_pickup_block(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -600,7 +600,7 @@ pub(super) async fn lift_block(
     )
 )]
 #[post("/students/{id}/pickup-passes")]
-pub(super) async fn issue_pass(
+pub(super) async fn issue_pickup_pass(
     state: State,
     caller: Caller,
     key: IdempotencyKey,
@@ -712,7 +712,7 @@ pub(super) async fn issue_pass(
     )
 )]
 #[get("/students/{id}/pickup-passes")]
-pub(super) async fn list_passes(
+pub(super) async fn list_pickup_passes(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -746,7 +746,7 @@ pub(super) async fn list_passes(
     )
 )]
 #[post("/pickup-passes/{id}/cancel")]
-pub(super) async fn cancel_pass(
+pub(super) async fn cancel_pickup_pass(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -1490,7 +1490,7 @@ fn settings_view(conn: &mut AnyConnection, school_id: &str) -> AppResult<PickupS
     )
 )]
 #[get("/schools/{id}/pickup-settings")]
-pub(super) async fn get_settings(
+pub(super) async fn get_pickup_settings(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -1523,7 +1523,7 @@ pub(super) async fn get_settings(
     )
 )]
 #[put("/schools/{id}/pickup-settings")]
-pub(super) async fn put_settings(
+pub(super) async fn put_pickup_settings(
     state: State,
     admin: Admin,
     id: web::Path<String>,
