@@ -653,7 +653,15 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     let mut w = app.world().await;
     let (alone, alone_parent) = second_pupil(&app, &w, "pupil-alone").await;
     let (bus, bus_parent) = second_pupil(&app, &w, "pupil-bus").await;
-    let (waiting, _) = second_pupil(&app, &w, "pupil-waiting").await;
+    let (waiting, waiting_parent) = second_pupil(&app, &w, "pupil-waiting").await;
+    issue_pass(
+        &app,
+        &waiting_parent,
+        &waiting,
+        json!({"date": "2026-11-30"}),
+    )
+    .await
+    .expect(201);
     let png = [
         &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
         &[7u8; 100][..],
@@ -721,7 +729,16 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     assert!(adults.iter().any(|a| a["photo_url"] == photo_url.as_str()));
     assert_eq!(state_of(&alone)["state"], "alone");
     assert_eq!(state_of(&bus)["state"], "bus");
+    let w_adults = state_of(&waiting)["authorised_adults"].clone();
     assert_eq!(state_of(&waiting)["state"], "waiting");
+    assert!(
+        w_adults
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "pass"),
+        "{w_adults}"
+    );
     // Parents do not see the board.
     app.get(
         &format!("/api/v1/classes/{}/dismissal", w.x.class_id),

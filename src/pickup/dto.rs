@@ -365,7 +365,8 @@ pub enum BoardState {
 #[derive(Serialize, ToSchema)]
 pub struct AuthorisedAdult {
     pub kind: AdultKind,
-    /// The guardian's user id or the pickup person's id: what the gate sends.
+    /// The guardian's user id or the pickup person's id (what the gate
+    /// sends), or the id of an unused pass for the day (the adult shows its code).
     pub id: String,
     pub name: String,
     pub relation: String,
@@ -387,8 +388,9 @@ pub struct BoardStudent {
 pub struct DismissalBoard {
     pub class_id: String,
     pub date: NaiveDate,
-    /// HH:MM in the school's time zone.
-    pub dismissal_time: String,
+    /// HH:MM in the school's time zone; null when there is no dismissal
+    /// that day (a weekend without an override).
+    pub dismissal_time: Option<String>,
     pub students: Vec<BoardStudent>,
 }
 

@@ -1240,8 +1240,7 @@ pub(super) async fn dismissal_board(
             let date = day_or_today(wanted, school_local(now_utc, &school.timezone));
             let overrides = repo::dismissal_overrides(conn, &school.id)?;
             let dismissal = repo::dismissal_time(&school, &overrides, class.grade, date)
-                .map(|t| t.format("%H:%M").to_string())
-                .unwrap_or_default();
+                .map(|t| t.format("%H:%M").to_string());
             let pupils: Vec<StudentRow> = students::table
                 .filter(students::class_id.eq(&class.id))
                 .select(StudentRow::as_select())
@@ -1289,6 +1288,33 @@ pub(super) async fn dismissal_board(
                         relation: p.relation,
                     }
                 }));
+                let passes: Vec<(String, Option<String>)> = pickup_passes::table
+                    .filter(pickup_passes::student_id.eq(&s.id))
+                    .filter(pickup_passes::valid_on.eq(repo::date_key(date)))
+                    .filter(pickup_passes::used_at.is_null())
+                    .filter(pickup_passes::cancelled_at.is_null())
+                    .select((pickup_passes::id, pickup_passes::pickup_person_id))
+                    .order(pickup_passes::id)
+                    .load(conn)?;
+                for (pass_id, person_id) in passes {
+                    let person = match person_id {
+                        Some(pid) => Some(load_person(conn, &pid)?),
+                        None => None,
+                    };
+                    adults.push(AuthorisedAdult {
+                        kind: AdultKind::Pass,
+                        id: pass_id,
+                        photo_url: person.as_ref().and_then(PersonRow::photo_url),
+                        valid_until: Some(date),
+                        name: person
+                            .as_ref()
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| "(open pass: name on ID)".into()),
+                        relation: person
+                            .map(|p| p.relation)
+                            .unwrap_or_else(|| "pass holder".into()),
+                    });
+                }
                 out.push(BoardStudent {
                     student_id: s.id,
                     name: s.name,
