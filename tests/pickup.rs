@@ -928,6 +928,74 @@ async fn school_sets_dismissal_times_threshold_and_closed_days(app: TestApp) {
     assert_eq!(notes(&app, &w.y.parent.user_id, "pickup.late").await, 1);
 }
 
+async fn guardian_records_consent_for_an_older_pupil_to_go_home_alone(app: TestApp) {
+    let w = app.world().await;
+    let class = app.create_class(&w.x.admin, &w.x.id, 4, None).await;
+    let pupil = app
+        .create_student(&w.x.admin, &w.x.id, &class, "pupil-older", 4)
+        .await;
+    let dad = app
+        .create_user(&w.x.admin, "parent", "older.dad", None)
+        .await;
+    app.add_guardian(&w.x.admin, &pupil, &dad, "father").await;
+    let dad = app.login("older.dad", PASSWORD).await;
+    let path = format!("/api/v1/students/{pupil}/dismissal-mode");
+    let set = app
+        .send(
+            "PUT",
+            &path,
+            Some(&dad.token),
+            Some(&json!({"mode": "alone"})),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(set["mode"], "alone");
+    assert!(set["approved_by"].is_null());
+    // Only the family or the school admin decides.
+    app.send(
+        "PUT",
+        &path,
+        Some(&w.x.teacher.token),
+        Some(&json!({"mode": "bus"})),
+        &[],
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    app.send(
+        "PUT",
+        &path,
+        Some(&w.x.parent.token),
+        Some(&json!({"mode": "bus"})),
+        &[],
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.send(
+        "PUT",
+        &path,
+        Some(&dad.token),
+        Some(&json!({"mode": "walk"})),
+        &[],
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let board = app
+        .get(
+            &format!("/api/v1/classes/{class}/dismissal"),
+            &w.x.guard.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(board["students"][0]["state"], "alone");
+    assert_eq!(board["students"][0]["handover_required"], false);
+    assert_eq!(
+        notes(&app, &dad.user_id, "pickup.dismissal_mode_changed").await,
+        1
+    );
+    assert_eq!(audits(&app, "pickup.dismissal_mode").await, 1);
+}
+
 on_both_databases!(
     guardian_handover_releases_once_and_tells_the_family,
     delegate_is_released_only_inside_validity_window_and_weekdays,
@@ -945,4 +1013,5 @@ on_both_databases!(
     handover_retried_with_idempotency_key_releases_and_alerts_once,
     pickup_person_input_is_checked_and_only_primary_guardians_add,
     school_sets_dismissal_times_threshold_and_closed_days,
+    guardian_records_consent_for_an_older_pupil_to_go_home_alone,
 );

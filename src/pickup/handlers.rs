@@ -35,6 +35,19 @@ fn local_now(
     Ok((school_local(now, &school.timezone), school.timezone))
 }
 
+fn days_text_zh(mask: i32) -> String {
+    const NAMES: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    match mask {
+        127 => "每天".into(),
+        31 => "周一至周五".into(),
+        _ => Weekday::from_mask(mask)
+            .iter()
+            .map(|d| NAMES[(d.number() - 1) as usize])
+            .collect::<Vec<_>>()
+            .join("、"),
+    }
+}
+
 fn days_text(mask: i32) -> String {
     match mask {
         127 => "Mon–Sun".into(),
@@ -192,7 +205,7 @@ pub(super) async fn add_pickup_person(
                 serde_json::json!({
                     "person": b.name.as_str(), "relation": b.relation.as_str(),
                     "student": student.name, "student_id": student.id,
-                    "days": days_text(weekdays),
+                    "days": days_text(weekdays), "days_zh": days_text_zh(weekdays),
                     "from": repo::date_key(b.valid_from), "until": repo::date_key(valid_until),
                 }),
                 Category::Pickup,
