@@ -996,6 +996,59 @@ async fn guardian_records_consent_for_an_older_pupil_to_go_home_alone(app: TestA
     assert_eq!(audits(&app, "pickup.dismissal_mode").await, 1);
 }
 
+async fn a_guardian_on_the_never_release_list_is_refused_and_told_nothing(app: TestApp) {
+    let mut w = app.world().await;
+    let s = w.x.student_id.clone();
+    let dad = app.create_user(&w.x.admin, "parent", "x.dad", None).await;
+    app.post(
+        &format!("/api/v1/students/{s}/guardians"),
+        &w.x.admin.token,
+        json!({"user_id": dad, "relation": "father", "primary": false}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/students/{s}/pickup-blocks"),
+        &w.x.admin.token,
+        json!({"name": "x.dad", "note": "custody order", "court_order": true}),
+    )
+    .await
+    .expect(201);
+    to_dismissal(&app, &mut w).await;
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "guardian_user_id": dad}),
+    )
+    .await
+    .expect_problem(403, "pickup_blocked");
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "guardian_user_id": w.x.parent.user_id}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "pickup.blocked_attempt").await,
+        1
+    );
+    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.released").await, 1);
+    assert_eq!(notes(&app, &dad, "pickup.blocked_attempt").await, 0);
+    assert_eq!(notes(&app, &dad, "pickup.released").await, 0);
+    // Nor can they read who takes the child, or issue passes.
+    let dad = app.login("x.dad", PASSWORD).await;
+    app.get(&format!("/api/v1/students/{s}/handovers"), &dad.token)
+        .await
+        .expect_problem(404, "not_found");
+    app.get(&format!("/api/v1/students/{s}/pickup-persons"), &dad.token)
+        .await
+        .expect_problem(404, "not_found");
+    issue_pass(&app, &dad, &s, json!({"date": "2026-11-30"}))
+        .await
+        .expect_problem(404, "not_found");
+}
+
 on_both_databases!(
     guardian_handover_releases_once_and_tells_the_family,
     delegate_is_released_only_inside_validity_window_and_weekdays,
@@ -1014,4 +1067,5 @@ on_both_databases!(
     pickup_person_input_is_checked_and_only_primary_guardians_add,
     school_sets_dismissal_times_threshold_and_closed_days,
     guardian_records_consent_for_an_older_pupil_to_go_home_alone,
+    a_guardian_on_the_never_release_list_is_refused_and_told_nothing,
 );

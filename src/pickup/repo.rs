@@ -264,6 +264,11 @@ pub fn relationship(
         .select(guardianships::is_primary)
         .first::<bool>(conn)
         .optional()?;
+    // A guardian the never-release list names sees and does nothing here.
+    let primary = match primary {
+        Some(p) if !guardian_is_blocked(conn, &student.id, &caller.user_id)? => Some(p),
+        _ => None,
+    };
     let own_school = caller.school_id.as_deref() == Some(student.school_id.as_str());
     Ok(Relationship {
         guardian: primary.is_some(),
@@ -271,6 +276,14 @@ pub fn relationship(
         school_admin: own_school && caller.role == Role::SchoolAdmin,
         school_staff: own_school && caller.role.is_school_staff(),
     })
+}
+
+fn guardian_is_blocked(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    user_id: &str,
+) -> AppResult<bool> {
+    Ok(!guardians(conn, student_id)?.iter().any(|g| g == user_id))
 }
 
 /// A pupil seen by its family or its school's staff; anyone else (another
@@ -289,9 +302,29 @@ pub fn student_for_family_or_school(
     }
 }
 
-/// Everyone to tell about a pupil's pickup: its guardians.
+/// Everyone to tell about a pupil's pickup: its guardians, except one the
+/// pupil's never-release list names (a parent under a custody order must
+/// not learn who takes the child, or when).
 pub fn guardians(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<String>> {
-    crate::org::repo::guardian_ids(conn, student_id)
+    let blocks = active_blocks(conn, student_id)?;
+    let rows: Vec<(String, String, Option<String>)> = guardianships::table
+        .inner_join(users::table)
+        .filter(guardianships::student_id.eq(student_id))
+        .select((users::id, users::display_name, users::phone))
+        .order(users::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, name, phone)| {
+            let who = Identity {
+                name: Some(name.clone()),
+                phone: phone.clone(),
+                id_last4: None,
+            };
+            !blocks.iter().any(|b| block_matches(b, &who))
+        })
+        .map(|(id, _, _)| id)
+        .collect())
 }
 
 pub fn head_teacher(conn: &mut AnyConnection, class_id: &str) -> AppResult<Vec<String>> {
