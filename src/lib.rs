@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod notify;
 pub mod org;
+pub mod pickup;
 pub mod server;
 pub mod tipline;
 pub mod workers;

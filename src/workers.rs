@@ -28,6 +28,12 @@ pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> 
                 Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping did not run"),
             }
+            let s = state.clone();
+            match web::block(move || crate::pickup::run_late_pickup_worker(&s)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "late-pickup worker failed; will retry"),
+                Err(e) => tracing::warn!(error = %e, "late-pickup worker did not run"),
+            }
         }
     })
 }

@@ -157,3 +157,8 @@ role_guard!(
     /// Staff who may hold a tip-line recipient key.
     TiplineKeyHolder: SchoolAdmin | Counselor | BureauOfficer
 );
+role_guard!(
+    /// The people who release pupils at the gate: teachers, guards and the
+    /// school admin.
+    GateStaff: SchoolAdmin | Teacher | Guard
+);

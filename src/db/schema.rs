@@ -252,6 +252,129 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pickup_settings (school_id) {
+        school_id -> Text,
+        late_threshold_minutes -> Integer,
+        pass_cutoff -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pickup_dismissal_times (id) {
+        id -> Text,
+        school_id -> Text,
+        weekday -> Nullable<Integer>,
+        grade -> Nullable<Integer>,
+        dismissal_time -> Text,
+    }
+}
+
+diesel::table! {
+    pickup_closed_days (school_id, local_date) {
+        school_id -> Text,
+        local_date -> Text,
+    }
+}
+
+diesel::table! {
+    pickup_persons (id) {
+        id -> Text,
+        student_id -> Text,
+        name -> Text,
+        name_norm -> Text,
+        relation -> Text,
+        phone -> Text,
+        id_last4 -> Nullable<Text>,
+        photo -> Nullable<Binary>,
+        photo_type -> Nullable<Text>,
+        valid_from -> Text,
+        valid_until -> Text,
+        weekdays -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pickup_blocks (id) {
+        id -> Text,
+        student_id -> Text,
+        name -> Text,
+        name_norm -> Text,
+        phone -> Nullable<Text>,
+        id_last4 -> Nullable<Text>,
+        note -> Text,
+        court_order -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+        lift_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pickup_passes (id) {
+        id -> Text,
+        student_id -> Text,
+        pickup_person_id -> Nullable<Text>,
+        valid_on -> Text,
+        code_hash -> Text,
+        qr_token_hash -> Text,
+        expires_at -> Timestamp,
+        issued_by -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pickup_dismissal_modes (student_id) {
+        student_id -> Text,
+        mode -> Text,
+        set_by -> Text,
+        approved_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    handovers (id) {
+        id -> Text,
+        student_id -> Text,
+        school_id -> Text,
+        class_id -> Text,
+        local_date -> Text,
+        adult_kind -> Text,
+        guardian_user_id -> Nullable<Text>,
+        pickup_person_id -> Nullable<Text>,
+        pass_id -> Nullable<Text>,
+        released_name -> Text,
+        released_relation -> Text,
+        released_by -> Text,
+        at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        disputed_at -> Nullable<Timestamp>,
+        dispute_note -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pickup_late_alerts (id) {
+        id -> Text,
+        student_id -> Text,
+        local_date -> Text,
+        level -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(schools -> districts (district_id));
 diesel::joinable!(classes -> schools (school_id));
 diesel::joinable!(students -> classes (class_id));
@@ -269,6 +392,11 @@ diesel::joinable!(tip_messages -> tip_reports (report_id));
 diesel::joinable!(tip_report_access -> tip_reports (report_id));
 diesel::joinable!(tip_report_reads -> tip_reports (report_id));
 diesel::joinable!(tip_report_events -> tip_reports (report_id));
+diesel::joinable!(pickup_persons -> students (student_id));
+diesel::joinable!(pickup_blocks -> students (student_id));
+diesel::joinable!(pickup_passes -> students (student_id));
+diesel::joinable!(handovers -> students (student_id));
+diesel::joinable!(pickup_dismissal_modes -> students (student_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -293,4 +421,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     tip_report_reads,
     tip_report_events,
     tip_receipt_failures,
+    pickup_settings,
+    pickup_dismissal_times,
+    pickup_closed_days,
+    pickup_persons,
+    pickup_blocks,
+    pickup_passes,
+    pickup_dismissal_modes,
+    handovers,
+    pickup_late_alerts,
 );

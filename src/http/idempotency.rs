@@ -71,8 +71,32 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
 {
+    respond_idempotent_committed(db, now, scope, key, body_digest, status, move |conn| {
+        create(conn).map(Ok)
+    })
+    .await
+}
+
+/// Like `respond_idempotent`, for a request whose refusal must itself be
+/// kept: when `create` answers `Ok(Err(problem))` its writes (alerts, audit)
+/// are committed, the problem is the response, and a replay of the key
+/// answers the same problem without running `create` again. `Err` still
+/// rolls everything back and records nothing.
+pub async fn respond_idempotent_committed<T, F>(
+    db: &Db,
+    now: NaiveDateTime,
+    scope: String,
+    key: IdempotencyKey,
+    body_digest: [u8; 32],
+    status: StatusCode,
+    create: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> AppResult<Result<T, ApiError>> + Send + 'static,
+{
     let Some(k) = key.key else {
-        let value = db.write(create).await?;
+        let value = db.write(create).await??;
         return Ok(HttpResponse::build(status).json(value));
     };
     let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
@@ -88,10 +112,18 @@ where
             )
             .execute(conn)?;
             if let Some(done) = lookup(conn, &scope, &k, &fingerprint, now)? {
-                return Ok(done);
+                return Ok((status, done));
             }
-            let value = create(conn)?;
-            let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
+            let (status, body) = match create(conn)? {
+                Ok(value) => (
+                    status,
+                    serde_json::to_string(&value).map_err(ApiError::internal)?,
+                ),
+                Err(problem) => (
+                    problem.status,
+                    serde_json::to_string(&problem.problem()).map_err(ApiError::internal)?,
+                ),
+            };
             diesel::insert_into(ik::table)
                 .values((
                     ik::id.eq(new_id()),
@@ -113,32 +145,42 @@ where
                         e.into()
                     }
                 })?;
-            Ok(Outcome::Fresh(body))
+            // A refusal answers with its own status, a replay with the stored one.
+            Ok((status, Outcome::Fresh(body)))
         })
         .await;
-    let outcome = match attempt {
-        Ok(outcome) => outcome,
+    let (fresh_status, outcome) = match attempt {
+        Ok(done) => done,
         // A concurrent twin may have committed first: answer as it did.
         Err(err) if err.status.is_client_error() || err.code == "idempotency_in_flight" => match db
             .read(move |conn| lookup(conn, &scope2, &k2, &fp2, now))
             .await?
         {
-            Some(done) => done,
+            Some(done) => (status, done),
             None => return Err(err),
         },
         Err(err) => return Err(err),
     };
     Ok(match outcome {
-        Outcome::Fresh(body) => HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "application/json"))
+        Outcome::Fresh(body) => HttpResponse::build(fresh_status)
+            .insert_header((header::CONTENT_TYPE, content_type(fresh_status)))
             .body(body),
         Outcome::Replay { status, body } => {
-            HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
-                .insert_header((header::CONTENT_TYPE, "application/json"))
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            HttpResponse::build(status)
+                .insert_header((header::CONTENT_TYPE, content_type(status)))
                 .insert_header(("Idempotent-Replayed", "true"))
                 .body(body)
         }
     })
+}
+
+fn content_type(status: StatusCode) -> &'static str {
+    if status.is_client_error() || status.is_server_error() {
+        "application/problem+json"
+    } else {
+        "application/json"
+    }
 }
 
 fn lookup(

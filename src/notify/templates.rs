@@ -73,16 +73,38 @@ pub enum Template {
     TiplineNewReport,
     TiplineOverdue,
     TiplineReporterMessage,
+    PickupPersonAdded,
+    PickupPersonRevoked,
+    PickupBlockAdded,
+    PickupBlockLifted,
+    PickupReleased,
+    PickupRefused,
+    PickupBlockedAttempt,
+    PickupDisputed,
+    PickupLate,
+    PickupLateEscalated,
+    DismissalModeChanged,
 }
 
 impl Template {
-    const ALL: [Template; 6] = [
+    const ALL: [Template; 17] = [
         Template::PasswordChanged,
         Template::AccountDisabled,
         Template::GuardianLinked,
         Template::TiplineNewReport,
         Template::TiplineOverdue,
         Template::TiplineReporterMessage,
+        Template::PickupPersonAdded,
+        Template::PickupPersonRevoked,
+        Template::PickupBlockAdded,
+        Template::PickupBlockLifted,
+        Template::PickupReleased,
+        Template::PickupRefused,
+        Template::PickupBlockedAttempt,
+        Template::PickupDisputed,
+        Template::PickupLate,
+        Template::PickupLateEscalated,
+        Template::DismissalModeChanged,
     ];
 
     pub fn key(self) -> &'static str {
@@ -93,6 +115,17 @@ impl Template {
             Template::TiplineNewReport => "tipline.new_report",
             Template::TiplineOverdue => "tipline.overdue",
             Template::TiplineReporterMessage => "tipline.reporter_message",
+            Template::PickupPersonAdded => "pickup.person_added",
+            Template::PickupPersonRevoked => "pickup.person_revoked",
+            Template::PickupBlockAdded => "pickup.block_added",
+            Template::PickupBlockLifted => "pickup.block_lifted",
+            Template::PickupReleased => "pickup.released",
+            Template::PickupRefused => "pickup.refused",
+            Template::PickupBlockedAttempt => "pickup.blocked_attempt",
+            Template::PickupDisputed => "pickup.disputed",
+            Template::PickupLate => "pickup.late",
+            Template::PickupLateEscalated => "pickup.late_escalated",
+            Template::DismissalModeChanged => "pickup.dismissal_mode_changed",
         }
     }
 
@@ -145,6 +178,94 @@ impl Template {
             (Template::TiplineReporterMessage, En) => (
                 "New message from a reporter",
                 "A reporter added a message to a report at {school}. Open the mailbox to read it.",
+            ),
+            (Template::PickupPersonAdded, ZhCn) => (
+                "新增接送人",
+                "{person}（{relation}）现在可以接{student}放学：{days_zh}，{from}至{until}。",
+            ),
+            (Template::PickupPersonAdded, En) => (
+                "New pickup person",
+                "{person} ({relation}) may now pick up {student}, {days} from {from} until {until}.",
+            ),
+            (Template::PickupPersonRevoked, ZhCn) => (
+                "接送授权已撤销",
+                "{person}（{relation}）不再可以接{student}放学。",
+            ),
+            (Template::PickupPersonRevoked, En) => (
+                "Pickup permission revoked",
+                "{person} ({relation}) may no longer pick up {student}.",
+            ),
+            (Template::PickupBlockAdded, ZhCn) => (
+                "已登记禁止接送人",
+                "学校不会把{student}交给{person}。",
+            ),
+            (Template::PickupBlockAdded, En) => (
+                "Never-release entry recorded",
+                "The school will never release {student} to {person}.",
+            ),
+            (Template::PickupBlockLifted, ZhCn) => (
+                "禁止接送已解除",
+                "学校管理员解除了对{person}接{student}的禁止。",
+            ),
+            (Template::PickupBlockLifted, En) => (
+                "Never-release entry lifted",
+                "The school admin lifted the ban on {person} taking {student}.",
+            ),
+            (Template::PickupReleased, ZhCn) => (
+                "孩子已被接走",
+                "{student}已于{time}由{adult}（{relation}）接走。如有疑问请立即联系学校。",
+            ),
+            (Template::PickupReleased, En) => (
+                "Picked up",
+                "{student} was picked up by {adult} ({relation}) at {time}. If this is wrong, contact the school at once.",
+            ),
+            (Template::PickupRefused, ZhCn) => (
+                "未授权人员试图接孩子",
+                "{time}有未经授权的人员（{adult}）试图接走{student}，学校没有放行。",
+            ),
+            (Template::PickupRefused, En) => (
+                "Unauthorised pickup attempt",
+                "At {time} someone not authorised ({adult}) tried to pick up {student}. {student} was not released.",
+            ),
+            (Template::PickupBlockedAttempt, ZhCn) => (
+                "紧急：禁止接送人试图接孩子",
+                "{time}禁止接送名单上的人员（{adult}）试图接走{student}。学校没有放行，已通知校方。",
+            ),
+            (Template::PickupBlockedAttempt, En) => (
+                "Urgent: a barred person tried to take a pupil",
+                "At {time} a person on the never-release list ({adult}) tried to take {student}. {student} was not released; the school has been alerted.",
+            ),
+            (Template::PickupDisputed, ZhCn) => (
+                "家长对交接有异议",
+                "{student}的监护人对{time}交给{adult}的交接提出异议，请立即处理。",
+            ),
+            (Template::PickupDisputed, En) => (
+                "Handover disputed",
+                "A guardian of {student} disputes the handover to {adult} at {time}. Act at once.",
+            ),
+            (Template::PickupLate, ZhCn) => (
+                "孩子尚未被接走",
+                "放学时间{dismissal}已过，{student}还在等待接送。孩子在学校看护中，只有授权人员可以接走。",
+            ),
+            (Template::PickupLate, En) => (
+                "Not picked up yet",
+                "Dismissal was at {dismissal} and {student} is still waiting. {student} stays supervised at school and only an authorised adult can take them.",
+            ),
+            (Template::PickupLateEscalated, ZhCn) => (
+                "孩子长时间未被接走",
+                "放学时间{dismissal}已过{minutes}分钟，{student}仍未被接走，请联系家长。",
+            ),
+            (Template::PickupLateEscalated, En) => (
+                "Pupil still not picked up",
+                "{student} is still waiting {minutes} minutes after dismissal at {dismissal}. Please reach the family.",
+            ),
+            (Template::DismissalModeChanged, ZhCn) => (
+                "放学方式已更改",
+                "{student}的放学方式现在是：{mode}。",
+            ),
+            (Template::DismissalModeChanged, En) => (
+                "Way home changed",
+                "{student} now goes home: {mode}.",
             ),
         }
     }
