@@ -149,3 +149,8 @@ role_guard!(
     /// A parent or guardian.
     Parent: Parent
 );
+role_guard!(
+    /// Sends notices: a teacher to their classes, a school admin to their
+    /// school, a bureau officer to the district.
+    NoticeSender: Teacher | SchoolAdmin | BureauOfficer
+);
