@@ -29,7 +29,9 @@ pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> 
             let s = state.clone();
             match web::block(move || crate::notify::run_workers(&s)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "notification delivery failed; will retry"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "notification delivery failed; will retry")
+                }
                 Err(e) => tracing::warn!(error = %e, "notification delivery did not run"),
             }
         }

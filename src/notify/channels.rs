@@ -114,7 +114,11 @@ fn send_email(settings: &Settings, msg: &Message) -> Outcome {
     match transport.send(&email) {
         Ok(response) => {
             let text: String = response.message().collect::<Vec<_>>().join(" ");
-            Outcome::Sent(format!("smtp {}: {}", response.code(), truncate(&text, 120)))
+            Outcome::Sent(format!(
+                "smtp {}: {}",
+                response.code(),
+                truncate(&text, 120)
+            ))
         }
         Err(e) => Outcome::Failed(match e.status() {
             Some(code) if e.is_permanent() => format!("smtp: permanent {code}"),

@@ -45,7 +45,12 @@ pub struct Feed {
 
 type Row = (
     (String, String, String, String, NaiveDateTime),
-    (Option<NaiveDateTime>, Option<String>, bool, Option<NaiveDateTime>),
+    (
+        Option<NaiveDateTime>,
+        Option<String>,
+        bool,
+        Option<NaiveDateTime>,
+    ),
     (Option<String>, Option<String>),
 );
 
@@ -91,29 +96,35 @@ pub(super) fn load_items(
     let rows: Vec<Row> = q.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|((id, template, data, category, created_at), (read_at, notice_id, requires_ack, acked_at), (title, body))| {
-            let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
-            let (title, body) = match (title, body) {
-                (Some(t), Some(b)) => (t, b),
-                _ => match Template::from_key(&template) {
-                    Some(t) => t.render(language, &data),
-                    None => (template.clone(), String::new()),
-                },
-            };
-            NotificationItem {
-                id,
-                category: Category::parse(&category).unwrap_or(Category::Account),
-                template,
-                title,
-                body,
-                data,
-                created_at: to_utc(created_at),
-                read_at: read_at.map(to_utc),
-                notice_id,
-                requires_ack,
-                acked_at: acked_at.map(to_utc),
-            }
-        })
+        .map(
+            |(
+                (id, template, data, category, created_at),
+                (read_at, notice_id, requires_ack, acked_at),
+                (title, body),
+            )| {
+                let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+                let (title, body) = match (title, body) {
+                    (Some(t), Some(b)) => (t, b),
+                    _ => match Template::from_key(&template) {
+                        Some(t) => t.render(language, &data),
+                        None => (template.clone(), String::new()),
+                    },
+                };
+                NotificationItem {
+                    id,
+                    category: Category::parse(&category).unwrap_or(Category::Account),
+                    template,
+                    title,
+                    body,
+                    data,
+                    created_at: to_utc(created_at),
+                    read_at: read_at.map(to_utc),
+                    notice_id,
+                    requires_ack,
+                    acked_at: acked_at.map(to_utc),
+                }
+            },
+        )
         .collect())
 }
 
@@ -437,11 +448,20 @@ pub(super) async fn coverage(
 
 type OutboxRow = (
     (String, String, String, String, String, String),
-    (i32, Option<String>, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>),
+    (
+        i32,
+        Option<String>,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    ),
 );
 
 fn outbox_item(r: OutboxRow) -> OutboxItem {
-    let ((id, notification_id, user_id, channel, reason, state), (attempts, last_error, next, created, sent)) = r;
+    let (
+        (id, notification_id, user_id, channel, reason, state),
+        (attempts, last_error, next, created, sent),
+    ) = r;
     OutboxItem {
         id,
         notification_id,
@@ -458,12 +478,38 @@ fn outbox_item(r: OutboxRow) -> OutboxItem {
 }
 
 fn outbox_select() -> (
-    (ob::id, ob::notification_id, ob::user_id, ob::channel, ob::reason, ob::state),
-    (ob::attempts, ob::last_error, ob::next_attempt_at, ob::created_at, ob::sent_at),
+    (
+        ob::id,
+        ob::notification_id,
+        ob::user_id,
+        ob::channel,
+        ob::reason,
+        ob::state,
+    ),
+    (
+        ob::attempts,
+        ob::last_error,
+        ob::next_attempt_at,
+        ob::created_at,
+        ob::sent_at,
+    ),
 ) {
     (
-        (ob::id, ob::notification_id, ob::user_id, ob::channel, ob::reason, ob::state),
-        (ob::attempts, ob::last_error, ob::next_attempt_at, ob::created_at, ob::sent_at),
+        (
+            ob::id,
+            ob::notification_id,
+            ob::user_id,
+            ob::channel,
+            ob::reason,
+            ob::state,
+        ),
+        (
+            ob::attempts,
+            ob::last_error,
+            ob::next_attempt_at,
+            ob::created_at,
+            ob::sent_at,
+        ),
     )
 }
 
@@ -533,7 +579,11 @@ pub(super) async fn admin_outbox(
     }
     .limit()?;
     if let Some(c) = &q.cursor {
-        if c.len() > 80 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == ':') {
+        if c.len() > 80
+            || !c
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == ':')
+        {
             return Err(ApiError::invalid("cursor", "cursor is not valid"));
         }
     }

@@ -390,9 +390,7 @@ pub(super) fn to_dto(r: NoticeRow) -> Notice {
 
 /// Notices the caller may see as a sender: their own; a school admin's
 /// school's; the district's for district roles.
-pub fn notices_in_scope(
-    caller: &Caller,
-) -> notices::BoxedQuery<'static, crate::db::MultiBackend> {
+pub fn notices_in_scope(caller: &Caller) -> notices::BoxedQuery<'static, crate::db::MultiBackend> {
     let q = notices::table.into_boxed();
     match caller.role {
         r if r.is_district() => q.filter(notices::district_id.eq(caller.district_id.clone())),

@@ -240,9 +240,7 @@ fn render(conn: &mut AnyConnection, ids: &[String]) -> AppResult<Vec<Claimed>> {
         .collect();
     // The category as stored on the notification decides what may be said.
     let categories: HashMap<String, String> = notifications::table
-        .filter(
-            notifications::id.eq_any(rows.iter().map(|r| r.0 .5.clone()).collect::<Vec<_>>()),
-        )
+        .filter(notifications::id.eq_any(rows.iter().map(|r| r.0 .5.clone()).collect::<Vec<_>>()))
         .select((notifications::id, notifications::category))
         .load::<(String, String)>(conn)?
         .into_iter()
@@ -339,7 +337,14 @@ fn quiet_until(
         .select((users::id, users::school_id))
         .load(conn)?;
     let school_zone: HashMap<String, String> = schools::table
-        .filter(schools::id.eq_any(own_school.iter().filter_map(|(_, s)| s.clone()).collect::<Vec<_>>()))
+        .filter(
+            schools::id.eq_any(
+                own_school
+                    .iter()
+                    .filter_map(|(_, s)| s.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
         .select((schools::id, schools::timezone))
         .load::<(String, String)>(conn)?
         .into_iter()
@@ -523,19 +528,24 @@ pub fn run_escalation(state: &AppState) -> AppResult<usize> {
     let now = state.now_db();
     let window = Duration::hours(state.settings.notice_escalate_hours);
     state.db.write_blocking(|conn| {
-        let due: Vec<(String, String, Option<String>, Option<NaiveDateTime>, NaiveDateTime)> =
-            notices::table
-                .filter(notices::requires_ack.eq(true))
-                .filter(notices::escalated_at.is_null())
-                .filter(notices::ack_due_at.le(now + window))
-                .select((
-                    notices::id,
-                    notices::category,
-                    notices::school_id,
-                    notices::ack_due_at,
-                    notices::created_at,
-                ))
-                .load(conn)?;
+        let due: Vec<(
+            String,
+            String,
+            Option<String>,
+            Option<NaiveDateTime>,
+            NaiveDateTime,
+        )> = notices::table
+            .filter(notices::requires_ack.eq(true))
+            .filter(notices::escalated_at.is_null())
+            .filter(notices::ack_due_at.le(now + window))
+            .select((
+                notices::id,
+                notices::category,
+                notices::school_id,
+                notices::ack_due_at,
+                notices::created_at,
+            ))
+            .load(conn)?;
         let mut n = 0;
         for (id, category, school_id, due_at, created_at) in due {
             // Sent inside the window already: the first message is recent enough.

@@ -21,23 +21,21 @@ fn load(conn: &mut AnyConnection, user_id: &str) -> AppResult<Preferences> {
         .load(conn)?;
     let categories = Category::ALL
         .into_iter()
-        .map(|c| {
-            match rows.iter().find(|r| r.0 == c.as_str()) {
-                Some(&(_, in_app, email, push, sms)) => CategoryPreference {
-                    category: c,
-                    in_app: in_app || c.is_safety_critical(),
-                    email,
-                    push,
-                    sms,
-                },
-                None => CategoryPreference {
-                    category: c,
-                    in_app: true,
-                    email: true,
-                    push: true,
-                    sms: false,
-                },
-            }
+        .map(|c| match rows.iter().find(|r| r.0 == c.as_str()) {
+            Some(&(_, in_app, email, push, sms)) => CategoryPreference {
+                category: c,
+                in_app: in_app || c.is_safety_critical(),
+                email,
+                push,
+                sms,
+            },
+            None => CategoryPreference {
+                category: c,
+                in_app: true,
+                email: true,
+                push: true,
+                sms: false,
+            },
         })
         .collect();
     let quiet: Option<(String, String)> = ns::table
@@ -82,7 +80,10 @@ fn hhmm(field: &str, s: &str) -> AppResult<String> {
     if ok {
         Ok(s.to_string())
     } else {
-        Err(ApiError::invalid(field, format!("{field} must be a time HH:MM")))
+        Err(ApiError::invalid(
+            field,
+            format!("{field} must be a time HH:MM"),
+        ))
     }
 }
 
@@ -107,10 +108,16 @@ pub(super) async fn put_preferences(
 ) -> AppResult<web::Json<Preferences>> {
     let update = body.into_inner();
     if update.categories.len() > Category::ALL.len() {
-        return Err(ApiError::invalid("categories", "one entry per category at most"));
+        return Err(ApiError::invalid(
+            "categories",
+            "one entry per category at most",
+        ));
     }
     for (i, c) in update.categories.iter().enumerate() {
-        if update.categories[..i].iter().any(|p| p.category == c.category) {
+        if update.categories[..i]
+            .iter()
+            .any(|p| p.category == c.category)
+        {
             return Err(ApiError::invalid(
                 format!("categories[{i}].category"),
                 "each category once",
@@ -120,7 +127,10 @@ pub(super) async fn put_preferences(
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "cannot_disable",
-                format!("{} alerts cannot be switched off in the app", c.category.as_str()),
+                format!(
+                    "{} alerts cannot be switched off in the app",
+                    c.category.as_str()
+                ),
             )
             .with_field(format!("categories[{i}].in_app")));
         }

@@ -114,7 +114,10 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
             c.last_id = Some(last.id.clone());
         }
         if c.last_unread != Some(unread) {
-            out.push_str(&event("unread", &serde_json::json!({ "unread_count": unread })));
+            out.push_str(&event(
+                "unread",
+                &serde_json::json!({ "unread_count": unread }),
+            ));
             c.last_unread = Some(unread);
         }
         c.ticks += 1;
@@ -164,4 +167,3 @@ pub(super) async fn stream(state: State, caller: Caller) -> AppResult<HttpRespon
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body))
 }
-

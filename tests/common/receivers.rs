@@ -166,7 +166,11 @@ fn session(stream: TcpStream, store: Arc<Mutex<Vec<Mail>>>) -> std::io::Result<(
                 if l == ".\r\n" || l == ".\n" {
                     break;
                 }
-                data.push_str(l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l));
+                data.push_str(
+                    l.strip_prefix('.')
+                        .filter(|_| l.starts_with(".."))
+                        .unwrap_or(&l),
+                );
             }
             queued += 1;
             store.lock().unwrap().push(Mail {
@@ -226,7 +230,8 @@ impl WebhookReceiver {
                     };
                     let ts = header("x-safecampus-timestamp");
                     let sig = header("x-safecampus-signature");
-                    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, WEBHOOK_SECRET.as_bytes());
+                    let key =
+                        ring::hmac::Key::new(ring::hmac::HMAC_SHA256, WEBHOOK_SECRET.as_bytes());
                     let mut signed = format!("{ts}.").into_bytes();
                     signed.extend_from_slice(&body);
                     let expected: String = ring::hmac::sign(&key, &signed)
