@@ -477,7 +477,7 @@ fn outbox_item(r: OutboxRow) -> OutboxItem {
     }
 }
 
-fn outbox_select() -> (
+type OutboxColumns = (
     (
         ob::id,
         ob::notification_id,
@@ -493,7 +493,9 @@ fn outbox_select() -> (
         ob::created_at,
         ob::sent_at,
     ),
-) {
+);
+
+fn outbox_select() -> OutboxColumns {
     (
         (
             ob::id,

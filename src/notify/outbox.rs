@@ -521,6 +521,15 @@ pub fn run_outbox(state: &AppState) -> AppResult<usize> {
     }
 }
 
+/// (id, category, school, due, sent)
+type DueNotice = (
+    String,
+    String,
+    Option<String>,
+    Option<NaiveDateTime>,
+    NaiveDateTime,
+);
+
 /// Re-sends notices that need acknowledgement and are unread N hours before
 /// they are due, to those who have not read them; once per notice. Returns
 /// the notices escalated.
@@ -528,13 +537,7 @@ pub fn run_escalation(state: &AppState) -> AppResult<usize> {
     let now = state.now_db();
     let window = Duration::hours(state.settings.notice_escalate_hours);
     state.db.write_blocking(|conn| {
-        let due: Vec<(
-            String,
-            String,
-            Option<String>,
-            Option<NaiveDateTime>,
-            NaiveDateTime,
-        )> = notices::table
+        let due: Vec<DueNotice> = notices::table
             .filter(notices::requires_ack.eq(true))
             .filter(notices::escalated_at.is_null())
             .filter(notices::ack_due_at.le(now + window))

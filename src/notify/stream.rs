@@ -121,7 +121,7 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
             c.last_unread = Some(unread);
         }
         c.ticks += 1;
-        if out.is_empty() && c.ticks % KEEPALIVE_EVERY == 0 {
+        if out.is_empty() && c.ticks.is_multiple_of(KEEPALIVE_EVERY) {
             out.push_str(": keep-alive\n\n");
         }
         if !out.is_empty() {
