@@ -266,7 +266,6 @@ pub fn create_notice(
                 notifications::category.eq(category.as_str()),
                 notifications::created_at.eq(now),
                 notifications::notice_id.eq(Some(id.as_str())),
-                notifications::batch_id.eq(Some(id.as_str())),
                 notifications::requires_ack.eq(req.requires_ack),
             )
         })
@@ -298,7 +297,7 @@ pub fn create_notice(
             .values(chunk)
             .execute(c))?;
     }
-    outbox::enqueue(conn, now, Selector::Batch(&id), Reason::Initial, category)?;
+    outbox::enqueue(conn, now, Selector::Notice(&id), Reason::Initial, category)?;
     audit::record(
         conn,
         now,

@@ -33,8 +33,10 @@ pub const DEFAULT_QUIET_END: &str = "07:00";
 pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 
 pub enum Selector<'a> {
-    /// The notifications written by one `send` or one notice.
+    /// The notifications written by one `send`.
     Batch(&'a str),
+    /// A notice's notifications.
+    Notice(&'a str),
     /// A notice's notifications that nobody has read yet.
     UnreadOfNotice(&'a str),
 }
@@ -87,6 +89,7 @@ pub fn enqueue(
 ) -> AppResult<()> {
     let (filter, key) = match selector {
         Selector::Batch(b) => ("n.batch_id = ?", b),
+        Selector::Notice(id) => ("n.notice_id = ?", id),
         Selector::UnreadOfNotice(id) => (
             "n.notice_id = ? AND n.read_at IS NULL AND n.acked_at IS NULL",
             id,

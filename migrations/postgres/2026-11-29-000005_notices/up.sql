@@ -41,8 +41,6 @@ CREATE TABLE notice_recipients (
     kind TEXT NOT NULL
 );
 CREATE INDEX notice_recipients_notice ON notice_recipients(notice_id);
-CREATE INDEX notice_recipients_student ON notice_recipients(student_id);
-CREATE INDEX notice_recipients_notification ON notice_recipients(notification_id);
 
 CREATE TABLE notification_preferences (
     user_id TEXT NOT NULL REFERENCES users(id),
@@ -79,4 +77,3 @@ CREATE TABLE outbox (
     sent_at TIMESTAMP
 );
 CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
-CREATE INDEX outbox_notification ON outbox(notification_id);
