@@ -152,6 +152,11 @@ struct IdRow {
 /// lease ran out), renders them, and puts back those whose recipient is in
 /// quiet hours until the quiet hours end. One transaction.
 pub fn claim(state: &AppState, limit: i64) -> AppResult<Vec<Claimed>> {
+    claim_counted(state, limit).map(|(_, ready)| ready)
+}
+
+/// `claim`, and how many rows it took (those put back for quiet hours too).
+fn claim_counted(state: &AppState, limit: i64) -> AppResult<(usize, Vec<Claimed>)> {
     let now = state.now_db();
     state.db.write_blocking(|conn| {
         let pick = "SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) \
@@ -174,8 +179,9 @@ pub fn claim(state: &AppState, limit: i64) -> AppResult<Vec<Claimed>> {
             .bind::<BigInt, _>(limit)
             .load(conn)?;
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((0, Vec::new()));
         }
+        let taken = ids.len();
         let ids: Vec<String> = ids.into_iter().map(|r| r.id).collect();
         let claimed = render(conn, &ids)?;
         let quiet = quiet_until(conn, now, &claimed)?;
@@ -195,7 +201,7 @@ pub fn claim(state: &AppState, limit: i64) -> AppResult<Vec<Claimed>> {
                 _ => ready.push(c),
             }
         }
-        Ok(ready)
+        Ok((taken, ready))
     })
 }
 
@@ -502,12 +508,13 @@ pub fn mark(state: &AppState, results: Vec<(Claimed, Outcome)>) -> AppResult<()>
 /// Delivers everything due, batch by batch; returns how many deliveries were
 /// attempted. Runs on a blocking thread.
 pub fn run_outbox(state: &AppState) -> AppResult<usize> {
-    let mut total = 0;
+    let (mut total, mut rounds) = (0, 0);
     loop {
-        let batch = claim(state, CLAIM_BATCH)?;
-        if batch.is_empty() {
+        let (taken, batch) = claim_counted(state, CLAIM_BATCH)?;
+        if taken == 0 {
             return Ok(total);
         }
+        rounds += 1;
         total += batch.len();
         let results: Vec<(Claimed, Outcome)> = batch
             .into_iter()
@@ -518,7 +525,7 @@ pub fn run_outbox(state: &AppState) -> AppResult<usize> {
             .collect();
         mark(state, results)?;
         // Leave the rest to the next round rather than hold the thread.
-        if total >= 10_000 {
+        if total >= 10_000 || rounds >= 1_000 {
             return Ok(total);
         }
     }
