@@ -19,6 +19,18 @@ pub struct Settings {
     pub workers: usize,
     /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
     pub password_hash_concurrency: usize,
+    /// External delivery (see `notify::channels`): SMTP for email, an HTTP
+    /// webhook for push and SMS gateways. A channel without configuration
+    /// is skipped.
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    pub push_webhook_url: Option<String>,
+    pub push_webhook_secret: Vec<u8>,
+    /// A notice that needs acknowledgement is re-sent to those who have not
+    /// read it this many hours before it is due.
+    pub notice_escalate_hours: i64,
+    /// Delivery attempts before an outbox row is dead.
+    pub outbox_max_attempts: i32,
     pub tipline: TiplineSettings,
 }
 
@@ -109,6 +121,43 @@ impl Settings {
                 },
             }
         };
+        let smtp_url = get("SAFECAMPUS_SMTP_URL");
+        if let Some(url) = &smtp_url {
+            lettre::SmtpTransport::from_url(url).map_err(|_| {
+                ConfigError(
+                    "SAFECAMPUS_SMTP_URL must be smtp://host:port (add ?tls=required for STARTTLS) or smtps://host:port".into(),
+                )
+            })?;
+        }
+        let smtp_from = get("SAFECAMPUS_SMTP_FROM")
+            .unwrap_or_else(|| "SafeCampus <no-reply@safecampus.invalid>".to_string());
+        if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(
+                "SAFECAMPUS_SMTP_FROM must be an address such as SafeCampus <no-reply@school.example>".into(),
+            ));
+        }
+        let push_webhook_url = get("SAFECAMPUS_PUSH_WEBHOOK_URL");
+        if let Some(url) = &push_webhook_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError(
+                    "SAFECAMPUS_PUSH_WEBHOOK_URL must be an http(s):// URL".into(),
+                ));
+            }
+            if production && !url.starts_with("https://") {
+                return Err(ConfigError(
+                    "SAFECAMPUS_PUSH_WEBHOOK_URL must use https in production".into(),
+                ));
+            }
+        }
+        let push_webhook_secret = match (get("SAFECAMPUS_PUSH_WEBHOOK_SECRET"), &push_webhook_url) {
+            (Some(s), _) if s.len() >= MIN_SECRET_LEN => s.into_bytes(),
+            (_, Some(_)) => {
+                return Err(ConfigError(format!(
+                    "SAFECAMPUS_PUSH_WEBHOOK_SECRET (at least {MIN_SECRET_LEN} characters) is required with SAFECAMPUS_PUSH_WEBHOOK_URL"
+                )))
+            }
+            _ => Vec::new(),
+        };
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
@@ -128,6 +177,12 @@ impl Settings {
                 1,
                 64,
             )? as usize,
+            smtp_url,
+            smtp_from,
+            push_webhook_url,
+            push_webhook_secret,
+            notice_escalate_hours: number("SAFECAMPUS_NOTICE_ESCALATE_HOURS", 24, 1, 24 * 14)?,
+            outbox_max_attempts: number("SAFECAMPUS_OUTBOX_MAX_ATTEMPTS", 8, 1, 50)? as i32,
             tipline: TiplineSettings {
                 pow_difficulty: number("SAFECAMPUS_POW_DIFFICULTY", 18, 0, 28)? as u32,
                 pow_ttl_secs: number("SAFECAMPUS_POW_TTL_SECS", 300, 30, 3600)?,

@@ -1,11 +1,13 @@
 //! Background work driven by the database, safe to run in several instances.
+//! Each job is a plain function of the state, so tests run it directly with
+//! a set clock; here they run one after another every `WORKER_INTERVAL`.
 
 use crate::app::AppState;
 use crate::error::AppResult;
 use actix_web::web;
 
 /// One round of housekeeping: forget idempotency keys and login failures
-/// that are past their time.
+/// that are past their time, and escalate tip-line reports past deadline.
 pub fn housekeeping(state: &AppState) -> AppResult<()> {
     let now = state.now_db();
     state.db.write_blocking(|conn| {
@@ -17,22 +19,30 @@ pub fn housekeeping(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
+fn late_pickup(state: &AppState) -> AppResult<()> {
+    crate::pickup::run_late_pickup_worker(state).map(|_| ())
+}
+
+type Job = fn(&AppState) -> AppResult<()>;
+
+const JOBS: &[(&str, Job)] = &[
+    ("housekeeping", housekeeping),
+    ("late pickup", late_pickup),
+    ("notification delivery", crate::notify::run_workers),
+];
+
 pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(crate::server::WORKER_INTERVAL);
         loop {
             tick.tick().await;
-            let s = state.clone();
-            match web::block(move || housekeeping(&s)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
-                Err(e) => tracing::warn!(error = %e, "housekeeping did not run"),
-            }
-            let s = state.clone();
-            match web::block(move || crate::pickup::run_late_pickup_worker(&s)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "late-pickup worker failed; will retry"),
-                Err(e) => tracing::warn!(error = %e, "late-pickup worker did not run"),
+            for (name, job) in JOBS {
+                let s = state.clone();
+                match web::block(move || job(&s)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(job = name, error = %e, "background job failed; will retry"),
+                    Err(e) => tracing::warn!(job = name, error = %e, "background job did not run"),
+                }
             }
         }
     })

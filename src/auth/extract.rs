@@ -162,3 +162,8 @@ role_guard!(
     /// school admin.
     GateStaff: SchoolAdmin | Teacher | Guard
 );
+role_guard!(
+    /// Sends notices: a teacher to their classes, a school admin to their
+    /// school, a bureau officer to the district.
+    NoticeSender: Teacher | SchoolAdmin | BureauOfficer
+);

@@ -125,6 +125,11 @@ diesel::table! {
         category -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        notice_id -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
+        requires_ack -> Bool,
+        acked_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
     }
 }
 
@@ -375,6 +380,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        district_id -> Text,
+        school_id -> Nullable<Text>,
+        sender_id -> Text,
+        audience -> Text,
+        to_whom -> Text,
+        category -> Text,
+        title -> Text,
+        body -> Text,
+        requires_ack -> Bool,
+        ack_due_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        recipient_count -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notice_recipients (id) {
+        id -> Text,
+        notice_id -> Text,
+        notification_id -> Text,
+        user_id -> Text,
+        student_id -> Text,
+        class_id -> Text,
+        school_id -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, category) {
+        user_id -> Text,
+        category -> Text,
+        in_app -> Bool,
+        email -> Bool,
+        push -> Bool,
+        sms -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_settings (user_id) {
+        user_id -> Text,
+        quiet_start -> Text,
+        quiet_end -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        notification_id -> Text,
+        user_id -> Text,
+        channel -> Text,
+        reason -> Text,
+        urgent -> Bool,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        provider_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(schools -> districts (district_id));
 diesel::joinable!(classes -> schools (school_id));
 diesel::joinable!(students -> classes (class_id));
@@ -397,6 +474,11 @@ diesel::joinable!(pickup_blocks -> students (student_id));
 diesel::joinable!(pickup_passes -> students (student_id));
 diesel::joinable!(handovers -> students (student_id));
 diesel::joinable!(pickup_dismissal_modes -> students (student_id));
+diesel::joinable!(notifications -> notices (notice_id));
+diesel::joinable!(notice_recipients -> notices (notice_id));
+diesel::joinable!(notice_recipients -> notifications (notification_id));
+diesel::joinable!(notice_recipients -> students (student_id));
+diesel::joinable!(outbox -> notifications (notification_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -430,4 +512,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     pickup_dismissal_modes,
     handovers,
     pickup_late_alerts,
+    notices,
+    notice_recipients,
+    notification_preferences,
+    notification_settings,
+    outbox,
 );

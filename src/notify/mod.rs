@@ -1,10 +1,21 @@
 //! Notifications: the in-app feed every domain writes to, in the same
-//! transaction as the change that caused it. Texts are kept as a template
-//! key and data, and rendered in the reader's language.
+//! transaction as the change that caused it, and the outbox rows that carry
+//! it to email, push and SMS. Texts are kept as a template key and data, and
+//! rendered in the reader's language. Notices (teacher and school messages
+//! with read and acknowledgement tracking) build on the same rows.
 
+pub mod channels;
+mod dto;
 mod handlers;
+pub mod notices;
+pub mod outbox;
+mod prefs;
+mod stream;
 pub mod templates;
 
+pub use dto::*;
+pub use notices::create_notice;
+pub use outbox::{run_escalation, run_outbox, run_workers};
 pub use templates::{Category, Language, Template};
 
 use crate::db::schema::notifications;
@@ -15,9 +26,10 @@ use diesel::prelude::*;
 
 /// Rows per INSERT statement when fanning out (well under both backends'
 /// bind-parameter limits).
-const INSERT_CHUNK: usize = 500;
+pub(crate) const INSERT_CHUNK: usize = 1000;
 
-/// Records one notification for each user, in the caller's transaction.
+/// Records one notification for each user, in the caller's transaction, and
+/// the outbox rows that deliver it on each user's enabled external channels.
 pub fn send(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
@@ -26,6 +38,10 @@ pub fn send(
     data: serde_json::Value,
     category: Category,
 ) -> AppResult<()> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    let batch = new_id();
     let data = data.to_string();
     let rows: Vec<_> = user_ids
         .iter()
@@ -37,6 +53,7 @@ pub fn send(
                 notifications::data.eq(&data),
                 notifications::category.eq(category.as_str()),
                 notifications::created_at.eq(now),
+                notifications::batch_id.eq(Some(&batch)),
             )
         })
         .collect();
@@ -45,9 +62,27 @@ pub fn send(
             .values(chunk)
             .execute(c))?;
     }
-    Ok(())
+    outbox::enqueue(
+        conn,
+        now,
+        outbox::Selector::Batch(&batch),
+        outbox::Reason::Initial,
+        category,
+    )
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(handlers::feed).service(handlers::mark_read);
+    cfg.service(handlers::feed)
+        .service(stream::stream)
+        .service(handlers::mark_read)
+        .service(handlers::ack)
+        .service(prefs::get_preferences)
+        .service(prefs::put_preferences)
+        .service(handlers::create_notice)
+        .service(handlers::list_notices)
+        .service(handlers::get_notice)
+        .service(handlers::receipts)
+        .service(handlers::coverage)
+        .service(handlers::admin_outbox)
+        .service(handlers::retry_outbox);
 }

@@ -27,7 +27,7 @@ impl Language {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Account,
@@ -36,9 +36,28 @@ pub enum Category {
     Attendance,
     Tipline,
     Notice,
+    /// Notices: prevention education, whose reach the district measures.
+    SafetyEducation,
+    Meeting,
+    General,
+    /// Goes to every channel at once, at any hour.
+    Urgent,
 }
 
 impl Category {
+    pub const ALL: [Category; 10] = [
+        Category::Account,
+        Category::Pickup,
+        Category::Leave,
+        Category::Attendance,
+        Category::Tipline,
+        Category::Notice,
+        Category::SafetyEducation,
+        Category::Meeting,
+        Category::General,
+        Category::Urgent,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Account => "account",
@@ -47,20 +66,89 @@ impl Category {
             Category::Attendance => "attendance",
             Category::Tipline => "tipline",
             Category::Notice => "notice",
+            Category::SafetyEducation => "safety_education",
+            Category::Meeting => "meeting",
+            Category::General => "general",
+            Category::Urgent => "urgent",
         }
     }
 
     pub fn parse(s: &str) -> Option<Category> {
-        [
-            Category::Account,
-            Category::Pickup,
-            Category::Leave,
-            Category::Attendance,
-            Category::Tipline,
-            Category::Notice,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Safety and security alerts: always shown in the app (a user cannot
+    /// switch them off there) and sent at any hour, quiet hours or not.
+    pub fn is_safety_critical(self) -> bool {
+        matches!(
+            self,
+            Category::Account
+                | Category::Pickup
+                | Category::Attendance
+                | Category::Tipline
+                | Category::SafetyEducation
+                | Category::Urgent
+        )
+    }
+
+    /// Ignores quiet hours.
+    pub fn bypasses_quiet_hours(self) -> bool {
+        matches!(
+            self,
+            Category::Pickup | Category::Attendance | Category::Tipline | Category::Urgent
+        )
+    }
+
+    /// Every channel the user can be reached on, whatever the preferences.
+    pub fn is_urgent(self) -> bool {
+        self == Category::Urgent
+    }
+}
+
+/// Texts around a notice or an alert when it leaves the app.
+pub struct ExternalTexts;
+
+impl ExternalTexts {
+    pub fn urgent_prefix(lang: Language) -> &'static str {
+        match lang {
+            Language::ZhCn => "【紧急】",
+            Language::En => "[Urgent] ",
+        }
+    }
+
+    pub fn reminder_prefix(lang: Language) -> &'static str {
+        match lang {
+            Language::ZhCn => "【提醒】",
+            Language::En => "[Reminder] ",
+        }
+    }
+
+    pub fn ack_footer(lang: Language) -> &'static str {
+        match lang {
+            Language::ZhCn => "请在平安校园应用中阅读并确认此通知。",
+            Language::En => "Please read and acknowledge this notice in the SafeCampus app.",
+        }
+    }
+
+    pub fn app_footer(lang: Language) -> &'static str {
+        match lang {
+            Language::ZhCn => "详情请打开平安校园应用查看。",
+            Language::En => "Open the SafeCampus app for details.",
+        }
+    }
+
+    /// What a tip-line alert says outside the app: nothing about the report.
+    pub fn tipline(lang: Language) -> (&'static str, &'static str) {
+        match lang {
+            Language::ZhCn => (
+                "举报信箱有新动态",
+                "举报信箱有需要您处理的新动态，请登录平安校园查看。",
+            ),
+            Language::En => (
+                "Tip line update",
+                "There is a tip-line update for you. Sign in to SafeCampus to see it.",
+            ),
+        }
     }
 }
 

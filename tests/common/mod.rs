@@ -516,3 +516,21 @@ impl ClockExt for ManualClock {
         self.now().timestamp()
     }
 }
+
+// --- notifications: real SMTP and webhook receivers, worker state -------------
+
+pub mod receivers;
+
+impl TestApp {
+    /// The app's state with other settings (e.g. a test's SMTP port), on the
+    /// same database and clock: for driving workers directly.
+    pub fn state_with(&self, change: impl FnOnce(&mut Settings)) -> web::Data<AppState> {
+        let mut settings = (*self.state.settings).clone();
+        change(&mut settings);
+        web::Data::new(AppState::new(
+            settings,
+            self.state.db.clone(),
+            std::sync::Arc::new(self.clock.clone()),
+        ))
+    }
+}

@@ -1,0 +1,12 @@
+DROP TABLE outbox;
+DROP TABLE notification_settings;
+DROP TABLE notification_preferences;
+DROP TABLE notice_recipients;
+DROP TABLE notices;
+DROP INDEX notifications_notice;
+DROP INDEX notifications_batch;
+ALTER TABLE notifications DROP COLUMN delivered_at;
+ALTER TABLE notifications DROP COLUMN acked_at;
+ALTER TABLE notifications DROP COLUMN requires_ack;
+ALTER TABLE notifications DROP COLUMN batch_id;
+ALTER TABLE notifications DROP COLUMN notice_id;

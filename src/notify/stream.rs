@@ -1,0 +1,169 @@
+//! Live updates for an open app: Server-Sent Events with new feed items and
+//! the unread count. Each stream polls the database (so any instance sees
+//! what another wrote); a user has at most `MAX_STREAMS_PER_USER` open on
+//! one instance.
+
+use super::handlers::{load_items, unread_count, Window};
+use crate::app::{AppState, State};
+use crate::auth::Caller;
+use crate::error::{ApiError, AppResult, Problem};
+use actix_web::http::StatusCode;
+use actix_web::{get, web, HttpResponse};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+pub const MAX_STREAMS_PER_USER: usize = 3;
+const POLL: Duration = Duration::from_secs(2);
+/// A comment line now and then keeps proxies from closing an idle stream.
+const KEEPALIVE_EVERY: u32 = 10;
+
+fn open_streams() -> &'static Mutex<HashMap<String, usize>> {
+    static OPEN: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+/// One open stream of a user; closing it frees the slot.
+struct Slot(String);
+
+impl Slot {
+    fn take(user_id: &str) -> Option<Slot> {
+        let mut open = open_streams().lock().ok()?;
+        let n = open.entry(user_id.to_string()).or_insert(0);
+        if *n >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(Slot(user_id.to_string()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = open_streams().lock() {
+            if let Some(n) = open.get_mut(&self.0) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&self.0);
+                }
+            }
+        }
+    }
+}
+
+struct Cursor {
+    state: web::Data<AppState>,
+    caller: Caller,
+    last_id: Option<String>,
+    last_unread: Option<i64>,
+    ticks: u32,
+    first: bool,
+    _slot: Slot,
+}
+
+fn event(name: &str, data: &impl serde::Serialize) -> String {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    format!("event: {name}\ndata: {json}\n\n")
+}
+
+async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Error>, Cursor)> {
+    loop {
+        if !c.first {
+            actix_web::rt::time::sleep(POLL).await;
+        }
+        let first = std::mem::replace(&mut c.first, false);
+        let user_id = c.caller.user_id.clone();
+        let language = c.caller.language;
+        let after = c.last_id.clone();
+        let polled = c
+            .state
+            .db
+            .read(move |conn| {
+                let items = match after {
+                    Some(id) => load_items(conn, &user_id, language, Window::After(id), 50)?,
+                    None => Vec::new(),
+                };
+                let newest: Option<String> = if first {
+                    use crate::db::schema::notifications as n;
+                    use diesel::prelude::*;
+                    n::table
+                        .filter(n::user_id.eq(&user_id))
+                        .select(n::id)
+                        .order(n::id.desc())
+                        .first(conn)
+                        .optional()?
+                } else {
+                    None
+                };
+                Ok((items, newest, unread_count(conn, &user_id)?))
+            })
+            .await;
+        let (items, newest, unread) = match polled {
+            Ok(p) => p,
+            // The database is away: say nothing and try again.
+            Err(_) => (Vec::new(), None, c.last_unread.unwrap_or(0)),
+        };
+        if first {
+            c.last_id = Some(newest.unwrap_or_default());
+        }
+        let mut out = String::new();
+        for item in &items {
+            out.push_str(&event("notification", item));
+        }
+        if let Some(last) = items.last() {
+            c.last_id = Some(last.id.clone());
+        }
+        if c.last_unread != Some(unread) {
+            out.push_str(&event(
+                "unread",
+                &serde_json::json!({ "unread_count": unread }),
+            ));
+            c.last_unread = Some(unread);
+        }
+        c.ticks += 1;
+        if out.is_empty() && c.ticks.is_multiple_of(KEEPALIVE_EVERY) {
+            out.push_str(": keep-alive\n\n");
+        }
+        if !out.is_empty() {
+            return Some((Ok(web::Bytes::from(out)), c));
+        }
+    }
+}
+
+/// Server-Sent Events while the app is open: `unread` (the unread count,
+/// first at once and whenever it changes) and `notification` (each new feed
+/// item). At most three open streams per user.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", description = "events: unread, notification"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/notifications/stream")]
+pub(super) async fn stream(state: State, caller: Caller) -> AppResult<HttpResponse> {
+    let slot = Slot::take(&caller.user_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!("at most {MAX_STREAMS_PER_USER} open streams per user"),
+        )
+        .with_retry_after(30)
+    })?;
+    let cursor = Cursor {
+        state,
+        caller,
+        last_id: None,
+        last_unread: None,
+        ticks: 0,
+        first: true,
+        _slot: slot,
+    };
+    let body = futures_util::stream::unfold(cursor, next_chunk);
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
