@@ -40,7 +40,9 @@ pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> 
                 let s = state.clone();
                 match web::block(move || job(&s)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!(job = name, error = %e, "background job failed; will retry"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(job = name, error = %e, "background job failed; will retry")
+                    }
                     Err(e) => tracing::warn!(job = name, error = %e, "background job did not run"),
                 }
             }

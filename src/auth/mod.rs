@@ -9,7 +9,9 @@ pub mod password;
 pub mod repo;
 pub mod role;
 
-pub use extract::{Admin, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, Staff, TiplineKeyHolder};
+pub use extract::{
+    Admin, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, Staff, TiplineKeyHolder,
+};
 pub use role::Role;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
