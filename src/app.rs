@@ -89,6 +89,7 @@ where
                 .configure(crate::org::routes)
                 .configure(crate::notify::routes)
                 .configure(crate::pickup::routes)
+                .configure(crate::leave::routes)
                 .configure(crate::audit::routes),
         )
 }

@@ -68,13 +68,10 @@ pub fn school_local(now: DateTime<Utc>, timezone: &str) -> NaiveDateTime {
 pub fn school_local_to_utc(local: NaiveDateTime, timezone: &str) -> NaiveDateTime {
     use chrono::TimeZone;
     let tz = school_tz(timezone);
-    let resolved = tz
-        .from_local_datetime(&local)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
-                .earliest()
-        });
+    let resolved = tz.from_local_datetime(&local).earliest().or_else(|| {
+        tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+            .earliest()
+    });
     match resolved {
         Some(t) => t.with_timezone(&Utc).naive_utc(),
         None => local,
@@ -92,6 +89,9 @@ mod tests {
         let local = school_local(utc, "Asia/Shanghai");
         assert_eq!(local.to_string(), "2026-12-01 01:00:00");
         assert_eq!(school_local_to_utc(local, "Asia/Shanghai"), utc.naive_utc());
-        assert_eq!(school_local(utc, "Europe/London").to_string(), "2026-11-30 17:00:00");
+        assert_eq!(
+            school_local(utc, "Europe/London").to_string(),
+            "2026-11-30 17:00:00"
+        );
     }
 }

@@ -11,7 +11,11 @@ use serde_json::{json, Value};
 
 /// Signs in again after the clock moved past the access tokens' lifetime.
 async fn relog(app: &TestApp, s: &Session) -> Session {
-    let password = if s.username == "admin" { ADMIN_PASSWORD } else { PASSWORD };
+    let password = if s.username == "admin" {
+        ADMIN_PASSWORD
+    } else {
+        PASSWORD
+    };
     app.login(&s.username, password).await
 }
 
@@ -113,7 +117,11 @@ async fn guardian_handover_releases_once_and_tells_the_family(app: TestApp) {
 
     let id = h["handover_id"].as_str().unwrap();
     let c = app
-        .post(&format!("/api/v1/handovers/{id}/confirm"), &w.x.parent.token, json!({}))
+        .post(
+            &format!("/api/v1/handovers/{id}/confirm"),
+            &w.x.parent.token,
+            json!({}),
+        )
         .await
         .expect(200);
     assert!(c["confirmed_at"].is_string());
@@ -150,26 +158,45 @@ async fn delegate_is_released_only_inside_validity_window_and_weekdays(app: Test
     let gm = add_person(&app, &w.x.parent, s, grandma("2026-11-30", "2026-11-30")).await;
     assert_eq!(gm["weekdays"].as_array().unwrap().len(), 7);
     // Every change is told to the family.
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.person_added").await, 3);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "pickup.person_added").await,
+        3
+    );
     to_dismissal(&app, &mut w).await;
     for p in [&tuesdays, &from_tomorrow] {
-        handover(&app, &w.x.guard, json!({"student_id": s, "pickup_person_id": p["id"]}))
-            .await
-            .expect_problem(403, "pickup_not_authorized");
+        handover(
+            &app,
+            &w.x.guard,
+            json!({"student_id": s, "pickup_person_id": p["id"]}),
+        )
+        .await
+        .expect_problem(403, "pickup_not_authorized");
     }
     assert_eq!(app.count("handovers").await, 0);
-    let h = handover(&app, &w.x.guard, json!({"student_id": s, "pickup_person_id": gm["id"]}))
-        .await
-        .expect(201);
+    let h = handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pickup_person_id": gm["id"]}),
+    )
+    .await
+    .expect(201);
     assert_eq!(h["released_to"]["name"], "Grandma Li");
     // The next day grandma's authorisation has ended; the aunt's has begun.
     advance(&app, &mut w, Duration::days(1)).await;
-    handover(&app, &w.x.guard, json!({"student_id": s, "pickup_person_id": gm["id"]}))
-        .await
-        .expect_problem(403, "pickup_not_authorized");
-    handover(&app, &w.x.guard, json!({"student_id": s, "pickup_person_id": tuesdays["id"]}))
-        .await
-        .expect(201);
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pickup_person_id": gm["id"]}),
+    )
+    .await
+    .expect_problem(403, "pickup_not_authorized");
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pickup_person_id": tuesdays["id"]}),
+    )
+    .await
+    .expect(201);
 }
 
 async fn revoked_delegate_is_refused_and_the_entry_is_kept(app: TestApp) {
@@ -188,13 +215,23 @@ async fn revoked_delegate_is_refused_and_the_entry_is_kept(app: TestApp) {
         .await
         .expect(200);
     assert!(revoked["revoked_at"].is_string());
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.person_revoked").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "pickup.person_revoked").await,
+        1
+    );
     to_dismissal(&app, &mut w).await;
-    handover(&app, &w.x.guard, json!({"student_id": s, "pickup_person_id": pid}))
-        .await
-        .expect_problem(403, "pickup_not_authorized");
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pickup_person_id": pid}),
+    )
+    .await
+    .expect_problem(403, "pickup_not_authorized");
     let list = app
-        .get(&format!("/api/v1/students/{s}/pickup-persons"), &w.x.guard.token)
+        .get(
+            &format!("/api/v1/students/{s}/pickup-persons"),
+            &w.x.guard.token,
+        )
         .await
         .expect(200);
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -260,8 +297,16 @@ async fn blocked_person_is_refused_even_with_a_valid_pass_and_everyone_is_alerte
     .await
     .expect_problem(403, "pickup_blocked");
     assert_eq!(app.count("handovers").await, 0);
-    for user in [&w.x.parent.user_id, &w.x.teacher.user_id, &w.x.admin.user_id] {
-        assert_eq!(notes(&app, user, "pickup.blocked_attempt").await, 4, "{user}");
+    for user in [
+        &w.x.parent.user_id,
+        &w.x.teacher.user_id,
+        &w.x.admin.user_id,
+    ] {
+        assert_eq!(
+            notes(&app, user, "pickup.blocked_attempt").await,
+            4,
+            "{user}"
+        );
     }
     assert_eq!(audits(&app, "pickup.blocked_attempt").await, 4);
     // Only the school admin lifts a block; then the pass works.
@@ -280,10 +325,17 @@ async fn blocked_person_is_refused_even_with_a_valid_pass_and_everyone_is_alerte
     )
     .await
     .expect(200);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.block_lifted").await, 1);
-    let h = handover(&app, &w.x.guard, json!({"student_id": s, "pass_code": pass["code"]}))
-        .await
-        .expect(201);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "pickup.block_lifted").await,
+        1
+    );
+    let h = handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pass_code": pass["code"]}),
+    )
+    .await
+    .expect(201);
     assert_eq!(h["released_to"]["kind"], "pass");
     assert_eq!(h["released_to"]["name"], "Wang Jun");
 }
@@ -296,9 +348,13 @@ async fn one_time_pass_is_refused_the_second_time(app: TestApp) {
         .expect(201);
     to_dismissal(&app, &mut w).await;
     // An open pass needs the name on the holder's ID.
-    handover(&app, &w.x.guard, json!({"student_id": s, "pass_code": pass["code"]}))
-        .await
-        .expect_problem(422, "invalid_field");
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pass_code": pass["code"]}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
     let body = json!({"student_id": s, "pass_code": pass["code"],
                       "presented": {"name": "Neighbour Chen", "id_last4": "4321"}});
     let h = handover(&app, &w.x.guard, body.clone()).await.expect(201);
@@ -341,7 +397,11 @@ async fn cancelled_pass_is_refused(app: TestApp) {
         .expect(201);
     let id = pass["pass_id"].as_str().unwrap();
     let c = app
-        .post(&format!("/api/v1/pickup-passes/{id}/cancel"), &w.x.parent.token, json!({}))
+        .post(
+            &format!("/api/v1/pickup-passes/{id}/cancel"),
+            &w.x.parent.token,
+            json!({}),
+        )
         .await
         .expect(200);
     assert!(c["cancelled_at"].is_string());
@@ -421,12 +481,19 @@ async fn another_school_cannot_release_or_see_the_pupil(app: TestApp) {
     let mut w = app.world().await;
     to_dismissal(&app, &mut w).await;
     let s = &w.x.student_id.clone();
-    handover(&app, &w.y.guard, json!({"student_id": s, "guardian_user_id": w.x.parent.user_id}))
-        .await
-        .expect_problem(404, "not_found");
-    app.get(&format!("/api/v1/classes/{}/dismissal", w.x.class_id), &w.y.teacher.token)
-        .await
-        .expect_problem(404, "not_found");
+    handover(
+        &app,
+        &w.y.guard,
+        json!({"student_id": s, "guardian_user_id": w.x.parent.user_id}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.get(
+        &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+        &w.y.teacher.token,
+    )
+    .await
+    .expect_problem(404, "not_found");
     for path in [
         format!("/api/v1/students/{s}/pickup-persons"),
         format!("/api/v1/students/{s}/handovers"),
@@ -463,7 +530,10 @@ async fn late_pickup_escalates_at_the_threshold_and_twice_it_without_repeats(app
     .expect(200);
     to_dismissal(&app, &mut w).await;
     let g: Value = app
-        .get(&format!("/api/v1/classes/{}/dismissal", w.x.class_id), &w.x.guard.token)
+        .get(
+            &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+            &w.x.guard.token,
+        )
         .await
         .expect(200);
     let early = g["students"]
@@ -484,32 +554,53 @@ async fn late_pickup_escalates_at_the_threshold_and_twice_it_without_repeats(app
     advance(&app, &mut w, Duration::minutes(14)).await; // 16:44
     assert_eq!(run_late_worker(&app).await, 0);
     advance(&app, &mut w, Duration::minutes(1)).await; // 16:45: the threshold
-    // One late pupil in each school.
+                                                       // One late pupil in each school.
     assert_eq!(run_late_worker(&app).await, 2);
     assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
     assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.late").await, 1);
-    assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await, 0);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await,
+        0
+    );
     assert_eq!(notes(&app, &bus_parent.user_id, "pickup.late").await, 0);
     assert_eq!(run_late_worker(&app).await, 0);
     assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
 
     advance(&app, &mut w, Duration::minutes(15)).await; // 17:00: twice the threshold
     assert_eq!(run_late_worker(&app).await, 2);
-    assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await, 1);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.late_escalated").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await,
+        1
+    );
+    assert_eq!(
+        notes(&app, &w.x.teacher.user_id, "pickup.late_escalated").await,
+        1
+    );
     assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 2);
     assert_eq!(run_late_worker(&app).await, 0);
-    assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await,
+        1
+    );
     assert_eq!(app.count("pickup_late_alerts").await, 4);
     // School Y's pupil is late too, each school by its own clock and staff.
-    assert_eq!(notes(&app, &w.y.admin.user_id, "pickup.late_escalated").await, 1);
+    assert_eq!(
+        notes(&app, &w.y.admin.user_id, "pickup.late_escalated").await,
+        1
+    );
     // The late pupil still waits; only an authorised adult takes them.
     let summary = app
-        .get(&format!("/api/v1/schools/{}/dismissal-summary", w.x.id), &w.x.admin.token)
+        .get(
+            &format!("/api/v1/schools/{}/dismissal-summary", w.x.id),
+            &w.x.admin.token,
+        )
         .await
         .expect(200);
     assert_eq!(summary["unresolved"].as_array().unwrap().len(), 1);
-    assert_eq!(summary["unresolved"][0]["student_id"], w.x.student_id.as_str());
+    assert_eq!(
+        summary["unresolved"][0]["student_id"],
+        w.x.student_id.as_str()
+    );
     assert_eq!(summary["classes"][0]["released"], 1);
     assert_eq!(summary["classes"][0]["bus"], 1);
     assert_eq!(summary["classes"][0]["waiting"], 1);
@@ -527,9 +618,13 @@ async fn dispute_alerts_head_teacher_and_school_admin(app: TestApp) {
     .expect(201);
     let id = h["handover_id"].as_str().unwrap();
     // Another family cannot answer it.
-    app.post(&format!("/api/v1/handovers/{id}/dispute"), &w.y.parent.token, json!({"note": "x"}))
-        .await
-        .expect_problem(404, "not_found");
+    app.post(
+        &format!("/api/v1/handovers/{id}/dispute"),
+        &w.y.parent.token,
+        json!({"note": "x"}),
+    )
+    .await
+    .expect_problem(404, "not_found");
     let d = app
         .post(
             &format!("/api/v1/handovers/{id}/dispute"),
@@ -539,11 +634,18 @@ async fn dispute_alerts_head_teacher_and_school_admin(app: TestApp) {
         .await
         .expect(200);
     assert!(d["disputed_at"].is_string());
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.disputed").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.teacher.user_id, "pickup.disputed").await,
+        1
+    );
     assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.disputed").await, 1);
-    app.post(&format!("/api/v1/handovers/{id}/confirm"), &w.x.parent.token, json!({}))
-        .await
-        .expect_problem(409, "handover_disputed");
+    app.post(
+        &format!("/api/v1/handovers/{id}/confirm"),
+        &w.x.parent.token,
+        json!({}),
+    )
+    .await
+    .expect_problem(409, "handover_disputed");
     assert_eq!(audits(&app, "handover.dispute").await, 1);
 }
 
@@ -588,7 +690,10 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     .expect(201);
 
     let board = app
-        .get(&format!("/api/v1/classes/{}/dismissal", w.x.class_id), &w.x.guard.token)
+        .get(
+            &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+            &w.x.guard.token,
+        )
         .await
         .expect(200);
     assert_eq!(board["dismissal_time"], "16:30");
@@ -604,18 +709,26 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     let first = state_of(&w.x.student_id);
     assert_eq!(first["state"], "released");
     assert_eq!(first["handover"]["released_to"]["name"], "Grandma Li");
-    assert_eq!(first["handover"]["released_to"]["photo_url"], photo_url.as_str());
+    assert_eq!(
+        first["handover"]["released_to"]["photo_url"],
+        photo_url.as_str()
+    );
     let adults = first["authorised_adults"].as_array().unwrap();
     assert_eq!(adults.len(), 2);
-    assert!(adults.iter().any(|a| a["kind"] == "guardian" && a["relation"] == "mother"));
+    assert!(adults
+        .iter()
+        .any(|a| a["kind"] == "guardian" && a["relation"] == "mother"));
     assert!(adults.iter().any(|a| a["photo_url"] == photo_url.as_str()));
     assert_eq!(state_of(&alone)["state"], "alone");
     assert_eq!(state_of(&bus)["state"], "bus");
     assert_eq!(state_of(&waiting)["state"], "waiting");
     // Parents do not see the board.
-    app.get(&format!("/api/v1/classes/{}/dismissal", w.x.class_id), &w.x.parent.token)
-        .await
-        .expect_problem(403, "forbidden_role");
+    app.get(
+        &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+        &w.x.parent.token,
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
     // The photo reaches the school's staff and the family only, as stored.
     let photo = app.get(&photo_url, &w.x.guard.token).await;
     assert_eq!(photo.status, 200);
@@ -635,11 +748,23 @@ async fn handover_retried_with_idempotency_key_releases_and_alerts_once(app: Tes
     let body = json!({"student_id": w.x.student_id, "guardian_user_id": w.x.parent.user_id});
     let key = [("Idempotency-Key", "gate-1-attempt-42")];
     let first = app
-        .send("POST", "/api/v1/handovers", Some(&w.x.guard.token), Some(&body), &key)
+        .send(
+            "POST",
+            "/api/v1/handovers",
+            Some(&w.x.guard.token),
+            Some(&body),
+            &key,
+        )
         .await;
     let first_body = first.expect(201);
     let again = app
-        .send("POST", "/api/v1/handovers", Some(&w.x.guard.token), Some(&body), &key)
+        .send(
+            "POST",
+            "/api/v1/handovers",
+            Some(&w.x.guard.token),
+            Some(&body),
+            &key,
+        )
         .await;
     assert_eq!(again.expect(201), first_body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
@@ -651,11 +776,20 @@ async fn handover_retried_with_idempotency_key_releases_and_alerts_once(app: Tes
     let stranger = json!({"student_id": other, "guardian_user_id": w.x.parent.user_id});
     let key = [("Idempotency-Key", "gate-1-attempt-43")];
     for _ in 0..2 {
-        app.send("POST", "/api/v1/handovers", Some(&w.x.guard.token), Some(&stranger), &key)
-            .await
-            .expect_problem(403, "pickup_not_authorized");
+        app.send(
+            "POST",
+            "/api/v1/handovers",
+            Some(&w.x.guard.token),
+            Some(&stranger),
+            &key,
+        )
+        .await
+        .expect_problem(403, "pickup_not_authorized");
     }
-    assert_eq!(notes(&app, &other_parent.user_id, "pickup.refused").await, 1);
+    assert_eq!(
+        notes(&app, &other_parent.user_id, "pickup.refused").await,
+        1
+    );
     assert_eq!(audits(&app, "pickup.refused").await, 1);
 }
 
@@ -669,7 +803,11 @@ async fn pickup_person_input_is_checked_and_only_primary_guardians_add(app: Test
     r.expect_problem(422, "invalid_field");
     assert_eq!(r.json()["field"], "valid_until");
     let r = app
-        .post(&path, &w.x.parent.token, grandma("2026-11-30", "2028-01-01"))
+        .post(
+            &path,
+            &w.x.parent.token,
+            grandma("2026-11-30", "2028-01-01"),
+        )
         .await;
     assert_eq!(r.json()["field"], "valid_until");
     let mut gif = grandma("2026-11-30", "2027-06-30");
@@ -700,14 +838,21 @@ async fn pickup_person_input_is_checked_and_only_primary_guardians_add(app: Test
     app.post(&path, &dad.token, grandma("2026-11-30", "2027-06-30"))
         .await
         .expect_problem(403, "primary_guardian_required");
-    app.post(&path, &w.x.teacher.token, grandma("2026-11-30", "2027-06-30"))
-        .await
-        .expect_problem(403, "primary_guardian_required");
+    app.post(
+        &path,
+        &w.x.teacher.token,
+        grandma("2026-11-30", "2027-06-30"),
+    )
+    .await
+    .expect_problem(403, "primary_guardian_required");
     assert_eq!(app.count("pickup_persons").await, 0);
     // The school admin may, and every guardian hears of it.
     add_person(&app, &w.x.admin, s, grandma("2026-11-30", "2027-06-30")).await;
     assert_eq!(notes(&app, &dad.user_id, "pickup.person_added").await, 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.person_added").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "pickup.person_added").await,
+        1
+    );
 }
 
 on_both_databases!(

@@ -138,7 +138,10 @@ pub(super) async fn add_person(
             let (local, _) = local_now(conn, &student.school_id, now_utc)?;
             let today = local.date();
             if valid_until < today {
-                return Err(ApiError::invalid("valid_until", "valid_until is in the past"));
+                return Err(ApiError::invalid(
+                    "valid_until",
+                    "valid_until is in the past",
+                ));
             }
             if valid_until > today + chrono::Duration::days(366) {
                 return Err(ApiError::invalid(
@@ -197,8 +200,13 @@ pub(super) async fn add_person(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_person.create", "pickup_person", Some(&row_id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_person.create",
+                    "pickup_person",
+                    Some(&row_id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(load_person(conn, &row_id)?.into_dto())
         },
@@ -234,7 +242,9 @@ pub(super) async fn list_persons(
                 .load::<PersonRow>(conn)?)
         })
         .await?;
-    Ok(web::Json(rows.into_iter().map(PersonRow::into_dto).collect()))
+    Ok(web::Json(
+        rows.into_iter().map(PersonRow::into_dto).collect(),
+    ))
 }
 
 /// Revoke a pickup person: kept for history, never erased (a primary guardian or the school admin).
@@ -292,8 +302,13 @@ pub(super) async fn revoke_person(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_person.revoke", "pickup_person", Some(&person.id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_person.revoke",
+                    "pickup_person",
+                    Some(&person.id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             load_person(conn, &person.id)
         })
@@ -340,8 +355,13 @@ pub(super) async fn person_photo(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_person.photo_read", "pickup_person", Some(&person_id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_person.photo_read",
+                    "pickup_person",
+                    Some(&person_id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok((photo, kind))
         })
@@ -425,8 +445,13 @@ pub(super) async fn add_block(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_block.create", "pickup_block", Some(&row_id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_block.create",
+                    "pickup_block",
+                    Some(&row_id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(pickup_blocks::table
                 .find(&row_id)
@@ -508,8 +533,9 @@ pub(super) async fn lift_block(
                 .first::<repo::BlockRow>(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("pickup block"))?;
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &block.student_id)
-                .map_err(|_| ApiError::not_found("pickup block"))?;
+            let (student, rel) =
+                repo::student_for_family_or_school(conn, &caller, &block.student_id)
+                    .map_err(|_| ApiError::not_found("pickup block"))?;
             if !rel.school_admin {
                 return Err(forbidden(
                     "forbidden_role",
@@ -517,7 +543,10 @@ pub(super) async fn lift_block(
                 ));
             }
             if block.lifted_at.is_some() {
-                return Err(ApiError::conflict("already_lifted", "this entry was already lifted"));
+                return Err(ApiError::conflict(
+                    "already_lifted",
+                    "this entry was already lifted",
+                ));
             }
             diesel::update(pickup_blocks::table.find(&block.id))
                 .set((
@@ -539,8 +568,13 @@ pub(super) async fn lift_block(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup_block.lift", "pickup_block", Some(&block.id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup_block.lift",
+                    "pickup_block",
+                    Some(&block.id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(pickup_blocks::table
                 .find(&block.id)
@@ -728,13 +762,20 @@ pub(super) async fn cancel_pass(
                 .first::<repo::PassRow>(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("pickup pass"))?;
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &pass.student_id)
-                .map_err(|_| ApiError::not_found("pickup pass"))?;
+            let (student, rel) =
+                repo::student_for_family_or_school(conn, &caller, &pass.student_id)
+                    .map_err(|_| ApiError::not_found("pickup pass"))?;
             if !rel.guardian {
-                return Err(forbidden("guardian_required", "only a guardian may cancel a pass"));
+                return Err(forbidden(
+                    "guardian_required",
+                    "only a guardian may cancel a pass",
+                ));
             }
             if pass.used_at.is_some() {
-                return Err(ApiError::conflict("pass_used", "this pass was already used"));
+                return Err(ApiError::conflict(
+                    "pass_used",
+                    "this pass was already used",
+                ));
             }
             if pass.cancelled_at.is_none() {
                 diesel::update(pickup_passes::table.find(&pass.id))
@@ -1097,8 +1138,13 @@ pub(super) async fn set_dismissal_mode(
             audit::record(
                 conn,
                 now,
-                AuditEvent::by(&caller, "pickup.dismissal_mode", "student", Some(&student.id))
-                    .in_school(Some(&student.school_id)),
+                AuditEvent::by(
+                    &caller,
+                    "pickup.dismissal_mode",
+                    "student",
+                    Some(&student.id),
+                )
+                .in_school(Some(&student.school_id)),
             )?;
             Ok(DismissalModeView {
                 student_id: student.id,
@@ -1120,7 +1166,11 @@ struct DayState {
     modes: HashMap<String, String>,
 }
 
-fn day_state(conn: &mut AnyConnection, student_ids: &[String], date: NaiveDate) -> AppResult<DayState> {
+fn day_state(
+    conn: &mut AnyConnection,
+    student_ids: &[String],
+    date: NaiveDate,
+) -> AppResult<DayState> {
     let mut handover_map = HashMap::new();
     let mut modes = HashMap::new();
     for chunk in student_ids.chunks(500) {
@@ -1134,7 +1184,10 @@ fn day_state(conn: &mut AnyConnection, student_ids: &[String], date: NaiveDate) 
         }
         let m: Vec<(String, String)> = pickup_dismissal_modes::table
             .filter(pickup_dismissal_modes::student_id.eq_any(chunk))
-            .select((pickup_dismissal_modes::student_id, pickup_dismissal_modes::mode))
+            .select((
+                pickup_dismissal_modes::student_id,
+                pickup_dismissal_modes::mode,
+            ))
             .load(conn)?;
         modes.extend(m);
     }

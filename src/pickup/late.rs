@@ -67,7 +67,12 @@ fn late_for_school(
                     .select(handovers::student_id),
             ),
         )
-        .select((students::id, students::name, students::class_id, students::grade))
+        .select((
+            students::id,
+            students::name,
+            students::class_id,
+            students::grade,
+        ))
         .order(students::id)
         .load(conn)?;
     let admins = repo::school_admins(conn, &school.id)?;
@@ -90,18 +95,17 @@ fn late_for_school(
         // Record every level reached; speak only for the highest new one.
         let mut newest = None;
         for l in 1..=level {
-            let inserted = crate::on_backend!(conn, |c| diesel::insert_into(
-                pickup_late_alerts::table
-            )
-            .values((
-                pickup_late_alerts::id.eq(new_id()),
-                pickup_late_alerts::student_id.eq(&student_id),
-                pickup_late_alerts::local_date.eq(repo::date_key(today)),
-                pickup_late_alerts::level.eq(l),
-                pickup_late_alerts::created_at.eq(now_db),
-            ))
-            .on_conflict_do_nothing()
-            .execute(c))?;
+            let inserted =
+                crate::on_backend!(conn, |c| diesel::insert_into(pickup_late_alerts::table)
+                    .values((
+                        pickup_late_alerts::id.eq(new_id()),
+                        pickup_late_alerts::student_id.eq(&student_id),
+                        pickup_late_alerts::local_date.eq(repo::date_key(today)),
+                        pickup_late_alerts::level.eq(l),
+                        pickup_late_alerts::created_at.eq(now_db),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
             if inserted == 1 {
                 newest = Some(l);
             }
@@ -125,7 +129,14 @@ fn late_for_school(
                 Category::Pickup,
             )?;
         } else {
-            notify::send(conn, now_db, &guardians, Template::PickupLate, data.clone(), Category::Pickup)?;
+            notify::send(
+                conn,
+                now_db,
+                &guardians,
+                Template::PickupLate,
+                data.clone(),
+                Category::Pickup,
+            )?;
             notify::send(
                 conn,
                 now_db,
@@ -135,7 +146,11 @@ fn late_for_school(
                 Category::Pickup,
             )?;
         }
-        let action = if l == 1 { "pickup.late" } else { "pickup.late_escalated" };
+        let action = if l == 1 {
+            "pickup.late"
+        } else {
+            "pickup.late_escalated"
+        };
         audit::record(
             conn,
             now_db,

@@ -551,9 +551,7 @@ pub fn authorise_adult(
     let refuse = |blocked: bool, reason: &'static str, name: Option<String>| Refusal {
         blocked,
         reason,
-        adult: name
-            .or_else(|| shown.clone())
-            .unwrap_or_else(|| "?".into()),
+        adult: name.or_else(|| shown.clone()).unwrap_or_else(|| "?".into()),
     };
     // Resolve who the reference names, judging nothing yet.
     enum Resolved {
@@ -568,11 +566,7 @@ pub fn authorise_adult(
                 .inner_join(users::table)
                 .filter(guardianships::student_id.eq(&student.id))
                 .filter(guardianships::user_id.eq(user_id))
-                .select((
-                    users::display_name,
-                    users::phone,
-                    guardianships::relation,
-                ))
+                .select((users::display_name, users::phone, guardianships::relation))
                 .first::<(String, Option<String>, String)>(conn)
                 .optional()?;
             match row {
@@ -606,10 +600,7 @@ pub fn authorise_adult(
                 _ => unreachable!("only passes reach here"),
             };
             // The most recent pass with this code: an older one may share it.
-            let pass: Option<PassRow> = q
-                .order(pickup_passes::id.desc())
-                .first(conn)
-                .optional()?;
+            let pass: Option<PassRow> = q.order(pickup_passes::id.desc()).first(conn).optional()?;
             match pass {
                 Some(p) => {
                     let person = match &p.pickup_person_id {
@@ -768,7 +759,11 @@ pub fn record_refusal(
         AuditEvent::by(caller, action, "student", Some(&student.id))
             .in_school(Some(&student.school_id)),
     )?;
-    tracing::warn!(reason = refusal.reason, blocked = refusal.blocked, "pickup refused");
+    tracing::warn!(
+        reason = refusal.reason,
+        blocked = refusal.blocked,
+        "pickup refused"
+    );
     Ok(())
 }
 
