@@ -9,7 +9,11 @@ use common::*;
 use serde_json::{json, Value};
 
 async fn relog(app: &TestApp, s: &Session) -> Session {
-    let password = if s.username == "admin" { ADMIN_PASSWORD } else { PASSWORD };
+    let password = if s.username == "admin" {
+        ADMIN_PASSWORD
+    } else {
+        PASSWORD
+    };
     app.login(&s.username, password).await
 }
 
@@ -111,13 +115,21 @@ async fn cosign(app: &TestApp, who: &Session, id: &str, approve: bool) -> Resp {
 }
 
 async fn exit(app: &TestApp, who: &Session, id: &str, body: Value) -> Resp {
-    app.post(&format!("/api/v1/leave-requests/{id}/exit"), &who.token, body)
-        .await
+    app.post(
+        &format!("/api/v1/leave-requests/{id}/exit"),
+        &who.token,
+        body,
+    )
+    .await
 }
 
 async fn back(app: &TestApp, who: &Session, id: &str) -> Resp {
-    app.post(&format!("/api/v1/leave-requests/{id}/return"), &who.token, json!({}))
-        .await
+    app.post(
+        &format!("/api/v1/leave-requests/{id}/return"),
+        &who.token,
+        json!({}),
+    )
+    .await
 }
 
 /// A parent's leave for today 10:00–12:00 local, approved by the head teacher.
@@ -136,7 +148,14 @@ async fn run_overdue(app: &TestApp) -> usize {
         .unwrap()
 }
 
-async fn roll_call(app: &TestApp, who: &Session, class: &str, date: &str, period: i32, absent: &[&str]) -> Resp {
+async fn roll_call(
+    app: &TestApp,
+    who: &Session,
+    class: &str,
+    date: &str,
+    period: i32,
+    absent: &[&str],
+) -> Resp {
     app.post(
         &format!("/api/v1/classes/{class}/roll-calls"),
         &who.token,
@@ -152,7 +171,10 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
     let id = l["id"].as_str().unwrap();
     assert_eq!(l["status"], "pending_guardian");
     assert_eq!(l["needs_school_approval"], false);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.awaiting_decision").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "leave.awaiting_decision").await,
+        1
+    );
 
     // The teacher cannot skip the guardian; nobody else may co-sign.
     decide(&app, &w.x.teacher, id, true)
@@ -171,7 +193,10 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
     let c = cosign(&app, &w.x.parent, id, true).await.expect(200);
     assert_eq!(c["status"], "pending_teacher");
     assert_eq!(c["guardian_decision"]["by"], w.x.parent.user_id.as_str());
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "leave.awaiting_decision").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.teacher.user_id, "leave.awaiting_decision").await,
+        1
+    );
     cosign(&app, &w.x.parent, id, true)
         .await
         .expect_problem(409, "leave_not_pending");
@@ -211,7 +236,10 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
         .await
         .expect(200);
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
-    let other = app.get("/api/v1/leave-requests", &w.y.parent.token).await.expect(200);
+    let other = app
+        .get("/api/v1/leave-requests", &w.y.parent.token)
+        .await
+        .expect(200);
     assert!(other["items"].as_array().unwrap().is_empty());
 }
 
@@ -221,14 +249,22 @@ async fn long_leave_needs_the_school_admin_and_queues_show_who_decides(app: Test
     let l = file(
         &app,
         &w.x.parent,
-        leave(&w.x.student_id, "2026-11-30T00:00:00Z", "2026-12-04T09:00:00Z", false),
+        leave(
+            &w.x.student_id,
+            "2026-11-30T00:00:00Z",
+            "2026-12-04T09:00:00Z",
+            false,
+        ),
     )
     .await;
     let id = l["id"].as_str().unwrap();
     assert_eq!(l["status"], "pending_teacher");
     assert_eq!(l["needs_school_approval"], true);
     let queue = app
-        .get("/api/v1/leave-requests?awaiting_me=true", &w.x.teacher.token)
+        .get(
+            "/api/v1/leave-requests?awaiting_me=true",
+            &w.x.teacher.token,
+        )
         .await
         .expect(200);
     assert_eq!(queue["items"][0]["id"], id);
@@ -240,7 +276,10 @@ async fn long_leave_needs_the_school_admin_and_queues_show_who_decides(app: Test
 
     let t = decide(&app, &w.x.teacher, id, true).await.expect(200);
     assert_eq!(t["status"], "pending_school");
-    assert_eq!(notes(&app, &w.x.admin.user_id, "leave.awaiting_decision").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "leave.awaiting_decision").await,
+        1
+    );
     assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 0);
     decide(&app, &w.x.teacher, id, true)
         .await
@@ -271,7 +310,10 @@ async fn rejection_and_withdrawal_end_the_request_for_the_right_people_only(app:
     assert_eq!(r["status"], "rejected");
     assert_eq!(r["guardian_decision"]["approve"], false);
     assert_eq!(notes(&app, &kid_s.user_id, "leave.rejected").await, 1);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "leave.awaiting_decision").await, 0);
+    assert_eq!(
+        notes(&app, &w.x.teacher.user_id, "leave.awaiting_decision").await,
+        0
+    );
 
     // The head teacher refuses the parent's request.
     let l = file(&app, &w.x.parent, leave(&kid, TEN, NOON, false)).await;
@@ -299,9 +341,15 @@ async fn rejection_and_withdrawal_end_the_request_for_the_right_people_only(app:
     app.post(&path, &w.y.parent.token, json!({}))
         .await
         .expect_problem(404, "not_found");
-    let wd = app.post(&path, &w.x.parent.token, json!({})).await.expect(200);
+    let wd = app
+        .post(&path, &w.x.parent.token, json!({}))
+        .await
+        .expect(200);
     assert_eq!(wd["status"], "withdrawn");
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "leave.withdrawn").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.teacher.user_id, "leave.withdrawn").await,
+        1
+    );
     app.post(&path, &w.x.parent.token, json!({}))
         .await
         .expect_problem(409, "leave_not_pending");
@@ -323,7 +371,11 @@ async fn bad_requests_are_refused_with_the_field_and_write_nothing(app: TestApp)
     let w = app.world().await;
     let s = &w.x.student_id;
     let r = app
-        .post("/api/v1/leave-requests", &w.x.parent.token, leave(s, NOON, TEN, true))
+        .post(
+            "/api/v1/leave-requests",
+            &w.x.parent.token,
+            leave(s, NOON, TEN, true),
+        )
         .await;
     r.expect_problem(422, "invalid_field");
     assert_eq!(r.json()["field"], "ends_at");
@@ -338,7 +390,9 @@ async fn bad_requests_are_refused_with_the_field_and_write_nothing(app: TestApp)
     assert_eq!(r.json()["field"], "ends_at");
     let mut bad = leave(s, TEN, NOON, true);
     bad["kind"] = json!("holiday");
-    let r = app.post("/api/v1/leave-requests", &w.x.parent.token, bad).await;
+    let r = app
+        .post("/api/v1/leave-requests", &w.x.parent.token, bad)
+        .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["field"], "kind");
     let mut extra = leave(s, TEN, NOON, true);
@@ -347,12 +401,20 @@ async fn bad_requests_are_refused_with_the_field_and_write_nothing(app: TestApp)
         .await
         .expect_problem(422, "unknown_field");
     // Not the family's child; not a role that asks.
-    app.post("/api/v1/leave-requests", &w.y.parent.token, leave(s, TEN, NOON, true))
-        .await
-        .expect_problem(404, "not_found");
-    app.post("/api/v1/leave-requests", &w.x.guard.token, leave(s, TEN, NOON, true))
-        .await
-        .expect_problem(403, "forbidden_role");
+    app.post(
+        "/api/v1/leave-requests",
+        &w.y.parent.token,
+        leave(s, TEN, NOON, true),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.post(
+        "/api/v1/leave-requests",
+        &w.x.guard.token,
+        leave(s, TEN, NOON, true),
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
     assert_eq!(app.count("leave_requests").await, 0);
 
     // Overlap with an active leave.
@@ -410,26 +472,44 @@ async fn gate_exit_only_inside_the_window_once_and_after_approval(app: TestApp) 
     let id2 = l2["id"].as_str().unwrap().to_string();
     decide(&app, &w.x.teacher, &id2, true).await.expect(200);
     let pass = app
-        .post(&format!("/api/v1/leave-requests/{id2}/pass"), &w.x.parent.token, json!({}))
+        .post(
+            &format!("/api/v1/leave-requests/{id2}/pass"),
+            &w.x.parent.token,
+            json!({}),
+        )
         .await
         .expect(201);
     let code = pass["code"].as_str().unwrap().to_string();
     assert_eq!(code.len(), 8);
     assert_eq!(
-        app.query_i64(format!("SELECT COUNT(*) AS n FROM leave_requests WHERE code_hash = '{code}'"))
-            .await,
+        app.query_i64(format!(
+            "SELECT COUNT(*) AS n FROM leave_requests WHERE code_hash = '{code}'"
+        ))
+        .await,
         0
     );
-    app.post("/api/v1/gate/leave-exit", &w.y.guard.token, json!({"code": code}))
-        .await
-        .expect_problem(404, "not_found");
-    app.post("/api/v1/gate/leave-exit", &w.x.guard.token, json!({"code": "12ab"}))
-        .await
-        .expect_problem(422, "invalid_field");
+    app.post(
+        "/api/v1/gate/leave-exit",
+        &w.y.guard.token,
+        json!({"code": code}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.post(
+        "/api/v1/gate/leave-exit",
+        &w.x.guard.token,
+        json!({"code": "12ab"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
     advance(&app, &mut w, Duration::hours(5)).await; // 14:31: after its end
-    app.post("/api/v1/gate/leave-exit", &w.x.guard.token, json!({"code": code}))
-        .await
-        .expect_problem(409, "leave_not_active");
+    app.post(
+        "/api/v1/gate/leave-exit",
+        &w.x.guard.token,
+        json!({"code": code}),
+    )
+    .await
+    .expect_problem(409, "leave_not_active");
 
     // Inside its window the code lets the student out.
     let l3 = file(
@@ -441,7 +521,11 @@ async fn gate_exit_only_inside_the_window_once_and_after_approval(app: TestApp) 
     let id3 = l3["id"].as_str().unwrap().to_string();
     decide(&app, &w.x.teacher, &id3, true).await.expect(200);
     let pass = app
-        .post(&format!("/api/v1/leave-requests/{id3}/pass"), &w.x.teacher.token, json!({}))
+        .post(
+            &format!("/api/v1/leave-requests/{id3}/pass"),
+            &w.x.teacher.token,
+            json!({}),
+        )
         .await
         .expect(201);
     let g = app
@@ -460,14 +544,19 @@ async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
     let mut w = app.world().await;
     let id = approved_leave(&app, &w, &w.x.student_id.clone()).await;
     advance(&app, &mut w, Duration::hours(2)).await; // 10:00 local
-    // Nobody named.
+                                                     // Nobody named.
     exit(&app, &w.x.guard, &id, json!({}))
         .await
         .expect_problem(403, "pickup_not_authorized");
     // Someone who is not a guardian of this pupil: refused, recorded, alerted.
-    exit(&app, &w.x.guard, &id, json!({"guardian_user_id": w.y.parent.user_id}))
-        .await
-        .expect_problem(403, "pickup_not_authorized");
+    exit(
+        &app,
+        &w.x.guard,
+        &id,
+        json!({"guardian_user_id": w.y.parent.user_id}),
+    )
+    .await
+    .expect_problem(403, "pickup_not_authorized");
     assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.refused").await, 1);
     assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.refused").await, 1);
     let l = app
@@ -496,12 +585,20 @@ async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
     exit(&app, &w.x.guard, &id, json!({"pickup_person_id": p["id"]}))
         .await
         .expect_problem(403, "pickup_blocked");
-    assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.blocked_attempt").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "pickup.blocked_attempt").await,
+        1
+    );
 
     // The guardian takes the pupil.
-    let e = exit(&app, &w.x.guard, &id, json!({"guardian_user_id": w.x.parent.user_id}))
-        .await
-        .expect(200);
+    let e = exit(
+        &app,
+        &w.x.guard,
+        &id,
+        json!({"guardian_user_id": w.x.parent.user_id}),
+    )
+    .await
+    .expect(200);
     assert_eq!(e["status"], "out");
     assert_eq!(e["exit"]["adult_kind"], "guardian");
     assert_eq!(notes(&app, &w.x.parent.user_id, "leave.exited").await, 1);
@@ -514,12 +611,7 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
     let id = l["id"].as_str().unwrap().to_string();
     decide(&app, &w.x.teacher, &id, true).await.expect(200);
     // An approved leave that never went out is not overdue.
-    let untouched = file(
-        &app,
-        &w.x.parent,
-        leave(&w.x.student_id, TEN, NOON, true),
-    )
-    .await;
+    let untouched = file(&app, &w.x.parent, leave(&w.x.student_id, TEN, NOON, true)).await;
     decide(&app, &w.x.teacher, untouched["id"].as_str().unwrap(), true)
         .await
         .expect(200);
@@ -531,7 +623,10 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
     assert_eq!(run_overdue(&app).await, 1);
     assert_eq!(notes(&app, &w.x.parent.user_id, "leave.overdue").await, 1);
     assert_eq!(notes(&app, &w.x.teacher.user_id, "leave.overdue").await, 1);
-    assert_eq!(notes(&app, &w.x.admin.user_id, "leave.overdue_escalated").await, 0);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "leave.overdue_escalated").await,
+        0
+    );
     let l = app
         .get(&format!("/api/v1/leave-requests/{id}"), &w.x.teacher.token)
         .await
@@ -543,14 +638,24 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
 
     advance(&app, &mut w, Duration::minutes(120)).await; // two hours later
     assert_eq!(run_overdue(&app).await, 1);
-    assert_eq!(notes(&app, &w.x.admin.user_id, "leave.overdue_escalated").await, 1);
-    assert_eq!(notes(&app, &w.y.admin.user_id, "leave.overdue_escalated").await, 0);
+    assert_eq!(
+        notes(&app, &w.x.admin.user_id, "leave.overdue_escalated").await,
+        1
+    );
+    assert_eq!(
+        notes(&app, &w.y.admin.user_id, "leave.overdue_escalated").await,
+        0
+    );
     assert_eq!(run_overdue(&app).await, 0);
     assert_eq!(app.count("leave_overdue_alerts").await, 2);
 
     // Another school's guard cannot record it; a parent is not gate staff.
-    back(&app, &w.y.guard, &id).await.expect_problem(404, "not_found");
-    back(&app, &w.x.parent, &id).await.expect_problem(403, "forbidden_role");
+    back(&app, &w.y.guard, &id)
+        .await
+        .expect_problem(404, "not_found");
+    back(&app, &w.x.parent, &id)
+        .await
+        .expect_problem(403, "forbidden_role");
     let r = back(&app, &w.x.guard, &id).await.expect(200);
     assert_eq!(r["status"], "returned");
     assert!(r["returned_at"].is_string());
@@ -564,7 +669,9 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
     assert_eq!(app.count("leave_overdue_alerts").await, 2);
 }
 
-async fn early_return_ends_the_leave_and_only_the_head_teacher_among_teachers_records_it(app: TestApp) {
+async fn early_return_ends_the_leave_and_only_the_head_teacher_among_teachers_records_it(
+    app: TestApp,
+) {
     let mut w = app.world().await;
     let older = older_pupil(&app, &w, "hanmei").await;
     let id = approved_leave(&app, &w, &older).await;
@@ -574,7 +681,8 @@ async fn early_return_ends_the_leave_and_only_the_head_teacher_among_teachers_re
     advance(&app, &mut w, Duration::hours(2)).await;
     exit(&app, &w.x.guard, &id, json!({})).await.expect(200);
     advance(&app, &mut w, Duration::minutes(30)).await; // 10:30, back early
-    app.create_user(&w.x.admin, "teacher", "x.teacher2", None).await;
+    app.create_user(&w.x.admin, "teacher", "x.teacher2", None)
+        .await;
     let other_teacher = app.login("x.teacher2", PASSWORD).await;
     back(&app, &other_teacher, &id)
         .await
@@ -619,11 +727,14 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
     let mut w = app.world().await;
     // A second guardian for the world's pupil.
     let dad = app.create_user(&w.x.admin, "parent", "x.dad", None).await;
-    app.add_guardian(&w.x.admin, &w.x.student_id, &dad, "father").await;
+    app.add_guardian(&w.x.admin, &w.x.student_id, &dad, "father")
+        .await;
     let older = older_pupil(&app, &w, "zhangsan").await;
     let leave_id = approved_leave(&app, &w, &older).await;
     advance(&app, &mut w, Duration::hours(2)).await; // 10:00
-    exit(&app, &w.x.guard, &leave_id, json!({})).await.expect(200);
+    exit(&app, &w.x.guard, &leave_id, json!({}))
+        .await
+        .expect(200);
     assert_eq!(presence(&app, &older).await, Presence::OnLeave);
     assert_eq!(presence(&app, &w.x.student_id).await, Presence::Present);
 
@@ -634,7 +745,15 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
     roll_call(&app, &w.y.teacher, &w.x.class_id, "2026-11-30", 2, &[])
         .await
         .expect_problem(404, "not_found");
-    let r = roll_call(&app, &w.x.teacher, &w.x.class_id, "2026-11-30", 2, &[&w.y.student_id]).await;
+    let r = roll_call(
+        &app,
+        &w.x.teacher,
+        &w.x.class_id,
+        "2026-11-30",
+        2,
+        &[&w.y.student_id],
+    )
+    .await;
     r.expect_problem(422, "invalid_field");
     assert_eq!(r.json()["field"], "absent[0]");
     roll_call(&app, &w.x.teacher, &w.x.class_id, "2026-12-01", 2, &[])
@@ -642,48 +761,86 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
         .expect_problem(422, "invalid_field");
     assert_eq!(app.count("roll_calls").await, 0);
 
-    let rc = roll_call(&app, &w.x.teacher, &w.x.class_id, "2026-11-30", 2, &[&w.x.student_id, &older])
-        .await
-        .expect(201);
+    let rc = roll_call(
+        &app,
+        &w.x.teacher,
+        &w.x.class_id,
+        "2026-11-30",
+        2,
+        &[&w.x.student_id, &older],
+    )
+    .await
+    .expect(201);
     assert_eq!(rc["corrected"], false);
     let abs = rc["absences"].as_array().unwrap();
     assert_eq!(abs.len(), 2);
-    let on_leave = abs.iter().find(|a| a["student_id"] == older.as_str()).unwrap();
+    let on_leave = abs
+        .iter()
+        .find(|a| a["student_id"] == older.as_str())
+        .unwrap();
     assert_eq!(on_leave["excused"], true);
     assert_eq!(on_leave["leave_id"], leave_id.as_str());
     // Each guardian of the unexcused pupil, and nobody for the one on leave
     // (the world's parent is guardian of both).
-    assert_eq!(notes(&app, &w.x.parent.user_id, "attendance.absent_unexcused").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "attendance.absent_unexcused").await,
+        1
+    );
     assert_eq!(notes(&app, &dad, "attendance.absent_unexcused").await, 1);
-    assert_eq!(notes_of_template(&app, "attendance.absent_unexcused").await, 2);
+    assert_eq!(
+        notes_of_template(&app, "attendance.absent_unexcused").await,
+        2
+    );
     assert_eq!(presence(&app, &w.x.student_id).await, Presence::Absent);
 
     // The pupil was there after all: the correction withdraws the alert.
-    let fix = roll_call(&app, &w.x.teacher, &w.x.class_id, "2026-11-30", 2, &[&older])
-        .await
-        .expect(201);
+    let fix = roll_call(
+        &app,
+        &w.x.teacher,
+        &w.x.class_id,
+        "2026-11-30",
+        2,
+        &[&older],
+    )
+    .await
+    .expect(201);
     assert_eq!(fix["corrected"], true);
     assert_eq!(fix["id"], rc["id"]);
     assert_eq!(fix["withdrawn_student_ids"][0], w.x.student_id.as_str());
     assert_eq!(fix["absences"].as_array().unwrap().len(), 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "attendance.absence_withdrawn").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "attendance.absence_withdrawn").await,
+        1
+    );
     assert_eq!(notes(&app, &dad, "attendance.absence_withdrawn").await, 1);
-    assert_eq!(notes_of_template(&app, "attendance.absent_unexcused").await, 2);
+    assert_eq!(
+        notes_of_template(&app, "attendance.absent_unexcused").await,
+        2
+    );
     assert_eq!(app.count("roll_calls").await, 1);
     assert_eq!(presence(&app, &w.x.student_id).await, Presence::Present);
 
     // The history the family and the school read.
     let att = app
-        .get(&format!("/api/v1/students/{}/attendance", w.x.student_id), &w.x.parent.token)
+        .get(
+            &format!("/api/v1/students/{}/attendance", w.x.student_id),
+            &w.x.parent.token,
+        )
         .await
         .expect(200);
     assert_eq!(att["unexcused_days"], 0);
     assert_eq!(att["absences"][0]["withdrawn"], true);
-    app.get(&format!("/api/v1/students/{}/attendance", w.x.student_id), &w.y.parent.token)
-        .await
-        .expect_problem(404, "not_found");
+    app.get(
+        &format!("/api/v1/students/{}/attendance", w.x.student_id),
+        &w.y.parent.token,
+    )
+    .await
+    .expect_problem(404, "not_found");
     let att = app
-        .get(&format!("/api/v1/students/{older}/attendance"), &w.x.teacher.token)
+        .get(
+            &format!("/api/v1/students/{older}/attendance"),
+            &w.x.teacher.token,
+        )
         .await
         .expect(200);
     assert_eq!(att["leaves"][0]["id"], leave_id.as_str());
@@ -691,9 +848,16 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
 
 async fn guardian_explains_an_absence_and_the_head_teacher_is_told(app: TestApp) {
     let w = app.world().await;
-    let rc = roll_call(&app, &w.x.teacher, &w.x.class_id, "2026-11-30", 1, &[&w.x.student_id])
-        .await
-        .expect(201);
+    let rc = roll_call(
+        &app,
+        &w.x.teacher,
+        &w.x.class_id,
+        "2026-11-30",
+        1,
+        &[&w.x.student_id],
+    )
+    .await
+    .expect(201);
     let aid = rc["absences"][0]["id"].as_str().unwrap();
     let path = format!("/api/v1/absences/{aid}/explain");
     app.post(&path, &w.x.teacher.token, json!({"note": "x"}))
@@ -703,20 +867,30 @@ async fn guardian_explains_an_absence_and_the_head_teacher_is_told(app: TestApp)
         .await
         .expect_problem(404, "not_found");
     let e = app
-        .post(&path, &w.x.parent.token, json!({"note": "dentist, forgot to file"}))
+        .post(
+            &path,
+            &w.x.parent.token,
+            json!({"note": "dentist, forgot to file"}),
+        )
         .await
         .expect(200);
     assert_eq!(e["explanation"], "dentist, forgot to file");
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "attendance.absence_explained").await, 1);
+    assert_eq!(
+        notes(&app, &w.x.teacher.user_id, "attendance.absence_explained").await,
+        1
+    );
 }
 
 async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: TestApp) {
     let w = app.world().await;
-    app.create_user(&w.x.admin, "counselor", "x.counselor", None).await;
+    app.create_user(&w.x.admin, "counselor", "x.counselor", None)
+        .await;
     let counselor = app.login("x.counselor", PASSWORD).await;
-    app.create_user(&w.y.admin, "counselor", "y.counselor", None).await;
+    app.create_user(&w.y.admin, "counselor", "y.counselor", None)
+        .await;
     let y_counselor = app.login("y.counselor", PASSWORD).await;
-    app.create_user(&w.x.admin, "teacher", "x.teacher2", None).await;
+    app.create_user(&w.x.admin, "teacher", "x.teacher2", None)
+        .await;
     let other_teacher = app.login("x.teacher2", PASSWORD).await;
     let s = w.x.student_id.as_str();
     for (date, period) in [("2026-11-24", 1), ("2026-11-24", 2), ("2026-11-26", 1)] {
@@ -744,7 +918,11 @@ async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: Te
     }
     for who in [&other_teacher, &y_counselor, &w.y.admin, &w.y.teacher] {
         let c = app.get("/api/v1/concerns", &who.token).await.expect(200);
-        assert!(c["items"].as_array().unwrap().is_empty(), "{}", who.username);
+        assert!(
+            c["items"].as_array().unwrap().is_empty(),
+            "{}",
+            who.username
+        );
     }
     for who in [&w.x.parent, &w.x.guard, &w.district_admin] {
         app.get("/api/v1/concerns", &who.token)
@@ -752,10 +930,22 @@ async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: Te
             .expect_problem(403, "forbidden_role");
     }
     // Told to exactly the head teacher, the counsellor and the school admin.
-    assert_eq!(notes_of_template(&app, "attendance.concern_raised").await, 3);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "attendance.concern_raised").await, 0);
-    assert_eq!(notes(&app, &other_teacher.user_id, "attendance.concern_raised").await, 0);
-    assert_eq!(notes(&app, &counselor.user_id, "attendance.concern_raised").await, 1);
+    assert_eq!(
+        notes_of_template(&app, "attendance.concern_raised").await,
+        3
+    );
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "attendance.concern_raised").await,
+        0
+    );
+    assert_eq!(
+        notes(&app, &other_teacher.user_id, "attendance.concern_raised").await,
+        0
+    );
+    assert_eq!(
+        notes(&app, &counselor.user_id, "attendance.concern_raised").await,
+        1
+    );
 }
 
 async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
@@ -764,11 +954,23 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
     let key = [("Idempotency-Key", "leave-create-1")];
     let body = leave(&older, TEN, NOON, true);
     let a = app
-        .send("POST", "/api/v1/leave-requests", Some(&w.x.parent.token), Some(&body), &key)
+        .send(
+            "POST",
+            "/api/v1/leave-requests",
+            Some(&w.x.parent.token),
+            Some(&body),
+            &key,
+        )
         .await
         .expect(201);
     let b = app
-        .send("POST", "/api/v1/leave-requests", Some(&w.x.parent.token), Some(&body), &key)
+        .send(
+            "POST",
+            "/api/v1/leave-requests",
+            Some(&w.x.parent.token),
+            Some(&body),
+            &key,
+        )
         .await;
     assert_eq!(b.expect(201)["id"], a["id"]);
     assert_eq!(b.header("idempotent-replayed"), Some("true"));
@@ -793,7 +995,13 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
     let path = format!("/api/v1/leave-requests/{id}/exit");
     for _ in 0..2 {
         let e = app
-            .send("POST", &path, Some(&w.x.guard.token), Some(&json!({})), &ekey)
+            .send(
+                "POST",
+                &path,
+                Some(&w.x.guard.token),
+                Some(&json!({})),
+                &ekey,
+            )
             .await;
         assert_eq!(e.expect(200)["status"], "out");
     }
@@ -802,16 +1010,24 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
     let rkey = [("Idempotency-Key", "return-1")];
     let path = format!("/api/v1/leave-requests/{id}/return");
     for _ in 0..2 {
-        let r = app.send("POST", &path, Some(&w.x.guard.token), None, &rkey).await;
+        let r = app
+            .send("POST", &path, Some(&w.x.guard.token), None, &rkey)
+            .await;
         assert_eq!(r.expect(200)["status"], "returned");
     }
     assert_eq!(notes(&app, &w.x.parent.user_id, "leave.returned").await, 1);
     // The same key with another body is refused.
     let mut other = body.clone();
     other["reason"] = json!("cough");
-    app.send("POST", "/api/v1/leave-requests", Some(&w.x.parent.token), Some(&other), &key)
-        .await
-        .expect_problem(422, "idempotency_key_reused");
+    app.send(
+        "POST",
+        "/api/v1/leave-requests",
+        Some(&w.x.parent.token),
+        Some(&other),
+        &key,
+    )
+    .await
+    .expect_problem(422, "idempotency_key_reused");
 }
 
 on_both_databases!(

@@ -307,7 +307,7 @@ pub(super) async fn change_password(
             notify::send(
                 conn,
                 now,
-                &[caller.user_id.clone()],
+                std::slice::from_ref(&caller.user_id),
                 Template::PasswordChanged,
                 serde_json::json!({}),
                 Category::Account,

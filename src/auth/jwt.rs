@@ -137,7 +137,7 @@ mod tests {
         let old = b"0123456789abcdef0123456789abcdef".to_vec();
         let new = b"fedcba9876543210fedcba9876543210".to_vec();
         let now = Utc::now();
-        let token = JwtKeys::new(&[old.clone()], 900).issue("u1", "s1", now);
+        let token = JwtKeys::new(std::slice::from_ref(&old), 900).issue("u1", "s1", now);
         let rotated = JwtKeys::new(&[new, old], 900);
         assert!(rotated.verify(&token, now).is_some());
     }

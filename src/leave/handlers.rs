@@ -7,7 +7,7 @@ use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, GateStaff, Role};
 use crate::clock::{school_local, to_utc};
-use crate::db::schema::{leave_requests, pickup_persons, students};
+use crate::db::schema::{guardianships, leave_requests, pickup_persons, schools, students};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{
@@ -294,15 +294,38 @@ pub(super) async fn list_leaves(
     let page = state
         .db
         .read(move |conn| {
-            let visible: Vec<String> = crate::org::repo::students_in_scope(&caller)
-                .select(students::id)
-                .load(conn)?;
             let mut query = leave_requests::table
-                .filter(leave_requests::student_id.eq_any(visible))
                 .select(LeaveRow::as_select())
                 .order(leave_requests::id.desc())
                 .limit(limit + 1)
                 .into_boxed();
+            // The same scope as `students_in_scope`, as subqueries.
+            query = match caller.role {
+                r if r.is_district() => query.filter(
+                    leave_requests::school_id.eq_any(
+                        schools::table
+                            .filter(schools::district_id.eq(caller.district_id.clone()))
+                            .select(schools::id),
+                    ),
+                ),
+                Role::Parent => query.filter(
+                    leave_requests::student_id.eq_any(
+                        guardianships::table
+                            .filter(guardianships::user_id.eq(caller.user_id.clone()))
+                            .select(guardianships::student_id),
+                    ),
+                ),
+                Role::Student => query.filter(
+                    leave_requests::student_id.eq_any(
+                        students::table
+                            .filter(students::user_id.eq(caller.user_id.clone()))
+                            .select(students::id),
+                    ),
+                ),
+                _ => query.filter(
+                    leave_requests::school_id.eq(caller.school_id.clone().unwrap_or_default()),
+                ),
+            };
             if let Some(s) = q.status {
                 query = query.filter(leave_requests::status.eq(s.as_str()));
             }
