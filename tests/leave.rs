@@ -236,6 +236,13 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
         .await
         .expect(200);
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    // Why the child is away stays with the family and the approvers.
+    assert!(mine["items"][0]["reason"].is_null());
+    let t = app
+        .get(&format!("/api/v1/leave-requests/{id}"), &w.x.teacher.token)
+        .await
+        .expect(200);
+    assert_eq!(t["reason"], "fever");
     let other = app
         .get("/api/v1/leave-requests", &w.y.parent.token)
         .await
@@ -538,6 +545,13 @@ async fn gate_exit_only_inside_the_window_once_and_after_approval(app: TestApp) 
         .expect(200);
     assert_eq!(g["id"], id3.as_str());
     assert_eq!(g["status"], "out");
+    app.post(
+        "/api/v1/gate/leave-exit",
+        &w.x.guard.token,
+        json!({"qr_token": pass["qr_token"]}),
+    )
+    .await
+    .expect_problem(409, "leave_not_active");
 }
 
 async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
@@ -879,6 +893,33 @@ async fn guardian_explains_an_absence_and_the_head_teacher_is_told(app: TestApp)
         notes(&app, &w.x.teacher.user_id, "attendance.absence_explained").await,
         1
     );
+
+    // Or the family files the leave after the fact: once approved, the
+    // absence is excused.
+    let l = file(
+        &app,
+        &w.x.parent,
+        leave(
+            &w.x.student_id,
+            "2026-11-29T23:30:00Z",
+            "2026-11-30T09:00:00Z",
+            false,
+        ),
+    )
+    .await;
+    decide(&app, &w.x.teacher, l["id"].as_str().unwrap(), true)
+        .await
+        .expect(200);
+    let att = app
+        .get(
+            &format!("/api/v1/students/{}/attendance", w.x.student_id),
+            &w.x.parent.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(att["unexcused_days"], 0);
+    assert_eq!(att["absences"][0]["excused"], true);
+    assert_eq!(att["absences"][0]["leave_id"], l["id"]);
 }
 
 async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: TestApp) {

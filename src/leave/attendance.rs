@@ -617,7 +617,7 @@ pub(super) async fn attendance(
                 from,
                 to,
                 absences: absence_views(conn, rows)?,
-                leaves: repo::views(conn, leaves)?,
+                leaves: repo::views(conn, &caller, leaves)?,
                 unexcused_days,
             })
         })

@@ -174,7 +174,8 @@ pub struct Leave {
     pub kind: LeaveKind,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
-    pub reason: String,
+    /// Shown to the family, the head teacher and the school admin only.
+    pub reason: Option<String>,
     pub leaves_campus: bool,
     pub pickup_person_id: Option<String>,
     pub requested_by: String,

@@ -218,10 +218,31 @@ pub(super) async fn create_leave(
                 AuditEvent::by(&caller, "leave.request", "leave_request", Some(&id))
                     .in_school(Some(&student.school_id)),
             )?;
-            repo::view(conn, &id)
+            repo::view(conn, &caller, &id)
         },
     )
     .await
+}
+
+/// A leave filed after an absence alert answers it: the student's
+/// unexcused absences on the school days the approved leave touches become
+/// excused (they no longer count toward a concern).
+fn excuse_covered_absences(conn: &mut AnyConnection, row: &LeaveRow) -> AppResult<()> {
+    use crate::db::schema::absences;
+    let tz = repo::timezone(conn, &row.school_id)?;
+    let first = repo::date_key(school_local(to_utc(row.starts_at), &tz).date());
+    let last = repo::date_key(school_local(to_utc(row.ends_at), &tz).date());
+    diesel::update(
+        absences::table
+            .filter(absences::student_id.eq(&row.student_id))
+            .filter(absences::excused.eq(false))
+            .filter(absences::withdrawn_at.is_null())
+            .filter(absences::local_date.ge(first))
+            .filter(absences::local_date.le(last)),
+    )
+    .set((absences::excused.eq(true), absences::leave_id.eq(&row.id)))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Tells whoever decides next that a leave waits for them.
@@ -362,7 +383,7 @@ pub(super) async fn list_leaves(
             let rows = query.load(conn)?;
             let page = Page::from_rows(rows, limit, |r: &LeaveRow| r.id.clone());
             Ok(Page {
-                items: repo::views(conn, page.items)?,
+                items: repo::views(conn, &caller, page.items)?,
                 next_cursor: page.next_cursor,
             })
         })
@@ -391,7 +412,7 @@ pub(super) async fn get_leave(
         .db
         .read(move |conn| {
             let (row, _) = repo::visible_leave(conn, &caller, &id)?;
-            repo::view(conn, &row.id)
+            repo::view(conn, &caller, &row.id)
         })
         .await?;
     Ok(web::Json(view))
@@ -471,7 +492,7 @@ pub(super) async fn guardian_decision(
                 AuditEvent::by(&caller, action, "leave_request", Some(&row.id))
                     .in_school(Some(&student.school_id)),
             )?;
-            repo::view(conn, &row.id)
+            repo::view(conn, &caller, &row.id)
         },
     )
     .await
@@ -571,6 +592,9 @@ pub(super) async fn decision(
             };
             set_status(conn, &row.id, status, to, now)?;
             let row = repo::leave_row(conn, &row.id)?;
+            if to == LeaveStatus::Approved {
+                excuse_covered_absences(conn, &row)?;
+            }
             match to {
                 LeaveStatus::PendingSchool => notify_next_approver(conn, now, &row, &student)?,
                 LeaveStatus::Approved => {
@@ -590,7 +614,7 @@ pub(super) async fn decision(
                 AuditEvent::by(&caller, action, "leave_request", Some(&row.id))
                     .in_school(Some(&student.school_id)),
             )?;
-            repo::view(conn, &row.id)
+            repo::view(conn, &caller, &row.id)
         },
     )
     .await
@@ -661,7 +685,7 @@ pub(super) async fn withdraw(
                 AuditEvent::by(&caller, "leave.withdraw", "leave_request", Some(&row.id))
                     .in_school(Some(&student.school_id)),
             )?;
-            repo::view(conn, &row.id)
+            repo::view(conn, &caller, &row.id)
         })
         .await?;
     Ok(web::Json(view))
@@ -866,7 +890,7 @@ fn exit_leave(
         AuditEvent::by(caller, "leave.exit", "leave_request", Some(&row.id))
             .in_school(Some(&student.school_id)),
     )?;
-    Ok(Ok(repo::view(conn, &row.id)?))
+    Ok(Ok(repo::view(conn, caller, &row.id)?))
 }
 
 /// The gate lets a student out on an approved leave. A student who needs
@@ -962,20 +986,29 @@ pub(super) async fn gate_exit(
         StatusCode::OK,
         move |conn| {
             let school = caller.own_school()?.to_string();
-            let q = leave_requests::table
-                .filter(leave_requests::school_id.eq(&school))
-                .select(leave_requests::id)
-                .order(leave_requests::id.desc())
-                .into_boxed();
-            let q = if hash.0 {
-                q.filter(leave_requests::code_hash.eq(&hash.1))
-            } else {
-                q.filter(leave_requests::qr_token_hash.eq(&hash.1))
-            };
-            let id: String = q
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("leave pass"))?;
+            // A pass waiting at the gate first; else the latest that held
+            // this code (so a second scan answers "already left").
+            let mut found = None;
+            for waiting in [true, false] {
+                let mut q = leave_requests::table
+                    .filter(leave_requests::school_id.eq(&school))
+                    .select(leave_requests::id)
+                    .order(leave_requests::id.desc())
+                    .into_boxed();
+                q = if hash.0 {
+                    q.filter(leave_requests::code_hash.eq(&hash.1))
+                } else {
+                    q.filter(leave_requests::qr_token_hash.eq(&hash.1))
+                };
+                if waiting {
+                    q = q.filter(leave_requests::status.eq(LeaveStatus::Approved.as_str()));
+                }
+                found = q.first::<String>(conn).optional()?;
+                if found.is_some() {
+                    break;
+                }
+            }
+            let id = found.ok_or_else(|| ApiError::not_found("leave pass"))?;
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
             exit_leave(conn, &caller, row, student, adult, presented, now_utc)
         },
@@ -1062,7 +1095,7 @@ pub(super) async fn record_return(
                 AuditEvent::by(&caller, "leave.return", "leave_request", Some(&row.id))
                     .in_school(Some(&student.school_id)),
             )?;
-            repo::view(conn, &row.id)
+            repo::view(conn, &caller, &row.id)
         },
     )
     .await

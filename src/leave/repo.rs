@@ -72,7 +72,8 @@ impl LeaveRow {
         LeaveStatus::parse(&self.status).unwrap_or(LeaveStatus::Rejected)
     }
 
-    pub fn into_dto(self, student_name: String) -> Leave {
+    /// `show_reason`: see `reason_visible`.
+    pub fn into_dto(self, student_name: String, show_reason: bool) -> Leave {
         let status = self.status();
         // Who decided each step, and how: a step decided with a later step
         // reached was an approval; the step that ended in `rejected`, a rejection.
@@ -102,7 +103,7 @@ impl LeaveRow {
             school_id: self.school_id,
             starts_at: to_utc(self.starts_at),
             ends_at: to_utc(self.ends_at),
-            reason: self.reason,
+            reason: show_reason.then_some(self.reason),
             leaves_campus: self.leaves_campus,
             pickup_person_id: self.pickup_person_id,
             requested_by: self.requested_by,
@@ -147,16 +148,33 @@ pub fn visible_leave(
     Ok((row, student))
 }
 
-pub fn view(conn: &mut AnyConnection, id: &str) -> AppResult<Leave> {
-    let row = leave_row(conn, id)?;
-    let name = students::table
-        .find(&row.student_id)
-        .select(students::name)
-        .first::<String>(conn)?;
-    Ok(row.into_dto(name))
+/// Whether the caller reads why the student is away (it may be about their
+/// health): the family, the head teacher and the school admin; not the
+/// gate, other staff or the district.
+pub fn reason_visible(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    row: &LeaveRow,
+) -> AppResult<bool> {
+    Ok(match caller.role {
+        // Their scope holds only their own children or themself.
+        Role::Parent | Role::Student => true,
+        Role::SchoolAdmin => caller.school_id.as_deref() == Some(row.school_id.as_str()),
+        Role::Teacher => is_head_teacher(conn, caller, &row.class_id)?,
+        _ => false,
+    })
 }
 
-pub fn views(conn: &mut AnyConnection, rows: Vec<LeaveRow>) -> AppResult<Vec<Leave>> {
+pub fn view(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Leave> {
+    let row = leave_row(conn, id)?;
+    Ok(views(conn, caller, vec![row])?.remove(0))
+}
+
+pub fn views(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    rows: Vec<LeaveRow>,
+) -> AppResult<Vec<Leave>> {
     let ids: Vec<String> = rows.iter().map(|r| r.student_id.clone()).collect();
     let names: std::collections::HashMap<String, String> = students::table
         .filter(students::id.eq_any(&ids))
@@ -164,13 +182,13 @@ pub fn views(conn: &mut AnyConnection, rows: Vec<LeaveRow>) -> AppResult<Vec<Lea
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let name = names.get(&r.student_id).cloned().unwrap_or_default();
-            r.into_dto(name)
-        })
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let name = names.get(&r.student_id).cloned().unwrap_or_default();
+        let show = reason_visible(conn, caller, &r)?;
+        out.push(r.into_dto(name, show));
+    }
+    Ok(out)
 }
 
 pub fn timezone(conn: &mut AnyConnection, school_id: &str) -> AppResult<String> {
