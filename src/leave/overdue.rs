@@ -35,9 +35,15 @@ pub fn run_overdue_leave_worker(state: &AppState) -> AppResult<usize> {
     let mut sent = 0;
     for id in due {
         // One transaction per leave: one failure stops no other.
-        sent += state
+        match state
             .db
-            .write_blocking(|conn| overdue_one(conn, &id, now, delay))?;
+            .write_blocking(|conn| overdue_one(conn, &id, now, delay))
+        {
+            Ok(n) => sent += n,
+            // Another instance alerted this leave at the same moment.
+            Err(e) if e.code == "already_exists" => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(sent)
 }
