@@ -18,7 +18,7 @@ use crate::org::repo::StudentRow;
 use crate::pickup::{AdultRef, Identity};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 
 fn not_pending(detail: &str) -> ApiError {
@@ -811,7 +811,8 @@ fn exit_leave(
     presented: Identity,
     now_utc: DateTime<Utc>,
 ) -> AppResult<Result<Leave, ApiError>> {
-    let now = now_utc.naive_utc();
+    // As stored: microseconds, like `Clock::now_db`.
+    let now = now_utc.trunc_subsecs(6).naive_utc();
     match row.status() {
         LeaveStatus::Approved => {}
         LeaveStatus::Out | LeaveStatus::Overdue | LeaveStatus::Returned => {
