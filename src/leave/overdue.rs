@@ -28,6 +28,14 @@ pub fn run_overdue_leave_worker(state: &AppState) -> AppResult<usize> {
                     .eq_any([LeaveStatus::Out.as_str(), LeaveStatus::Overdue.as_str()]),
             )
             .filter(leave_requests::ends_at.le(now))
+            // Fully escalated leaves wait for their return in silence.
+            .filter(
+                leave_requests::id.ne_all(
+                    leave_overdue_alerts::table
+                        .filter(leave_overdue_alerts::level.eq(2))
+                        .select(leave_overdue_alerts::leave_id),
+                ),
+            )
             .select(leave_requests::id)
             .order(leave_requests::id)
             .load(conn)?)
