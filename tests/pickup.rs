@@ -653,7 +653,15 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     let mut w = app.world().await;
     let (alone, alone_parent) = second_pupil(&app, &w, "pupil-alone").await;
     let (bus, bus_parent) = second_pupil(&app, &w, "pupil-bus").await;
-    let (waiting, _) = second_pupil(&app, &w, "pupil-waiting").await;
+    let (waiting, waiting_parent) = second_pupil(&app, &w, "pupil-waiting").await;
+    issue_pass(
+        &app,
+        &waiting_parent,
+        &waiting,
+        json!({"date": "2026-11-30"}),
+    )
+    .await
+    .expect(201);
     let png = [
         &[0x89u8, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A][..],
         &[7u8; 100][..],
@@ -721,7 +729,16 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     assert!(adults.iter().any(|a| a["photo_url"] == photo_url.as_str()));
     assert_eq!(state_of(&alone)["state"], "alone");
     assert_eq!(state_of(&bus)["state"], "bus");
+    let w_adults = state_of(&waiting)["authorised_adults"].clone();
     assert_eq!(state_of(&waiting)["state"], "waiting");
+    assert!(
+        w_adults
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "pass"),
+        "{w_adults}"
+    );
     // Parents do not see the board.
     app.get(
         &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
@@ -855,6 +872,183 @@ async fn pickup_person_input_is_checked_and_only_primary_guardians_add(app: Test
     );
 }
 
+async fn school_sets_dismissal_times_threshold_and_closed_days(app: TestApp) {
+    let mut w = app.world().await;
+    let path = format!("/api/v1/schools/{}/pickup-settings", w.x.id);
+    let put = |token: String, body: Value| {
+        let (app, path) = (&app, path.clone());
+        async move { app.send("PUT", &path, Some(&token), Some(&body), &[]).await }
+    };
+    put(w.x.parent.token.clone(), json!({"dismissal_times": []}))
+        .await
+        .expect_problem(403, "forbidden_role");
+    let r = put(
+        w.x.admin.token.clone(),
+        json!({"late_threshold_minutes": 3, "dismissal_times": []}),
+    )
+    .await;
+    r.expect_problem(422, "invalid_field");
+    assert_eq!(r.json()["field"], "late_threshold_minutes");
+    put(
+        w.x.admin.token.clone(),
+        json!({"dismissal_times": [{"time": "15:00"}]}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let set = put(
+        w.x.admin.token.clone(),
+        json!({"late_threshold_minutes": 10,
+               "dismissal_times": [{"weekday": "mon", "grade": 1, "time": "15:00"}],
+               "closed_dates": ["2026-12-01"]}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(set["default_dismissal_time"], "16:30");
+    let got = app.get(&path, &w.x.guard.token).await.expect(200);
+    assert_eq!(got, set);
+    assert_eq!(got["closed_dates"][0], "2026-12-01");
+    let board = app
+        .get(
+            &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+            &w.x.guard.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(board["dismissal_time"], "15:00");
+    // Grade 1 on Monday leaves at 15:00; ten minutes later the family hears.
+    advance(&app, &mut w, Duration::minutes(7 * 60 + 9)).await;
+    assert_eq!(run_late_worker(&app).await, 0);
+    advance(&app, &mut w, Duration::minutes(1)).await;
+    assert_eq!(run_late_worker(&app).await, 1);
+    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
+    // Tuesday is a holiday at school X, not at school Y.
+    advance(&app, &mut w, Duration::hours(26) + Duration::minutes(20)).await; // Tue 17:30
+    assert_eq!(run_late_worker(&app).await, 1);
+    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
+    assert_eq!(notes(&app, &w.y.parent.user_id, "pickup.late").await, 1);
+}
+
+async fn guardian_records_consent_for_an_older_pupil_to_go_home_alone(app: TestApp) {
+    let w = app.world().await;
+    let class = app.create_class(&w.x.admin, &w.x.id, 4, None).await;
+    let pupil = app
+        .create_student(&w.x.admin, &w.x.id, &class, "pupil-older", 4)
+        .await;
+    let dad = app
+        .create_user(&w.x.admin, "parent", "older.dad", None)
+        .await;
+    app.add_guardian(&w.x.admin, &pupil, &dad, "father").await;
+    let dad = app.login("older.dad", PASSWORD).await;
+    let path = format!("/api/v1/students/{pupil}/dismissal-mode");
+    let set = app
+        .send(
+            "PUT",
+            &path,
+            Some(&dad.token),
+            Some(&json!({"mode": "alone"})),
+            &[],
+        )
+        .await
+        .expect(200);
+    assert_eq!(set["mode"], "alone");
+    assert!(set["approved_by"].is_null());
+    // Only the family or the school admin decides.
+    app.send(
+        "PUT",
+        &path,
+        Some(&w.x.teacher.token),
+        Some(&json!({"mode": "bus"})),
+        &[],
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    app.send(
+        "PUT",
+        &path,
+        Some(&w.x.parent.token),
+        Some(&json!({"mode": "bus"})),
+        &[],
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.send(
+        "PUT",
+        &path,
+        Some(&dad.token),
+        Some(&json!({"mode": "walk"})),
+        &[],
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let board = app
+        .get(
+            &format!("/api/v1/classes/{class}/dismissal"),
+            &w.x.guard.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(board["students"][0]["state"], "alone");
+    assert_eq!(board["students"][0]["handover_required"], false);
+    assert_eq!(
+        notes(&app, &dad.user_id, "pickup.dismissal_mode_changed").await,
+        1
+    );
+    assert_eq!(audits(&app, "pickup.dismissal_mode").await, 1);
+}
+
+async fn a_guardian_on_the_never_release_list_is_refused_and_told_nothing(app: TestApp) {
+    let mut w = app.world().await;
+    let s = w.x.student_id.clone();
+    let dad = app.create_user(&w.x.admin, "parent", "x.dad", None).await;
+    app.post(
+        &format!("/api/v1/students/{s}/guardians"),
+        &w.x.admin.token,
+        json!({"user_id": dad, "relation": "father", "primary": false}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/students/{s}/pickup-blocks"),
+        &w.x.admin.token,
+        json!({"name": "x.dad", "note": "custody order", "court_order": true}),
+    )
+    .await
+    .expect(201);
+    to_dismissal(&app, &mut w).await;
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "guardian_user_id": dad}),
+    )
+    .await
+    .expect_problem(403, "pickup_blocked");
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "guardian_user_id": w.x.parent.user_id}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "pickup.blocked_attempt").await,
+        1
+    );
+    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.released").await, 1);
+    assert_eq!(notes(&app, &dad, "pickup.blocked_attempt").await, 0);
+    assert_eq!(notes(&app, &dad, "pickup.released").await, 0);
+    // Nor can they read who takes the child, or issue passes.
+    let dad = app.login("x.dad", PASSWORD).await;
+    app.get(&format!("/api/v1/students/{s}/handovers"), &dad.token)
+        .await
+        .expect_problem(404, "not_found");
+    app.get(&format!("/api/v1/students/{s}/pickup-persons"), &dad.token)
+        .await
+        .expect_problem(404, "not_found");
+    issue_pass(&app, &dad, &s, json!({"date": "2026-11-30"}))
+        .await
+        .expect_problem(404, "not_found");
+}
+
 on_both_databases!(
     guardian_handover_releases_once_and_tells_the_family,
     delegate_is_released_only_inside_validity_window_and_weekdays,
@@ -871,4 +1065,7 @@ on_both_databases!(
     dismissal_board_shows_each_state_and_who_may_take_whom,
     handover_retried_with_idempotency_key_releases_and_alerts_once,
     pickup_person_input_is_checked_and_only_primary_guardians_add,
+    school_sets_dismissal_times_threshold_and_closed_days,
+    guardian_records_consent_for_an_older_pupil_to_go_home_alone,
+    a_guardian_on_the_never_release_list_is_refused_and_told_nothing,
 );

@@ -172,6 +172,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    pickup_closed_days (school_id, local_date) {
+        school_id -> Text,
+        local_date -> Text,
+    }
+}
+
+diesel::table! {
     pickup_persons (id) {
         id -> Text,
         student_id -> Text,
@@ -299,6 +306,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     pickup_settings,
     pickup_dismissal_times,
+    pickup_closed_days,
     pickup_persons,
     pickup_blocks,
     pickup_passes,

@@ -51,7 +51,7 @@ impl FromRequest for IdempotencyKey {
 }
 
 pub enum Outcome {
-    Fresh { status: u16, body: String },
+    Fresh(String),
     Replay { status: u16, body: String },
 }
 
@@ -112,7 +112,7 @@ where
             )
             .execute(conn)?;
             if let Some(done) = lookup(conn, &scope, &k, &fingerprint, now)? {
-                return Ok(done);
+                return Ok((status, done));
             }
             let (status, body) = match create(conn)? {
                 Ok(value) => (
@@ -145,31 +145,26 @@ where
                         e.into()
                     }
                 })?;
-            Ok(Outcome::Fresh {
-                status: status.as_u16(),
-                body,
-            })
+            // A refusal answers with its own status, a replay with the stored one.
+            Ok((status, Outcome::Fresh(body)))
         })
         .await;
-    let outcome = match attempt {
-        Ok(outcome) => outcome,
+    let (fresh_status, outcome) = match attempt {
+        Ok(done) => done,
         // A concurrent twin may have committed first: answer as it did.
         Err(err) if err.status.is_client_error() || err.code == "idempotency_in_flight" => match db
             .read(move |conn| lookup(conn, &scope2, &k2, &fp2, now))
             .await?
         {
-            Some(done) => done,
+            Some(done) => (status, done),
             None => return Err(err),
         },
         Err(err) => return Err(err),
     };
     Ok(match outcome {
-        Outcome::Fresh { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            HttpResponse::build(status)
-                .insert_header((header::CONTENT_TYPE, content_type(status)))
-                .body(body)
-        }
+        Outcome::Fresh(body) => HttpResponse::build(fresh_status)
+            .insert_header((header::CONTENT_TYPE, content_type(fresh_status)))
+            .body(body),
         Outcome::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             HttpResponse::build(status)

@@ -184,7 +184,7 @@ impl Template {
             ),
             (Template::PickupPersonAdded, ZhCn) => (
                 "新增接送人",
-                "{person}（{relation}）现在可以接{student}放学：{days}，{from}至{until}。",
+                "{person}（{relation}）现在可以接{student}放学：{days_zh}，{from}至{until}。",
             ),
             (Template::PickupPersonAdded, En) => (
                 "New pickup person",

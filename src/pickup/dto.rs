@@ -365,7 +365,8 @@ pub enum BoardState {
 #[derive(Serialize, ToSchema)]
 pub struct AuthorisedAdult {
     pub kind: AdultKind,
-    /// The guardian's user id or the pickup person's id: what the gate sends.
+    /// The guardian's user id or the pickup person's id (what the gate
+    /// sends), or the id of an unused pass for the day (the adult shows its code).
     pub id: String,
     pub name: String,
     pub relation: String,
@@ -387,8 +388,9 @@ pub struct BoardStudent {
 pub struct DismissalBoard {
     pub class_id: String,
     pub date: NaiveDate,
-    /// HH:MM in the school's time zone.
-    pub dismissal_time: String,
+    /// HH:MM in the school's time zone; null when there is no dismissal
+    /// that day (a weekend without an override).
+    pub dismissal_time: Option<String>,
     pub students: Vec<BoardStudent>,
 }
 
@@ -443,6 +445,10 @@ pub struct PickupSettingsBody {
     pub pass_cutoff: Option<ClockTime>,
     /// Replaces the school's overrides of its default dismissal time (at most 100).
     pub dismissal_times: Vec<DismissalTime>,
+    /// Replaces the days the school is closed (holidays): no late-pickup
+    /// alerts on them (at most 400).
+    #[serde(default)]
+    pub closed_dates: Vec<NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -453,4 +459,5 @@ pub struct PickupSettings {
     /// `schools.dismissal_time`: used when no override matches.
     pub default_dismissal_time: String,
     pub dismissal_times: Vec<DismissalTime>,
+    pub closed_dates: Vec<NaiveDate>,
 }

@@ -5,7 +5,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, Caller, GateStaff, Role};
 use crate::clock::school_local;
 use crate::db::schema::{
-    classes, guardianships, handovers, pickup_blocks, pickup_dismissal_modes,
+    classes, guardianships, handovers, pickup_blocks, pickup_closed_days, pickup_dismissal_modes,
     pickup_dismissal_times, pickup_passes, pickup_persons, pickup_settings, students, users,
 };
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
@@ -33,6 +33,19 @@ fn local_now(
 ) -> AppResult<(NaiveDateTime, String)> {
     let school = repo::school_row(conn, school_id)?;
     Ok((school_local(now, &school.timezone), school.timezone))
+}
+
+fn days_text_zh(mask: i32) -> String {
+    const NAMES: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    match mask {
+        127 => "每天".into(),
+        31 => "周一至周五".into(),
+        _ => Weekday::from_mask(mask)
+            .iter()
+            .map(|d| NAMES[(d.number() - 1) as usize])
+            .collect::<Vec<_>>()
+            .join("、"),
+    }
 }
 
 fn days_text(mask: i32) -> String {
@@ -88,7 +101,7 @@ fn load_person(conn: &mut AnyConnection, id: &str) -> AppResult<PersonRow> {
     )
 )]
 #[post("/students/{id}/pickup-persons")]
-pub(super) async fn add_person(
+pub(super) async fn add_pickup_person(
     state: State,
     caller: Caller,
     key: IdempotencyKey,
@@ -192,7 +205,7 @@ pub(super) async fn add_person(
                 serde_json::json!({
                     "person": b.name.as_str(), "relation": b.relation.as_str(),
                     "student": student.name, "student_id": student.id,
-                    "days": days_text(weekdays),
+                    "days": days_text(weekdays), "days_zh": days_text_zh(weekdays),
                     "from": repo::date_key(b.valid_from), "until": repo::date_key(valid_until),
                 }),
                 Category::Pickup,
@@ -225,7 +238,7 @@ pub(super) async fn add_person(
     )
 )]
 #[get("/students/{id}/pickup-persons")]
-pub(super) async fn list_persons(
+pub(super) async fn list_pickup_persons(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -259,7 +272,7 @@ pub(super) async fn list_persons(
     )
 )]
 #[delete("/students/{id}/pickup-persons/{person_id}")]
-pub(super) async fn revoke_person(
+pub(super) async fn revoke_pickup_person(
     state: State,
     caller: Caller,
     path: web::Path<(String, String)>,
@@ -327,7 +340,7 @@ pub(super) async fn revoke_person(
     )
 )]
 #[get("/pickup-persons/{id}/photo")]
-pub(super) async fn person_photo(
+pub(super) async fn pickup_person_photo(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -386,7 +399,7 @@ pub(super) async fn person_photo(
     )
 )]
 #[post("/students/{id}/pickup-blocks")]
-pub(super) async fn add_block(
+pub(super) async fn add_pickup_block(
     state: State,
     caller: Caller,
     key: IdempotencyKey,
@@ -474,7 +487,7 @@ pub(super) async fn add_block(
     )
 )]
 #[get("/students/{id}/pickup-blocks")]
-pub(super) async fn list_blocks(
+pub(super) async fn list_pickup_blocks(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -515,7 +528,7 @@ pub(super) async fn list_blocks(
     )
 )]
 #[post("/pickup-blocks/{id}/lift")]
-pub(super) async fn lift_block(
+pub(super) async fn lift_pickup_block(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -600,7 +613,7 @@ pub(super) async fn lift_block(
     )
 )]
 #[post("/students/{id}/pickup-passes")]
-pub(super) async fn issue_pass(
+pub(super) async fn issue_pickup_pass(
     state: State,
     caller: Caller,
     key: IdempotencyKey,
@@ -712,7 +725,7 @@ pub(super) async fn issue_pass(
     )
 )]
 #[get("/students/{id}/pickup-passes")]
-pub(super) async fn list_passes(
+pub(super) async fn list_pickup_passes(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -746,7 +759,7 @@ pub(super) async fn list_passes(
     )
 )]
 #[post("/pickup-passes/{id}/cancel")]
-pub(super) async fn cancel_pass(
+pub(super) async fn cancel_pickup_pass(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -1240,8 +1253,7 @@ pub(super) async fn dismissal_board(
             let date = day_or_today(wanted, school_local(now_utc, &school.timezone));
             let overrides = repo::dismissal_overrides(conn, &school.id)?;
             let dismissal = repo::dismissal_time(&school, &overrides, class.grade, date)
-                .map(|t| t.format("%H:%M").to_string())
-                .unwrap_or_default();
+                .map(|t| t.format("%H:%M").to_string());
             let pupils: Vec<StudentRow> = students::table
                 .filter(students::class_id.eq(&class.id))
                 .select(StudentRow::as_select())
@@ -1289,6 +1301,33 @@ pub(super) async fn dismissal_board(
                         relation: p.relation,
                     }
                 }));
+                let passes: Vec<(String, Option<String>)> = pickup_passes::table
+                    .filter(pickup_passes::student_id.eq(&s.id))
+                    .filter(pickup_passes::valid_on.eq(repo::date_key(date)))
+                    .filter(pickup_passes::used_at.is_null())
+                    .filter(pickup_passes::cancelled_at.is_null())
+                    .select((pickup_passes::id, pickup_passes::pickup_person_id))
+                    .order(pickup_passes::id)
+                    .load(conn)?;
+                for (pass_id, person_id) in passes {
+                    let person = match person_id {
+                        Some(pid) => Some(load_person(conn, &pid)?),
+                        None => None,
+                    };
+                    adults.push(AuthorisedAdult {
+                        kind: AdultKind::Pass,
+                        id: pass_id,
+                        photo_url: person.as_ref().and_then(PersonRow::photo_url),
+                        valid_until: Some(date),
+                        name: person
+                            .as_ref()
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| "(open pass: name on ID)".into()),
+                        relation: person
+                            .map(|p| p.relation)
+                            .unwrap_or_else(|| "pass holder".into()),
+                    });
+                }
                 out.push(BoardStudent {
                     student_id: s.id,
                     name: s.name,
@@ -1452,7 +1491,16 @@ fn settings_view(conn: &mut AnyConnection, school_id: &str) -> AppResult<PickupS
     let school = repo::school_row(conn, school_id)?;
     let (late, cutoff) = repo::settings(conn, school_id)?;
     let overrides = repo::dismissal_overrides(conn, school_id)?;
+    let closed_dates: Vec<String> = pickup_closed_days::table
+        .filter(pickup_closed_days::school_id.eq(school_id))
+        .select(pickup_closed_days::local_date)
+        .order(pickup_closed_days::local_date)
+        .load(conn)?;
     Ok(PickupSettings {
+        closed_dates: closed_dates
+            .iter()
+            .map(|d| repo::parse_date_key(d))
+            .collect(),
         school_id: school.id,
         late_threshold_minutes: late,
         pass_cutoff: cutoff,
@@ -1481,7 +1529,7 @@ fn settings_view(conn: &mut AnyConnection, school_id: &str) -> AppResult<PickupS
     )
 )]
 #[get("/schools/{id}/pickup-settings")]
-pub(super) async fn get_settings(
+pub(super) async fn get_pickup_settings(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -1514,7 +1562,7 @@ pub(super) async fn get_settings(
     )
 )]
 #[put("/schools/{id}/pickup-settings")]
-pub(super) async fn put_settings(
+pub(super) async fn put_pickup_settings(
     state: State,
     admin: Admin,
     id: web::Path<String>,
@@ -1532,6 +1580,9 @@ pub(super) async fn put_settings(
             "late_threshold_minutes",
             "late_threshold_minutes must be from 5 to 120",
         ));
+    }
+    if b.closed_dates.len() > 400 {
+        return Err(ApiError::invalid("closed_dates", "at most 400 dates"));
     }
     if b.dismissal_times.len() > 100 {
         return Err(ApiError::invalid("dismissal_times", "at most 100 entries"));
@@ -1583,6 +1634,22 @@ pub(super) async fn put_settings(
                         pickup_dismissal_times::weekday.eq(t.weekday.map(Weekday::number)),
                         pickup_dismissal_times::grade.eq(t.grade),
                         pickup_dismissal_times::dismissal_time.eq(t.time.as_str()),
+                    ))
+                    .execute(conn)?;
+            }
+            diesel::delete(
+                pickup_closed_days::table.filter(pickup_closed_days::school_id.eq(&school.id)),
+            )
+            .execute(conn)?;
+            let mut dates: Vec<String> =
+                b.closed_dates.iter().map(|d| repo::date_key(*d)).collect();
+            dates.sort();
+            dates.dedup();
+            for d in dates {
+                diesel::insert_into(pickup_closed_days::table)
+                    .values((
+                        pickup_closed_days::school_id.eq(&school.id),
+                        pickup_closed_days::local_date.eq(d),
                     ))
                     .execute(conn)?;
             }

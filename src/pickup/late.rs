@@ -47,6 +47,9 @@ fn late_for_school(
     let school: SchoolRow = repo::school_row(conn, school_id)?;
     let local = school_local(now, &school.timezone);
     let today = local.date();
+    if repo::closed_on(conn, &school.id, today)? {
+        return Ok(0);
+    }
     let (threshold, _) = repo::settings(conn, &school.id)?;
     let threshold = chrono::Duration::minutes(threshold as i64);
     let overrides = repo::dismissal_overrides(conn, &school.id)?;

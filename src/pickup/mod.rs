@@ -15,16 +15,16 @@ pub use late::run_late_pickup_worker;
 pub use repo::{authorise_adult, consume, record_refusal, AdultRef, Identity, Refusal, ReleasedTo};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(handlers::add_person)
-        .service(handlers::list_persons)
-        .service(handlers::revoke_person)
-        .service(handlers::person_photo)
-        .service(handlers::add_block)
-        .service(handlers::list_blocks)
-        .service(handlers::lift_block)
-        .service(handlers::issue_pass)
-        .service(handlers::list_passes)
-        .service(handlers::cancel_pass)
+    cfg.service(handlers::add_pickup_person)
+        .service(handlers::list_pickup_persons)
+        .service(handlers::revoke_pickup_person)
+        .service(handlers::pickup_person_photo)
+        .service(handlers::add_pickup_block)
+        .service(handlers::list_pickup_blocks)
+        .service(handlers::lift_pickup_block)
+        .service(handlers::issue_pickup_pass)
+        .service(handlers::list_pickup_passes)
+        .service(handlers::cancel_pickup_pass)
         .service(handlers::create_handover)
         .service(handlers::confirm_handover)
         .service(handlers::dispute_handover)
@@ -32,6 +32,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::dismissal_board)
         .service(handlers::dismissal_summary)
         .service(handlers::student_handovers)
-        .service(handlers::get_settings)
-        .service(handlers::put_settings);
+        .service(handlers::get_pickup_settings)
+        .service(handlers::put_pickup_settings);
 }

@@ -264,6 +264,11 @@ pub fn relationship(
         .select(guardianships::is_primary)
         .first::<bool>(conn)
         .optional()?;
+    // A guardian the never-release list names sees and does nothing here.
+    let primary = match primary {
+        Some(p) if !guardian_is_blocked(conn, &student.id, &caller.user_id)? => Some(p),
+        _ => None,
+    };
     let own_school = caller.school_id.as_deref() == Some(student.school_id.as_str());
     Ok(Relationship {
         guardian: primary.is_some(),
@@ -271,6 +276,14 @@ pub fn relationship(
         school_admin: own_school && caller.role == Role::SchoolAdmin,
         school_staff: own_school && caller.role.is_school_staff(),
     })
+}
+
+fn guardian_is_blocked(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    user_id: &str,
+) -> AppResult<bool> {
+    Ok(!guardians(conn, student_id)?.iter().any(|g| g == user_id))
 }
 
 /// A pupil seen by its family or its school's staff; anyone else (another
@@ -289,9 +302,29 @@ pub fn student_for_family_or_school(
     }
 }
 
-/// Everyone to tell about a pupil's pickup: its guardians.
+/// Everyone to tell about a pupil's pickup: its guardians, except one the
+/// pupil's never-release list names (a parent under a custody order must
+/// not learn who takes the child, or when).
 pub fn guardians(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<String>> {
-    crate::org::repo::guardian_ids(conn, student_id)
+    let blocks = active_blocks(conn, student_id)?;
+    let rows: Vec<(String, String, Option<String>)> = guardianships::table
+        .inner_join(users::table)
+        .filter(guardianships::student_id.eq(student_id))
+        .select((users::id, users::display_name, users::phone))
+        .order(users::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, name, phone)| {
+            let who = Identity {
+                name: Some(name.clone()),
+                phone: phone.clone(),
+                id_last4: None,
+            };
+            !blocks.iter().any(|b| block_matches(b, &who))
+        })
+        .map(|(id, _, _)| id)
+        .collect())
 }
 
 pub fn head_teacher(conn: &mut AnyConnection, class_id: &str) -> AppResult<Vec<String>> {
@@ -380,6 +413,17 @@ pub fn dismissal_time(
         })
         .or_else(|| pick(Some(day), None))
         .or_else(|| (day <= 5).then(|| hhmm(&school.dismissal_time)))
+}
+
+/// Whether the school is closed on a date (a holiday it recorded).
+pub fn closed_on(conn: &mut AnyConnection, school_id: &str, date: NaiveDate) -> AppResult<bool> {
+    use crate::db::schema::pickup_closed_days as closed;
+    let n: i64 = closed::table
+        .filter(closed::school_id.eq(school_id))
+        .filter(closed::local_date.eq(date_key(date)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// The pupil's way home: handover unless a mode was recorded.
@@ -616,8 +660,9 @@ pub fn authorise_adult(
 
     let resolved_identity = match &resolved {
         Resolved::Guardian(_, _, id) => id.clone(),
-        Resolved::Person(p) | Resolved::Pass(_, Some(p)) => person_identity(p),
-        Resolved::Pass(_, None) | Resolved::Unknown(_) => Identity::default(),
+        Resolved::Person(p) => person_identity(p),
+        Resolved::Pass(pass, Some(p)) if pass.student_id == student.id => person_identity(p),
+        Resolved::Pass(..) | Resolved::Unknown(_) => Identity::default(),
     };
     if matching_block(conn, &student.id, &[&resolved_identity, presented])?.is_some() {
         return Ok(Err(refuse(true, "blocked", resolved_identity.name)));
@@ -644,10 +689,12 @@ pub fn authorise_adult(
             released_to_person(&p, None)
         }
         Resolved::Pass(pass, person) => {
+            if pass.student_id != student.id {
+                // Another family's adult: their name stays out of this family's alert.
+                return Ok(Err(refuse(false, "another_students_pass", None)));
+            }
             let name = person.as_ref().map(|p| p.name.clone());
-            let reason = if pass.student_id != student.id {
-                Some("another_students_pass")
-            } else if pass.cancelled_at.is_some() {
+            let reason = if pass.cancelled_at.is_some() {
                 Some("pass_cancelled")
             } else if pass.used_at.is_some() {
                 Some("pass_used")
@@ -771,4 +818,75 @@ pub fn record_refusal(
 pub fn end_of_day_utc(date: NaiveDate, timezone: &str) -> NaiveDateTime {
     let next = date.succ_opt().unwrap_or(date).and_time(NaiveTime::MIN);
     school_local_to_utc(next, timezone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn school() -> SchoolRow {
+        SchoolRow {
+            id: "s".into(),
+            district_id: "d".into(),
+            name: "S".into(),
+            code: "S-1".into(),
+            kind: "primary".into(),
+            timezone: "Asia/Shanghai".into(),
+            dismissal_time: "16:30".into(),
+            created_at: NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn the_most_specific_dismissal_time_wins_and_weekends_have_none() {
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let wednesday = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let saturday = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        let o: Vec<DismissalOverride> = vec![
+            (Some(3), None, "14:00".into()),
+            (None, Some(1), "15:30".into()),
+            (Some(3), Some(1), "13:00".into()),
+            (Some(6), None, "11:30".into()),
+        ];
+        let t = |g, d| dismissal_time(&school(), &o, g, d).map(|t| t.format("%H:%M").to_string());
+        assert_eq!(t(1, monday).as_deref(), Some("15:30"));
+        assert_eq!(t(2, monday).as_deref(), Some("16:30"));
+        assert_eq!(t(1, wednesday).as_deref(), Some("13:00"));
+        assert_eq!(t(2, wednesday).as_deref(), Some("14:00"));
+        assert_eq!(t(2, saturday).as_deref(), Some("11:30"));
+        assert_eq!(t(2, saturday.succ_opt().unwrap()), None);
+    }
+
+    #[test]
+    fn blocks_match_by_normalised_name_phone_or_id_ending() {
+        let b = BlockRow {
+            id: "b".into(),
+            student_id: "s".into(),
+            name: "Wang Jun".into(),
+            name_norm: normalise_name("Wang Jun"),
+            phone: Some("139 0000 0009".into()),
+            id_last4: Some("123X".into()),
+            note: "n".into(),
+            court_order: true,
+            created_at: NaiveDateTime::default(),
+            lifted_at: None,
+            lift_note: None,
+        };
+        let who = |n: Option<&str>, p: Option<&str>, i: Option<&str>| Identity {
+            name: n.map(String::from),
+            phone: p.map(String::from),
+            id_last4: i.map(String::from),
+        };
+        assert!(block_matches(&b, &who(Some("WANG-jun"), None, None)));
+        assert!(block_matches(
+            &b,
+            &who(Some("x"), Some("+86 13900000009"), None)
+        ));
+        assert!(block_matches(&b, &who(None, None, Some("123X"))));
+        assert!(!block_matches(
+            &b,
+            &who(Some("Wang Juan"), Some("13900000008"), Some("1234"))
+        ));
+        assert!(!block_matches(&b, &who(None, Some("0009"), None)));
+    }
 }

@@ -4,5 +4,6 @@ DROP TABLE pickup_dismissal_modes;
 DROP TABLE pickup_passes;
 DROP TABLE pickup_blocks;
 DROP TABLE pickup_persons;
+DROP TABLE pickup_closed_days;
 DROP TABLE pickup_dismissal_times;
 DROP TABLE pickup_settings;

@@ -20,6 +20,13 @@ CREATE TABLE pickup_dismissal_times (
 );
 CREATE INDEX pickup_dismissal_times_school ON pickup_dismissal_times(school_id);
 
+-- Days the school is closed (holidays): no dismissal, no late alerts.
+CREATE TABLE pickup_closed_days (
+    school_id TEXT NOT NULL REFERENCES schools(id),
+    local_date TEXT NOT NULL,
+    PRIMARY KEY (school_id, local_date)
+);
+
 CREATE TABLE pickup_persons (
     id TEXT PRIMARY KEY NOT NULL,
     student_id TEXT NOT NULL REFERENCES students(id),
