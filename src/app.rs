@@ -90,6 +90,7 @@ where
                 .configure(crate::notify::routes)
                 .configure(crate::tipline::routes)
                 .configure(crate::pickup::routes)
+                .configure(crate::leave::routes)
                 .configure(crate::audit::routes),
         )
 }

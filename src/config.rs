@@ -31,6 +31,7 @@ pub struct Settings {
     pub notice_escalate_hours: i64,
     /// Delivery attempts before an outbox row is dead.
     pub outbox_max_attempts: i32,
+    pub leave: LeavePolicy,
     pub tipline: TiplineSettings,
 }
 
@@ -47,6 +48,32 @@ pub struct TiplineSettings {
     pub receipt_failures_per_minute: i64,
     pub urgent_deadline_mins: i64,
     pub normal_deadline_mins: i64,
+}
+
+/// The rules of leave and attendance that a district may tune.
+#[derive(Clone, Debug)]
+pub struct LeavePolicy {
+    /// The longest leave one request may cover, in days.
+    pub max_days: i64,
+    /// A leave of more school days than this also needs the school admin.
+    pub school_approval_days: i64,
+    /// Minutes after an overdue alert that the school admin is alerted too.
+    pub overdue_escalation_minutes: i64,
+    /// Unexcused absences (school days) within the window that raise a concern.
+    pub concern_absences: i64,
+    pub concern_window_days: i64,
+}
+
+impl Default for LeavePolicy {
+    fn default() -> Self {
+        LeavePolicy {
+            max_days: 30,
+            school_approval_days: 3,
+            overdue_escalation_minutes: 120,
+            concern_absences: 3,
+            concern_window_days: 14,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +204,18 @@ impl Settings {
                 1,
                 64,
             )? as usize,
+            leave: LeavePolicy {
+                max_days: number("SAFECAMPUS_LEAVE_MAX_DAYS", 30, 1, 365)?,
+                school_approval_days: number("SAFECAMPUS_LEAVE_SCHOOL_APPROVAL_DAYS", 3, 0, 365)?,
+                overdue_escalation_minutes: number(
+                    "SAFECAMPUS_LEAVE_OVERDUE_ESCALATION_MINUTES",
+                    120,
+                    1,
+                    24 * 60,
+                )?,
+                concern_absences: number("SAFECAMPUS_CONCERN_ABSENCES", 3, 1, 100)?,
+                concern_window_days: number("SAFECAMPUS_CONCERN_WINDOW_DAYS", 14, 1, 366)?,
+            },
             smtp_url,
             smtp_from,
             push_webhook_url,

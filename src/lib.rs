@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod leave;
 pub mod notify;
 pub mod org;
 pub mod pickup;

@@ -46,6 +46,12 @@ pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> 
                     Err(e) => tracing::warn!(job = name, error = %e, "background job did not run"),
                 }
             }
+            let s = state.clone();
+            match web::block(move || crate::leave::run_overdue_leave_worker(&s)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "overdue-leave worker failed; will retry"),
+                Err(e) => tracing::warn!(error = %e, "overdue-leave worker did not run"),
+            }
         }
     })
 }

@@ -452,6 +452,95 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    leave_requests (id) {
+        id -> Text,
+        student_id -> Text,
+        school_id -> Text,
+        class_id -> Text,
+        kind -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Text,
+        leaves_campus -> Bool,
+        pickup_person_id -> Nullable<Text>,
+        requested_by -> Text,
+        requester_role -> Text,
+        status -> Text,
+        needs_school -> Bool,
+        guardian_decided_by -> Nullable<Text>,
+        guardian_note -> Nullable<Text>,
+        teacher_decided_by -> Nullable<Text>,
+        teacher_note -> Nullable<Text>,
+        school_decided_by -> Nullable<Text>,
+        school_note -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        qr_token_hash -> Nullable<Text>,
+        left_at -> Nullable<Timestamp>,
+        exit_by -> Nullable<Text>,
+        exit_adult_kind -> Nullable<Text>,
+        exit_adult_name -> Nullable<Text>,
+        returned_at -> Nullable<Timestamp>,
+        returned_by -> Nullable<Text>,
+        overdue_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leave_overdue_alerts (id) {
+        id -> Text,
+        leave_id -> Text,
+        level -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    roll_calls (id) {
+        id -> Text,
+        class_id -> Text,
+        school_id -> Text,
+        local_date -> Text,
+        period -> Integer,
+        taken_by -> Text,
+        taken_at -> Timestamp,
+        corrected_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    absences (id) {
+        id -> Text,
+        roll_call_id -> Text,
+        student_id -> Text,
+        school_id -> Text,
+        local_date -> Text,
+        period -> Integer,
+        excused -> Bool,
+        leave_id -> Nullable<Text>,
+        explanation -> Nullable<Text>,
+        explained_by -> Nullable<Text>,
+        explained_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    concerns (id) {
+        id -> Text,
+        student_id -> Text,
+        school_id -> Text,
+        window_start -> Text,
+        window_end -> Text,
+        absence_days -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(schools -> districts (district_id));
 diesel::joinable!(classes -> schools (school_id));
 diesel::joinable!(students -> classes (class_id));
@@ -479,6 +568,11 @@ diesel::joinable!(notice_recipients -> notices (notice_id));
 diesel::joinable!(notice_recipients -> notifications (notification_id));
 diesel::joinable!(notice_recipients -> students (student_id));
 diesel::joinable!(outbox -> notifications (notification_id));
+diesel::joinable!(leave_requests -> students (student_id));
+diesel::joinable!(leave_overdue_alerts -> leave_requests (leave_id));
+diesel::joinable!(absences -> students (student_id));
+diesel::joinable!(absences -> roll_calls (roll_call_id));
+diesel::joinable!(concerns -> students (student_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -517,4 +611,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_preferences,
     notification_settings,
     outbox,
+    leave_requests,
+    leave_overdue_alerts,
+    roll_calls,
+    absences,
+    concerns,
 );

@@ -172,10 +172,22 @@ pub enum Template {
     PickupLate,
     PickupLateEscalated,
     DismissalModeChanged,
+    LeaveAwaitingDecision,
+    LeaveApproved,
+    LeaveRejected,
+    LeaveWithdrawn,
+    LeaveExited,
+    LeaveReturned,
+    LeaveOverdue,
+    LeaveOverdueEscalated,
+    AbsenceUnexcused,
+    AbsenceWithdrawn,
+    AbsenceExplained,
+    ConcernRaised,
 }
 
 impl Template {
-    const ALL: [Template; 17] = [
+    const ALL: [Template; 29] = [
         Template::PasswordChanged,
         Template::AccountDisabled,
         Template::GuardianLinked,
@@ -193,6 +205,18 @@ impl Template {
         Template::PickupLate,
         Template::PickupLateEscalated,
         Template::DismissalModeChanged,
+        Template::LeaveAwaitingDecision,
+        Template::LeaveApproved,
+        Template::LeaveRejected,
+        Template::LeaveWithdrawn,
+        Template::LeaveExited,
+        Template::LeaveReturned,
+        Template::LeaveOverdue,
+        Template::LeaveOverdueEscalated,
+        Template::AbsenceUnexcused,
+        Template::AbsenceWithdrawn,
+        Template::AbsenceExplained,
+        Template::ConcernRaised,
     ];
 
     pub fn key(self) -> &'static str {
@@ -214,6 +238,18 @@ impl Template {
             Template::PickupLate => "pickup.late",
             Template::PickupLateEscalated => "pickup.late_escalated",
             Template::DismissalModeChanged => "pickup.dismissal_mode_changed",
+            Template::LeaveAwaitingDecision => "leave.awaiting_decision",
+            Template::LeaveApproved => "leave.approved",
+            Template::LeaveRejected => "leave.rejected",
+            Template::LeaveWithdrawn => "leave.withdrawn",
+            Template::LeaveExited => "leave.exited",
+            Template::LeaveReturned => "leave.returned",
+            Template::LeaveOverdue => "leave.overdue",
+            Template::LeaveOverdueEscalated => "leave.overdue_escalated",
+            Template::AbsenceUnexcused => "attendance.absent_unexcused",
+            Template::AbsenceWithdrawn => "attendance.absence_withdrawn",
+            Template::AbsenceExplained => "attendance.absence_explained",
+            Template::ConcernRaised => "attendance.concern_raised",
         }
     }
 
@@ -354,6 +390,102 @@ impl Template {
             (Template::DismissalModeChanged, En) => (
                 "Way home changed",
                 "{student} now goes home: {mode}.",
+            ),
+            (Template::LeaveAwaitingDecision, ZhCn) => (
+                "请假申请待审批",
+                "{student}申请{kind}假，从{starts}到{ends}，等待您审批。",
+            ),
+            (Template::LeaveAwaitingDecision, En) => (
+                "Leave request to decide",
+                "{student} asks for {kind} leave from {starts} to {ends}; it waits for your decision.",
+            ),
+            (Template::LeaveApproved, ZhCn) => (
+                "请假已批准",
+                "{student}从{starts}到{ends}的请假已批准。",
+            ),
+            (Template::LeaveApproved, En) => (
+                "Leave approved",
+                "The leave of {student} from {starts} to {ends} is approved.",
+            ),
+            (Template::LeaveRejected, ZhCn) => (
+                "请假未批准",
+                "{student}从{starts}到{ends}的请假未获批准。",
+            ),
+            (Template::LeaveRejected, En) => (
+                "Leave not approved",
+                "The leave of {student} from {starts} to {ends} was not approved.",
+            ),
+            (Template::LeaveWithdrawn, ZhCn) => (
+                "请假已撤回",
+                "{student}从{starts}到{ends}的请假申请已撤回。",
+            ),
+            (Template::LeaveWithdrawn, En) => (
+                "Leave withdrawn",
+                "The leave request of {student} from {starts} to {ends} was withdrawn.",
+            ),
+            (Template::LeaveExited, ZhCn) => (
+                "孩子已离校",
+                "{student}于{time}离开学校（请假），接走人：{adult}。",
+            ),
+            (Template::LeaveExited, En) => (
+                "Left school",
+                "{student} left school on leave at {time} with {adult}.",
+            ),
+            (Template::LeaveReturned, ZhCn) => (
+                "已销假",
+                "{student}于{time}返校，请假结束。",
+            ),
+            (Template::LeaveReturned, En) => (
+                "Back at school",
+                "{student} came back at {time}; the leave has ended.",
+            ),
+            (Template::LeaveOverdue, ZhCn) => (
+                "请假逾期未返校",
+                "{student}的请假已于{ends}结束，但尚未返校销假。请立即确认孩子的去向。",
+            ),
+            (Template::LeaveOverdue, En) => (
+                "Not back from leave",
+                "The leave of {student} ended at {ends} and {student} has not come back. Please find out at once where {student} is.",
+            ),
+            (Template::LeaveOverdueEscalated, ZhCn) => (
+                "请假逾期仍未返校",
+                "{student}的请假已于{ends}结束，{minutes}分钟后仍未返校销假，请联系家长并按规定处置。",
+            ),
+            (Template::LeaveOverdueEscalated, En) => (
+                "Still not back from leave",
+                "{student} is still not back {minutes} minutes after the leave ended at {ends}. Reach the family and follow the school's procedure.",
+            ),
+            (Template::AbsenceUnexcused, ZhCn) => (
+                "孩子缺课且未请假",
+                "{student}在{date}第{period}节课缺席，且没有请假。请确认孩子的去向，并回复老师或补交请假。",
+            ),
+            (Template::AbsenceUnexcused, En) => (
+                "Absent without leave",
+                "{student} was not in class on {date} at period {period} and has no leave. Please check where {student} is, and answer the teacher or file a leave.",
+            ),
+            (Template::AbsenceWithdrawn, ZhCn) => (
+                "缺课提醒已撤回",
+                "更正：{student}在{date}第{period}节课并未缺席，之前的提醒作废。",
+            ),
+            (Template::AbsenceWithdrawn, En) => (
+                "Absence alert withdrawn",
+                "Correction: {student} was not absent on {date} at period {period}; please disregard the earlier alert.",
+            ),
+            (Template::AbsenceExplained, ZhCn) => (
+                "家长已说明缺课原因",
+                "{student}的监护人对{date}第{period}节课的缺席作了说明。",
+            ),
+            (Template::AbsenceExplained, En) => (
+                "Absence explained",
+                "A guardian of {student} explained the absence on {date} at period {period}.",
+            ),
+            (Template::ConcernRaised, ZhCn) => (
+                "需关注的学生（保密）",
+                "{student}在{days}天内有{count}天无故缺课，请按本学期专项排查要求跟进。此信息保密。",
+            ),
+            (Template::ConcernRaised, En) => (
+                "Student to look after (confidential)",
+                "{student} was absent without leave on {count} days within {days} days. Follow up as the semester screening asks. Confidential.",
             ),
         }
     }
