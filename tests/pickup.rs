@@ -1049,7 +1049,103 @@ async fn a_guardian_on_the_never_release_list_is_refused_and_told_nothing(app: T
         .expect_problem(404, "not_found");
 }
 
+async fn a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased(app: TestApp) {
+    let w = app.world().await;
+    let pupil = &w.x.student_id;
+    let mum = json!({"student_id": pupil, "guardian_user_id": w.x.parent.user_id});
+    let roll_calls = format!("/api/v1/classes/{}/roll-calls", w.x.class_id);
+    let roll_call = |period: i32, absent: Vec<&str>| {
+        app.post(
+            &roll_calls,
+            &w.x.teacher.token,
+            json!({"date": "2026-11-30", "period": period, "absent": absent}),
+        )
+    };
+    // 08:00: absent at the first period.
+    roll_call(1, vec![pupil.as_str()]).await.expect(201);
+    app.post("/api/v1/handovers", &w.x.guard.token, mum.clone())
+        .await
+        .expect_problem(409, "student_absent");
+    let board = app
+        .get(
+            &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+            &w.x.guard.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(board["students"][0]["state"], "absent", "{board}");
+    // Past the late threshold nobody is chased about a pupil who is not here.
+    app.clock.advance(chrono::Duration::hours(9));
+    let chased = format!(
+        "SELECT COUNT(*) AS n FROM notifications WHERE template = 'pickup.late' AND user_id IN ('{}', '{}')",
+        w.x.parent.user_id, w.y.parent.user_id
+    );
+    run_late_worker(&app).await;
+    // School Y's pupil is waiting and is chased; school X's absent pupil is not.
+    assert_eq!(
+        app.query_i64(chased.replace(&w.x.parent.user_id, "-"))
+            .await,
+        1
+    );
+    assert_eq!(
+        app.query_i64(chased.replace(&w.y.parent.user_id, "-"))
+            .await,
+        0
+    );
+    // Came late: present at a later period, so the mother may take her.
+    // (The morning's tokens have expired: everyone signs in again.)
+    let teacher = app.login("sch-x.teacher", PASSWORD).await;
+    let guard = app.login("sch-x.guard", PASSWORD).await;
+    app.post(
+        &roll_calls,
+        &teacher.token,
+        json!({"date": "2026-11-30", "period": 6, "absent": []}),
+    )
+    .await
+    .expect(201);
+    app.post("/api/v1/handovers", &guard.token, mum.clone())
+        .await
+        .expect(201);
+
+    // School Y's pupil has an approved leave covering now: the gate uses the leave exit.
+    let now = app.clock.now_ts();
+    let starts = chrono::DateTime::from_timestamp(now - 600, 0)
+        .unwrap()
+        .to_rfc3339();
+    let ends = chrono::DateTime::from_timestamp(now + 7200, 0)
+        .unwrap()
+        .to_rfc3339();
+    let leave = app
+        .post(
+            "/api/v1/leave-requests",
+            &app.login("sch-y.parent", PASSWORD).await.token,
+            json!({"student_id": w.y.student_id, "kind": "family", "starts_at": starts, "ends_at": ends,
+                   "reason": "family visit", "leaves_campus": true}),
+        )
+        .await
+        .expect(201);
+    app.post(
+        &format!(
+            "/api/v1/leave-requests/{}/decision",
+            leave["id"].as_str().unwrap()
+        ),
+        &app.login("sch-y.teacher", PASSWORD).await.token,
+        json!({"approve": true}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/handovers",
+        &app.login("sch-y.guard", PASSWORD).await.token,
+        json!({"student_id": w.y.student_id, "guardian_user_id": w.y.parent.user_id}),
+    )
+    .await
+    .expect_problem(409, "student_on_leave");
+    assert_eq!(app.count("handovers").await, 1);
+}
+
 on_both_databases!(
+    a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased,
     guardian_handover_releases_once_and_tells_the_family,
     delegate_is_released_only_inside_validity_window_and_weekdays,
     revoked_delegate_is_refused_and_the_entry_is_kept,

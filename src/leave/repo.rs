@@ -5,7 +5,7 @@ use super::dto::*;
 use crate::auth::{Caller, Role};
 use crate::clock::{school_local, to_utc};
 use crate::crypto::sha256_hex;
-use crate::db::schema::{absences, classes, leave_requests, schools, students, users};
+use crate::db::schema::{absences, classes, leave_requests, roll_calls, schools, students, users};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
 use crate::org::repo::StudentRow;
@@ -323,8 +323,10 @@ pub enum Presence {
     OnLeave,
 }
 
-/// Where `student_id` is at `at_utc`: on leave first, then absent by any
-/// roll call of that school day (not withdrawn), else present.
+/// Where `student_id` is at `at_utc`: on leave first; else absent when the
+/// latest roll call of that school day so far (not withdrawn) marked them
+/// absent — a pupil who came late and was present at a later period is
+/// here; else present.
 pub fn presence(
     conn: &mut AnyConnection,
     student_id: &str,
@@ -334,15 +336,26 @@ pub fn presence(
     if covering_leave(conn, student_id, at)?.is_some() {
         return Ok(Presence::OnLeave);
     }
-    let school_id = students::table
+    let (school_id, class_id) = students::table
         .find(student_id)
-        .select(students::school_id)
-        .first::<String>(conn)?;
+        .select((students::school_id, students::class_id))
+        .first::<(String, String)>(conn)?;
     let tz = timezone(conn, &school_id)?;
     let today = date_key(school_local(at_utc, &tz).date());
+    let latest: Option<String> = roll_calls::table
+        .filter(roll_calls::class_id.eq(&class_id))
+        .filter(roll_calls::local_date.eq(&today))
+        .filter(roll_calls::taken_at.le(at))
+        .order(roll_calls::period.desc())
+        .select(roll_calls::id)
+        .first(conn)
+        .optional()?;
+    let Some(roll_call_id) = latest else {
+        return Ok(Presence::Present);
+    };
     let absent = absences::table
         .filter(absences::student_id.eq(student_id))
-        .filter(absences::local_date.eq(today))
+        .filter(absences::roll_call_id.eq(roll_call_id))
         .filter(absences::withdrawn_at.is_null())
         .count()
         .get_result::<i64>(conn)?;

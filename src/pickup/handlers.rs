@@ -11,6 +11,7 @@ use crate::db::schema::{
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{respond_idempotent, respond_idempotent_committed, IdempotencyKey, JsonBody};
+use crate::leave::Presence;
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
 use crate::org::repo::StudentRow;
@@ -888,6 +889,21 @@ pub(super) async fn create_handover(
                     return Ok(Err(refusal.error()));
                 }
             };
+            match crate::leave::presence(conn, &student.id, now_utc)? {
+                Presence::Present => {}
+                Presence::Absent => {
+                    return Err(ApiError::conflict(
+                        "student_absent",
+                        "the roll call says this pupil is not at school today",
+                    ))
+                }
+                Presence::OnLeave => {
+                    return Err(ApiError::conflict(
+                        "student_on_leave",
+                        "this pupil is on leave: use the leave exit at the gate",
+                    ))
+                }
+            }
             let handover_id = new_id();
             diesel::insert_into(handovers::table)
                 .values((
@@ -1177,13 +1193,34 @@ fn day_or_today(date: Option<NaiveDate>, local: NaiveDateTime) -> NaiveDate {
 struct DayState {
     handovers: HashMap<String, HandoverRow>,
     modes: HashMap<String, String>,
+    presence: HashMap<String, Presence>,
+}
+
+/// The moment a board of `date` describes: now for today, midday otherwise.
+fn board_instant(
+    date: NaiveDate,
+    local_now: NaiveDateTime,
+    now_utc: chrono::DateTime<chrono::Utc>,
+    timezone: &str,
+) -> chrono::DateTime<chrono::Utc> {
+    if date == local_now.date() {
+        now_utc
+    } else {
+        let noon = date.and_hms_opt(12, 0, 0).expect("valid time");
+        crate::clock::to_utc(crate::clock::school_local_to_utc(noon, timezone))
+    }
 }
 
 fn day_state(
     conn: &mut AnyConnection,
     student_ids: &[String],
     date: NaiveDate,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<DayState> {
+    let mut presence = HashMap::new();
+    for id in student_ids {
+        presence.insert(id.clone(), crate::leave::presence(conn, id, at)?);
+    }
     let mut handover_map = HashMap::new();
     let mut modes = HashMap::new();
     for chunk in student_ids.chunks(500) {
@@ -1207,6 +1244,7 @@ fn day_state(
     Ok(DayState {
         handovers: handover_map,
         modes,
+        presence,
     })
 }
 
@@ -1214,6 +1252,11 @@ impl DayState {
     fn state_of(&self, student_id: &str) -> BoardState {
         if self.handovers.contains_key(student_id) {
             return BoardState::Released;
+        }
+        match self.presence.get(student_id) {
+            Some(Presence::OnLeave) => return BoardState::OnLeave,
+            Some(Presence::Absent) => return BoardState::Absent,
+            _ => {}
         }
         match self.modes.get(student_id).map(|m| DismissalMode::parse(m)) {
             Some(DismissalMode::Alone) => BoardState::Alone,
@@ -1250,7 +1293,9 @@ pub(super) async fn dismissal_board(
         .read(move |conn| {
             let class = crate::org::repo::class(conn, &caller, &class_id)?;
             let school = repo::school_row(conn, &class.school_id)?;
-            let date = day_or_today(wanted, school_local(now_utc, &school.timezone));
+            let local_now = school_local(now_utc, &school.timezone);
+            let date = day_or_today(wanted, local_now);
+            let at = board_instant(date, local_now, now_utc, &school.timezone);
             let overrides = repo::dismissal_overrides(conn, &school.id)?;
             let dismissal = repo::dismissal_time(&school, &overrides, class.grade, date)
                 .map(|t| t.format("%H:%M").to_string());
@@ -1260,7 +1305,7 @@ pub(super) async fn dismissal_board(
                 .order((students::name, students::id))
                 .load(conn)?;
             let ids: Vec<String> = pupils.iter().map(|s| s.id.clone()).collect();
-            let mut day = day_state(conn, &ids, date)?;
+            let mut day = day_state(conn, &ids, date, at)?;
             let mut out = Vec::with_capacity(pupils.len());
             for s in pupils {
                 let state = day.state_of(&s.id);
@@ -1374,7 +1419,9 @@ pub(super) async fn dismissal_summary(
         .db
         .read(move |conn| {
             let school = crate::org::repo::school(conn, &caller, &school_id)?;
-            let date = day_or_today(wanted, school_local(now_utc, &school.timezone));
+            let local_now = school_local(now_utc, &school.timezone);
+            let date = day_or_today(wanted, local_now);
+            let at = board_instant(date, local_now, now_utc, &school.timezone);
             let class_rows: Vec<(String, String, i32)> = classes::table
                 .filter(classes::school_id.eq(&school.id))
                 .select((classes::id, classes::name, classes::grade))
@@ -1386,7 +1433,7 @@ pub(super) async fn dismissal_summary(
                 .order((students::class_id, students::name))
                 .load(conn)?;
             let ids: Vec<String> = pupils.iter().map(|s| s.id.clone()).collect();
-            let day = day_state(conn, &ids, date)?;
+            let day = day_state(conn, &ids, date, at)?;
             let mut classes_out: Vec<ClassSummary> = class_rows
                 .into_iter()
                 .map(|(class_id, name, grade)| ClassSummary {

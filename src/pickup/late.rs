@@ -81,7 +81,9 @@ fn late_for_school(
     let admins = repo::school_admins(conn, &school.id)?;
     let mut sent = 0;
     for (student_id, name, class_id, grade) in waiting {
-        if gone_home_another_way.contains(&student_id) {
+        if gone_home_another_way.contains(&student_id)
+            || crate::leave::presence(conn, &student_id, now)? != crate::leave::Presence::Present
+        {
             continue;
         }
         let Some(dismissal) = repo::dismissal_time(&school, &overrides, grade, today) else {
