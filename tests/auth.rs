@@ -317,7 +317,32 @@ async fn responses_carry_security_headers(app: TestApp) {
     assert_eq!(missing.header("cache-control"), Some("no-store"));
 }
 
+async fn parallel_guesses_and_parallel_refreshes_get_no_extra_chances(app: TestApp) {
+    let w = app.world().await;
+    let guesses = (0..10).map(|i| {
+        app.post_anon(
+            "/api/v1/auth/login",
+            json!({"username": "sch-x.teacher", "password": format!("wrong-password-{i}")}),
+        )
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|r| r.status == 401).count();
+    let locked = answers.iter().filter(|r| r.status == 429).count();
+    assert_eq!(checked + locked, 10);
+    assert!(checked <= 6, "{checked} guesses were checked at once");
+    // One refresh token used twice at once: at most one new pair.
+    let refreshes = (0..4).map(|_| {
+        app.post_anon(
+            "/api/v1/auth/refresh",
+            json!({"refresh_token": w.x.parent.refresh}),
+        )
+    });
+    let answers = futures_util::future::join_all(refreshes).await;
+    assert!(answers.iter().filter(|r| r.status == 200).count() <= 1);
+}
+
 on_both_databases!(
+    parallel_guesses_and_parallel_refreshes_get_no_extra_chances,
     login_returns_tokens_and_user,
     unknown_user_and_wrong_password_look_the_same,
     five_failures_lock_only_that_username,

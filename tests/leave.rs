@@ -1071,7 +1071,27 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
     .expect_problem(422, "idempotency_key_reused");
 }
 
+async fn a_pupil_handed_over_today_cannot_also_leave_on_a_leave_pass(app: TestApp) {
+    let mut w = app.world().await;
+    let older = older_pupil(&app, &w, "xiaobo").await;
+    let l = file(&app, &w.x.parent, leave(&older, TEN, NOON, true)).await;
+    let id = l["id"].as_str().unwrap().to_string();
+    decide(&app, &w.x.teacher, &id, true).await.expect(200);
+    advance(&app, &mut w, Duration::minutes(91)).await;
+    app.post(
+        "/api/v1/handovers",
+        &w.x.guard.token,
+        json!({"student_id": older, "guardian_user_id": w.x.parent.user_id}),
+    )
+    .await
+    .expect(201);
+    exit(&app, &w.x.guard, &id, json!({}))
+        .await
+        .expect_problem(409, "already_released");
+}
+
 on_both_databases!(
+    a_pupil_handed_over_today_cannot_also_leave_on_a_leave_pass,
     student_leave_is_cosigned_then_approved_and_each_step_is_told,
     long_leave_needs_the_school_admin_and_queues_show_who_decides,
     rejection_and_withdrawal_end_the_request_for_the_right_people_only,

@@ -1144,7 +1144,65 @@ async fn a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased(app: TestA
     assert_eq!(app.count("handovers").await, 1);
 }
 
+async fn authority_ends_with_the_guardian_who_gave_it(app: TestApp) {
+    let mut w = app.world().await;
+    let s = w.x.student_id.clone();
+    // A second guardian, not primary.
+    let dad_id = app
+        .create_user(&w.x.admin, "parent", "sch-x.dad", None)
+        .await;
+    app.post(
+        &format!("/api/v1/students/{s}/guardians"),
+        &w.x.admin.token,
+        json!({"user_id": dad_id, "relation": "father", "primary": false}),
+    )
+    .await
+    .expect(201);
+    let dad = app.login("sch-x.dad", PASSWORD).await;
+    // Only a primary guardian may issue a pass that names nobody.
+    issue_pass(&app, &dad, &s, json!({"date": "2026-11-30"}))
+        .await
+        .expect_problem(403, "primary_guardian_required");
+    // The mother issues an open pass; then a court order bars her.
+    let open = issue_pass(&app, &w.x.parent, &s, json!({"date": "2026-11-30"}))
+        .await
+        .expect(201);
+    app.post(
+        &format!("/api/v1/students/{s}/pickup-blocks"),
+        &w.x.admin.token,
+        json!({"name": "sch-x.parent", "note": "court order 2026-7", "court_order": true}),
+    )
+    .await
+    .expect(201);
+    to_dismissal(&app, &mut w).await;
+    // Her friend with her pass is refused: the authority died with hers.
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pass_code": open["code"], "presented": {"name": "A Friend"}}),
+    )
+    .await
+    .expect_problem(403, "pickup_not_authorized");
+    // A disabled guardian takes no one.
+    app.post(
+        &format!("/api/v1/users/{dad_id}/disable"),
+        &w.x.admin.token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "guardian_user_id": dad_id}),
+    )
+    .await
+    .expect_problem(403, "pickup_not_authorized");
+    assert_eq!(app.count("handovers").await, 0);
+}
+
 on_both_databases!(
+    authority_ends_with_the_guardian_who_gave_it,
     a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased,
     guardian_handover_releases_once_and_tells_the_family,
     delegate_is_released_only_inside_validity_window_and_weekdays,

@@ -1407,7 +1407,32 @@ async fn a_client_written_from_the_envelope_description_interoperates(app: TestA
     );
 }
 
+async fn a_key_nobody_can_seal_to_is_refused_and_report_ids_tell_only_the_hour(app: TestApp) {
+    let mut t = tip_world(&app).await;
+    // A low-order X25519 point parses but would jam the mailbox.
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    app.send(
+        "PUT",
+        "/api/v1/me/encryption-key",
+        Some(&t.x_counselor.s.token),
+        Some(&json!({"public_key": b64u(&one)})),
+        &[],
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    app.clock.advance(chrono::Duration::minutes(37));
+    relogin(&app, &mut t).await;
+    let receipt = submit_sealed(&app, "SCH-X", "someone touched me", "normal", false).await;
+    assert!(!receipt.is_empty());
+    let id = list_ids(&app, &t.bureau.s).await.remove(0);
+    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    let (secs, _) = uuid.get_timestamp().unwrap().to_unix();
+    assert_eq!(secs % 3600, 0, "the id carries the hour only");
+}
+
 on_both_databases!(
+    a_key_nobody_can_seal_to_is_refused_and_report_ids_tell_only_the_hour,
     a_client_written_from_the_envelope_description_interoperates,
     a_recipient_added_later_gets_wraps_from_a_colleague,
     full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_logs,

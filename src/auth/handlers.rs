@@ -64,14 +64,19 @@ pub(super) async fn login(
     let LoginRequest { username, password } = body.into_inner();
     let username = username.into_string().trim().to_lowercase();
     let now = state.now_db();
-    let (u1, u2) = (username.clone(), username.clone());
+    // The attempt is counted before the password is checked, in the same
+    // transaction as the lockout check, so parallel guesses cannot slip past
+    // the limit; a success clears the count.
+    let u1 = username.clone();
     let (locked, user) = state
         .db
-        .read(move |conn| {
-            Ok((
-                repo::lockout_remaining(conn, &u1, now)?,
-                repo::find_login_user(conn, &u2)?,
-            ))
+        .write(move |conn| {
+            repo::lock_account(conn, &u1)?;
+            let locked = repo::lockout_remaining(conn, &u1, now)?;
+            if locked.is_none() {
+                repo::record_failure(conn, &u1, now)?;
+            }
+            Ok((locked, repo::find_login_user(conn, &u1)?))
         })
         .await?;
     if let Some(secs) = locked {
@@ -91,7 +96,6 @@ pub(super) async fn login(
             state
                 .db
                 .write(move |conn| {
-                    repo::record_failure(conn, &username, now)?;
                     audit::record(
                         conn,
                         now,

@@ -36,6 +36,21 @@ pub fn find_login_user_by_id(conn: &mut AnyConnection, id: &str) -> AppResult<Lo
         .first(conn)?)
 }
 
+/// Makes concurrent login attempts of one account wait for each other on
+/// PostgreSQL, so that each sees the ones before it (SQLite's write
+/// transactions are serial already).
+pub fn lock_account(conn: &mut AnyConnection, username: &str) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        users::table
+            .filter(users::username.eq(username))
+            .select(users::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Seconds until this username may try again, when it is locked out.
 pub fn lockout_remaining(
     conn: &mut AnyConnection,
@@ -191,9 +206,19 @@ pub fn rotate_refresh_token(
     if revoked_at.is_some() || expires_at <= now || disabled || started < valid_after {
         return Ok(Rotation::Invalid);
     }
-    diesel::update(refresh_tokens::table.find(&token_id))
-        .set(refresh_tokens::used_at.eq(now))
-        .execute(conn)?;
+    // Only one of two concurrent refreshes with the same token may win; the
+    // loser is a reuse.
+    let won = diesel::update(
+        refresh_tokens::table
+            .find(&token_id)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
+    if won == 0 {
+        revoke_session(conn, &session_id, now)?;
+        return Ok(Rotation::ReuseDetected);
+    }
     let refresh_token = issue_refresh_token(conn, &session_id, now, ttl_days)?;
     Ok(Rotation::Rotated {
         user_id,

@@ -62,6 +62,16 @@ pub fn public_key_from_bytes(bytes: &[u8]) -> Result<PublicKey, HpkeFailure> {
     PublicKey::from_bytes(bytes).map_err(|_| HpkeFailure::BadKey)
 }
 
+/// A public key that senders can actually seal to. X25519 low-order points
+/// parse, but every DH with them gives the all-zero secret that RFC 9180
+/// senders must refuse: registered as a recipient, such a key would make the
+/// mailbox refuse every report.
+pub fn usable_public_key(bytes: &[u8]) -> Result<PublicKey, HpkeFailure> {
+    let pk = public_key_from_bytes(bytes)?;
+    seal_base(&pk, b"safecampus/v1/key-check", b"", &[0u8; 32]).map_err(|_| HpkeFailure::BadKey)?;
+    Ok(pk)
+}
+
 pub fn private_key_from_bytes(bytes: &[u8]) -> Result<PrivateKey, HpkeFailure> {
     if bytes.len() != KEY_LEN {
         return Err(HpkeFailure::BadKey);
@@ -363,5 +373,25 @@ mod rfc9180_vectors {
             labeled_expand(&secret, "exp", &context, 32),
             h(EXPORTER_SECRET)
         );
+    }
+}
+
+#[cfg(test)]
+mod key_checks {
+    use super::*;
+
+    #[test]
+    fn low_order_points_are_not_usable_recipient_keys() {
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        let mut p_minus_one = [0xffu8; 32];
+        p_minus_one[0] = 0xec;
+        p_minus_one[31] = 0x7f;
+        for bad in [one, p_minus_one] {
+            assert!(public_key_from_bytes(&bad).is_ok(), "it parses");
+            assert!(usable_public_key(&bad).is_err(), "but cannot be sealed to");
+        }
+        let (_, pk) = generate();
+        assert!(usable_public_key(&public_key_bytes(&pk)).is_ok());
     }
 }

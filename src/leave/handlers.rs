@@ -834,6 +834,21 @@ fn exit_leave(
     let tz = repo::timezone(conn, &student.school_id)?;
     let local = school_local(now_utc, &tz);
     let time = local.format("%H:%M").to_string();
+    // A pupil already handed over at dismissal today has left with that adult.
+    let handed_over: i64 = crate::db::schema::handovers::table
+        .filter(crate::db::schema::handovers::student_id.eq(&student.id))
+        .filter(
+            crate::db::schema::handovers::local_date
+                .eq(crate::pickup::repo::date_key(local.date())),
+        )
+        .count()
+        .get_result(conn)?;
+    if handed_over > 0 {
+        return Err(ApiError::conflict(
+            "already_released",
+            "this student was already handed over today",
+        ));
+    }
     let released = match adult {
         None if student.handover_required => return Err(ApiError::forbidden(
             "pickup_not_authorized",

@@ -641,6 +641,14 @@ pub(super) async fn issue_pickup_pass(
                     "only a guardian may issue a pickup pass",
                 ));
             }
+            // A pass naming nobody lets any holder take the child: only a
+            // primary guardian may give such trust, like naming a pickup person.
+            if b.pickup_person_id.is_none() && !rel.primary_guardian {
+                return Err(forbidden(
+                    "primary_guardian_required",
+                    "only a primary guardian may issue a pass that names no pickup person",
+                ));
+            }
             let (local, timezone) = local_now(conn, &student.school_id, now_utc)?;
             let today = local.date();
             if b.date < today || b.date > today + chrono::Duration::days(31) {

@@ -302,6 +302,34 @@ pub fn student_for_family_or_school(
     }
 }
 
+/// Whether whoever named a pickup person or issued a pass still may: the
+/// school's admin, or a guardian who is neither disabled nor on the pupil's
+/// never-release list. A guardian later barred by a custody order cannot
+/// send someone with a pass they issued before.
+pub fn authoriser_in_good_standing(
+    conn: &mut AnyConnection,
+    student: &StudentRow,
+    user_id: &str,
+) -> AppResult<bool> {
+    let row: Option<(String, Option<String>, bool)> = users::table
+        .find(user_id)
+        .select((users::role, users::school_id, users::disabled))
+        .first(conn)
+        .optional()?;
+    let Some((role, school_id, disabled)) = row else {
+        return Ok(false);
+    };
+    if disabled {
+        return Ok(false);
+    }
+    if role == crate::auth::Role::SchoolAdmin.as_str()
+        && school_id.as_deref() == Some(student.school_id.as_str())
+    {
+        return Ok(true);
+    }
+    Ok(guardians(conn, &student.id)?.iter().any(|g| g == user_id))
+}
+
 /// Everyone to tell about a pupil's pickup: its guardians, except one the
 /// pupil's never-release list names (a parent under a custody order must
 /// not learn who takes the child, or when).
@@ -610,6 +638,7 @@ pub fn authorise_adult(
                 .inner_join(users::table)
                 .filter(guardianships::student_id.eq(&student.id))
                 .filter(guardianships::user_id.eq(user_id))
+                .filter(users::disabled.eq(false))
                 .select((users::display_name, users::phone, guardianships::relation))
                 .first::<(String, Option<String>, String)>(conn)
                 .optional()?;
@@ -686,6 +715,17 @@ pub fn authorise_adult(
             if !p.valid_on(today) {
                 return Ok(Err(refuse(false, "not_valid_today", Some(p.name))));
             }
+            let author: String = pickup_persons::table
+                .find(&p.id)
+                .select(pickup_persons::created_by)
+                .first(conn)?;
+            if !authoriser_in_good_standing(conn, student, &author)? {
+                return Ok(Err(refuse(
+                    false,
+                    "authoriser_no_longer_trusted",
+                    Some(p.name),
+                )));
+            }
             released_to_person(&p, None)
         }
         Resolved::Pass(pass, person) => {
@@ -703,7 +743,12 @@ pub fn authorise_adult(
             } else if person.as_ref().is_some_and(|p| p.revoked_at.is_some()) {
                 Some("revoked")
             } else {
-                None
+                let issuer: String = pickup_passes::table
+                    .find(&pass.id)
+                    .select(pickup_passes::issued_by)
+                    .first(conn)?;
+                (!authoriser_in_good_standing(conn, student, &issuer)?)
+                    .then_some("authoriser_no_longer_trusted")
             };
             if let Some(reason) = reason {
                 return Ok(Err(refuse(false, reason, name)));

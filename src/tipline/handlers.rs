@@ -60,7 +60,7 @@ pub(super) async fn put_encryption_key(
 ) -> AppResult<web::Json<KeyCreated>> {
     let b = body.into_inner();
     let pk = b64u_decode(&b.public_key)
-        .filter(|k| hpke::public_key_from_bytes(k).is_ok())
+        .filter(|k| hpke::usable_public_key(k).is_ok())
         .ok_or_else(|| {
             ApiError::invalid(
                 "public_key",

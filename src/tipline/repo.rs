@@ -64,6 +64,18 @@ pub struct MessageRow {
     pub created_at: NaiveDateTime,
 }
 
+/// An id for a report or a reporter's message that does not tell the
+/// moment it was made (a UUIDv7 would, to the millisecond): its time part is
+/// the hour only, the rest is random, so lists still sort by hour.
+pub fn anonymous_id(now: NaiveDateTime) -> String {
+    let hour_ms = to_hour(now).timestamp_millis().max(0) as u64;
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&crate::crypto::random_bytes(10));
+    uuid::Builder::from_unix_timestamp_millis(hour_ms, &random)
+        .into_uuid()
+        .to_string()
+}
+
 pub fn to_hour(t: NaiveDateTime) -> DateTime<Utc> {
     to_utc(
         t.with_minute(0)
@@ -463,7 +475,10 @@ pub fn insert_message(
     env: &Envelope,
     now: NaiveDateTime,
 ) -> AppResult<String> {
-    let id = new_id();
+    let id = match sender {
+        Sender::Reporter => anonymous_id(now),
+        _ => new_id(),
+    };
     diesel::insert_into(tm::table)
         .values((
             tm::id.eq(&id),

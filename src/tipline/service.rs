@@ -145,7 +145,7 @@ pub fn submit(
     pow::spend(conn, now, b.pow.as_ref())?;
     let receipt = Receipt::generate();
     let report = ReportRow {
-        id: new_id(),
+        id: repo::anonymous_id(now),
         district_id,
         school_id,
         category: b.category.as_str().to_string(),
@@ -286,7 +286,13 @@ fn seal_plain(keys: &[repo::KeyHolder], text: &str) -> AppResult<Envelope> {
         recipients.push((k.key_id.clone(), pk));
     }
     let padded = envelope::padded_json(&serde_json::json!({ "text": text }));
-    envelope::seal(&recipients, &padded).map_err(ApiError::internal)
+    envelope::seal(&recipients, &padded).map_err(|_| {
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "mailbox_not_ready",
+            "a recipient key of this mailbox cannot be sealed to; call the crisis line if someone is in danger",
+        )
+    })
 }
 
 /// The envelope of a reporter's message: theirs, or sealed now from plain text.
@@ -414,9 +420,15 @@ pub fn detail(
         .map(|(action, status, actor_id, note, at)| HistoryEntry {
             action,
             status: Status::parse(&status).unwrap_or(Status::New),
+            // What no staff member did (the submission, an escalation) is
+            // told to the hour, like the report's own time.
+            at: if actor_id.is_none() {
+                repo::to_hour(at)
+            } else {
+                to_utc(at)
+            },
             actor_id,
             note,
-            at: to_utc(at),
         })
         .collect();
     let close_request = match (
