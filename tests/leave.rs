@@ -1090,7 +1090,47 @@ async fn a_pupil_handed_over_today_cannot_also_leave_on_a_leave_pass(app: TestAp
         .expect_problem(409, "already_released");
 }
 
+async fn a_barred_guardian_hears_nothing_of_leave_or_absence(app: TestApp) {
+    let w = app.world().await;
+    let pupil = older_pupil(&app, &w, "ming").await;
+    let dad = app
+        .create_user(&w.x.admin, "parent", "ming.dad", None)
+        .await;
+    app.add_guardian(&w.x.admin, &pupil, &dad, "father").await;
+    // A court order bars the mother; the school learns of it.
+    app.post(
+        &format!("/api/v1/students/{pupil}/pickup-blocks"),
+        &w.x.admin.token,
+        json!({"name": "sch-x.parent", "note": "court order 2026-9", "court_order": true}),
+    )
+    .await
+    .expect(201);
+    let l = file(&app, &w.x.teacher, leave(&pupil, TEN, NOON, true)).await;
+    decide(&app, &w.x.teacher, l["id"].as_str().unwrap(), true)
+        .await
+        .expect(200);
+    roll_call(
+        &app,
+        &w.x.teacher,
+        &w.x.class_id,
+        "2026-11-30",
+        1,
+        &[pupil.as_str()],
+    )
+    .await
+    .expect(201);
+    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 0);
+    assert_eq!(
+        notes(&app, &w.x.parent.user_id, "attendance.absent_unexcused").await,
+        0
+    );
+    // The pupil's other guardian is still told.
+    assert_eq!(notes(&app, &dad, "leave.approved").await, 1);
+    assert_eq!(notes(&app, &dad, "attendance.absent_unexcused").await, 1);
+}
+
 on_both_databases!(
+    a_barred_guardian_hears_nothing_of_leave_or_absence,
     a_pupil_handed_over_today_cannot_also_leave_on_a_leave_pass,
     student_leave_is_cosigned_then_approved_and_each_step_is_told,
     long_leave_needs_the_school_admin_and_queues_show_who_decides,

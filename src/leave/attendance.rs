@@ -216,7 +216,7 @@ pub(super) async fn take_roll_call(
                     .set(absences::withdrawn_at.eq(now))
                     .execute(conn)?;
                 if !a.excused {
-                    let guardians = crate::org::repo::guardian_ids(conn, &a.student_id)?;
+                    let guardians = crate::pickup::repo::guardians(conn, &a.student_id)?;
                     notify::send(
                         conn,
                         now,
@@ -259,7 +259,7 @@ pub(super) async fn take_roll_call(
                     ))
                     .execute(conn)?;
                 if leave.is_none() {
-                    let guardians = crate::org::repo::guardian_ids(conn, student_id)?;
+                    let guardians = crate::pickup::repo::guardians(conn, student_id)?;
                     notify::send(
                         conn,
                         now,

@@ -253,7 +253,7 @@ fn notify_next_approver(
     student: &StudentRow,
 ) -> AppResult<()> {
     let to = match row.status() {
-        LeaveStatus::PendingGuardian => crate::org::repo::guardian_ids(conn, &row.student_id)?,
+        LeaveStatus::PendingGuardian => crate::pickup::repo::guardians(conn, &row.student_id)?,
         LeaveStatus::PendingTeacher => repo::head_teacher_of(conn, &row.class_id)?
             .into_iter()
             .collect(),
@@ -281,7 +281,7 @@ fn notify_family(
     student: &StudentRow,
     template: Template,
 ) -> AppResult<()> {
-    let mut to = crate::org::repo::guardian_ids(conn, &row.student_id)?;
+    let mut to = crate::pickup::repo::guardians(conn, &row.student_id)?;
     to.extend(repo::student_account(student));
     let data = leave_data(conn, row, &student.name)?;
     notify::send(conn, now, &to, template, data, Category::Leave)
@@ -664,7 +664,7 @@ pub(super) async fn withdraw(
             diesel::update(leave_requests::table.find(&row.id))
                 .set(leave_requests::withdrawn_at.eq(now))
                 .execute(conn)?;
-            let mut to = crate::org::repo::guardian_ids(conn, &row.student_id)?;
+            let mut to = crate::pickup::repo::guardians(conn, &row.student_id)?;
             to.extend(repo::head_teacher_of(conn, &row.class_id)?);
             to.extend(repo::student_account(&student));
             to.retain(|u| *u != caller.user_id);
@@ -885,7 +885,7 @@ fn exit_leave(
     if n != 1 {
         return Err(not_active("this student already left on this leave"));
     }
-    let guardians = crate::org::repo::guardian_ids(conn, &student.id)?;
+    let guardians = crate::pickup::repo::guardians(conn, &student.id)?;
     let mut data = leave_data(conn, &row, &student.name)?;
     data["time"] = serde_json::json!(time);
     data["adult"] = serde_json::json!(released
@@ -1089,7 +1089,7 @@ pub(super) async fn record_return(
                     leave_requests::returned_by.eq(&caller.user_id),
                 ))
                 .execute(conn)?;
-            let mut to = crate::org::repo::guardian_ids(conn, &student.id)?;
+            let mut to = crate::pickup::repo::guardians(conn, &student.id)?;
             to.extend(repo::head_teacher_of(conn, &row.class_id)?);
             to.sort();
             to.dedup();

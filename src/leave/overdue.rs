@@ -94,7 +94,7 @@ fn overdue_one(
             ))
             .execute(conn)?;
         record_alert(conn, &row.id, 1, now)?;
-        let mut to = crate::org::repo::guardian_ids(conn, &row.student_id)?;
+        let mut to = crate::pickup::repo::guardians(conn, &row.student_id)?;
         to.extend(repo::head_teacher_of(conn, &row.class_id)?);
         to.sort();
         to.dedup();

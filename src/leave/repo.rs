@@ -218,7 +218,7 @@ pub fn is_head_teacher(
 }
 
 pub fn is_guardian(conn: &mut AnyConnection, user_id: &str, student_id: &str) -> AppResult<bool> {
-    Ok(crate::org::repo::guardian_ids(conn, student_id)?
+    Ok(crate::pickup::repo::guardians(conn, student_id)?
         .iter()
         .any(|g| g == user_id))
 }

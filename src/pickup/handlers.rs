@@ -1321,10 +1321,13 @@ pub(super) async fn dismissal_board(
                     Some(h) => Some(repo::handover_views(conn, vec![h])?.remove(0)),
                     None => None,
                 };
+                // A guardian on the never-release list is no authorised adult.
+                let allowed = repo::guardians(conn, &s.id)?;
                 let mut adults: Vec<AuthorisedAdult> = guardianships::table
                     .inner_join(users::table)
                     .filter(guardianships::student_id.eq(&s.id))
                     .filter(users::disabled.eq(false))
+                    .filter(users::id.eq_any(allowed))
                     .select((users::id, users::display_name, guardianships::relation))
                     .order(users::id)
                     .load::<(String, String, String)>(conn)?

@@ -198,20 +198,9 @@ pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<Rep
     let found = state
         .db
         .write(move |conn| {
-            let recent: i64 = rf::table
-                .filter(rf::at.gt(now - Duration::minutes(1)))
-                .count()
-                .get_result(conn)?;
-            if recent >= limit {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "receipt_throttled",
-                    "too many wrong receipts were tried; wait a minute and try again",
-                )
-                .with_retry_after(60));
-            }
             // The lookup is by an HMAC over a fixed-length value, the same
-            // work for a right and a wrong receipt.
+            // work for a right and a wrong receipt. A right receipt always
+            // gets through: a flood of wrong ones must not lock reporters out.
             let mac = mac.unwrap_or_else(|| "0".repeat(64));
             let row = tr::table
                 .filter(tr::receipt_mac.eq(&mac))
@@ -219,6 +208,18 @@ pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<Rep
                 .first(conn)
                 .optional()?;
             if row.is_none() {
+                let recent: i64 = rf::table
+                    .filter(rf::at.gt(now - Duration::minutes(1)))
+                    .count()
+                    .get_result(conn)?;
+                if recent >= limit {
+                    return Err(ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "receipt_throttled",
+                        "too many wrong receipts were tried; wait a minute and try again",
+                    )
+                    .with_retry_after(60));
+                }
                 diesel::insert_into(rf::table)
                     .values((rf::id.eq(new_id()), rf::at.eq(now)))
                     .execute(conn)?;
