@@ -1201,7 +1201,33 @@ async fn authority_ends_with_the_guardian_who_gave_it(app: TestApp) {
     assert_eq!(app.count("handovers").await, 0);
 }
 
+async fn history_dates_outside_any_school_year_are_refused(app: TestApp) {
+    let w = app.world().await;
+    let s = &w.x.student_id;
+    for q in ["to=1000-01-01", "from=2999-01-01&to=2026-11-30"] {
+        app.get(
+            &format!("/api/v1/students/{s}/handovers?{q}"),
+            &w.x.parent.token,
+        )
+        .await
+        .expect_problem(422, "invalid_field");
+        app.get(
+            &format!("/api/v1/students/{s}/attendance?{q}"),
+            &w.x.parent.token,
+        )
+        .await
+        .expect_problem(422, "invalid_field");
+    }
+    app.get(
+        &format!("/api/v1/students/{s}/handovers?to=2026-11-30"),
+        &w.x.parent.token,
+    )
+    .await
+    .expect(200);
+}
+
 on_both_databases!(
+    history_dates_outside_any_school_year_are_refused,
     authority_ends_with_the_guardian_who_gave_it,
     a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased,
     guardian_handover_releases_once_and_tells_the_family,

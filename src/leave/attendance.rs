@@ -15,6 +15,7 @@ use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery}
 use crate::notify::{self, Category, Template};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
+use chrono::Datelike;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -580,6 +581,14 @@ pub(super) async fn attendance(
                 crate::pickup::repo::student_for_family_or_school(conn, &caller, &id)?;
             let tz = repo::timezone(conn, &student.school_id)?;
             let to = q.to.unwrap_or_else(|| school_local(now_utc, &tz).date());
+            // Dates far outside any school year are bad input, not arithmetic overflow.
+            let plausible = |d: NaiveDate| (2000..=2100).contains(&d.year());
+            if !plausible(to) || q.from.is_some_and(|f| !plausible(f)) {
+                return Err(ApiError::invalid(
+                    "to",
+                    "dates must be between the years 2000 and 2100",
+                ));
+            }
             let from = q.from.unwrap_or(to - chrono::Duration::days(30));
             if from > to {
                 return Err(ApiError::invalid("from", "from must not be after to"));

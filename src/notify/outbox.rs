@@ -23,7 +23,9 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 use std::collections::HashMap;
 
 /// Rows claimed per round trip.
-pub const CLAIM_BATCH: i64 = 100;
+/// Small enough that a whole batch (each send up to 15 s) ends well inside
+/// the lease, so another instance never re-claims rows still being sent.
+pub const CLAIM_BATCH: i64 = 15;
 /// How long a claimed row is the claimer's before another may take it.
 pub const LEASE: Duration = Duration::minutes(5);
 const BACKOFF_BASE_SECS: i64 = 60;

@@ -18,6 +18,7 @@ use crate::org::repo::StudentRow;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use base64::Engine;
+use chrono::Datelike;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -1525,6 +1526,14 @@ pub(super) async fn student_handovers(
             let (student, _) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
             let (local, _) = local_now(conn, &student.school_id, now_utc)?;
             let to = q.to.unwrap_or(local.date());
+            // Dates far outside any school year are bad input, not arithmetic overflow.
+            let plausible = |d: NaiveDate| (2000..=2100).contains(&d.year());
+            if !plausible(to) || q.from.is_some_and(|f| !plausible(f)) {
+                return Err(ApiError::invalid(
+                    "to",
+                    "dates must be between the years 2000 and 2100",
+                ));
+            }
             let from = q.from.unwrap_or(to - chrono::Duration::days(30));
             if from > to || to - from > chrono::Duration::days(366) {
                 return Err(ApiError::invalid(
