@@ -156,21 +156,17 @@ async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// The database answers.
+/// The database answers and would take a write now; 503 while it cannot.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/readyz")]
 async fn readyz(state: State) -> Result<web::Json<Health>, ApiError> {
-    use diesel::connection::SimpleConnection;
-    state
-        .db
-        .read(|conn| {
-            conn.batch_execute("SELECT 1")
-                .map_err(ApiError::unavailable)
-        })
+    let db = state.db.clone();
+    web::block(move || db.ready())
         .await
-        .map_err(|_| ApiError::unavailable("database unreachable"))?;
+        .map_err(ApiError::database_unavailable)?
+        .map_err(|e| ApiError::database_unavailable(e.to_string()))?;
     Ok(web::Json(Health { status: "ready" }))
 }

@@ -16,6 +16,9 @@ pub struct Settings {
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
     pub db_pool_size: u32,
+    /// How long a request waits for a database connection or SQLite's write
+    /// lock before it is answered 503.
+    pub db_timeout: std::time::Duration,
     pub workers: usize,
     /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
     pub password_hash_concurrency: usize,
@@ -197,6 +200,12 @@ impl Settings {
             access_token_ttl_secs: number("SAFECAMPUS_ACCESS_TOKEN_TTL_SECS", 900, 60, 900)?,
             refresh_token_ttl_days: number("SAFECAMPUS_REFRESH_TOKEN_TTL_DAYS", 30, 1, 90)?,
             db_pool_size: number("SAFECAMPUS_DB_POOL_SIZE", 10, 1, 200)? as u32,
+            db_timeout: std::time::Duration::from_millis(number(
+                "SAFECAMPUS_DB_TIMEOUT_MS",
+                5000,
+                100,
+                60_000,
+            )? as u64),
             workers: number("SAFECAMPUS_WORKERS", cores as i64, 1, 64)? as usize,
             password_hash_concurrency: number(
                 "SAFECAMPUS_PASSWORD_HASH_CONCURRENCY",

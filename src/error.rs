@@ -86,6 +86,19 @@ impl ApiError {
         e
     }
 
+    /// The database cannot be reached or is locked by someone else: worth a
+    /// retry in a moment, never a 500.
+    pub fn database_unavailable(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; try again shortly (with the same Idempotency-Key)",
+        )
+        .with_retry_after(1);
+        e.cause = Some(cause.to_string());
+        e
+    }
+
     pub fn internal(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -162,13 +175,13 @@ impl From<diesel::result::Error> for ApiError {
                 ApiError::invalid("reference", "a referenced resource does not exist")
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                ApiError::unavailable(info.message())
+                ApiError::database_unavailable(info.message())
             }
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 ApiError::unavailable(info.message())
             }
             Error::DatabaseError(_, ref info) if is_transient(info.message()) => {
-                ApiError::unavailable(info.message())
+                ApiError::database_unavailable(info.message())
             }
             other => ApiError::internal(other),
         }
@@ -195,7 +208,7 @@ fn is_transient(message: &str) -> bool {
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        ApiError::unavailable(e)
+        ApiError::database_unavailable(e)
     }
 }
 

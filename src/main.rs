@@ -137,7 +137,11 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let db = Db::open(&settings.database, settings.db_pool_size);
+    let db = Db::open_with_timeout(
+        &settings.database,
+        settings.db_pool_size,
+        settings.db_timeout,
+    );
     if let Err(e) = db.migrate() {
         return fail(format!("database migration failed: {e}"));
     }

@@ -77,10 +77,16 @@ impl DatabaseUrl {
 /// falls back to creating an SQLite file named after it.
 pub struct Manager {
     url: DatabaseUrl,
+    /// How long SQLite waits for another writer's lock before "database is locked".
+    busy_timeout: Duration,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+     PRAGMA foreign_keys = ON;";
+
+/// How long a request waits for a connection, or for SQLite's write lock,
+/// before it is answered 503.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl ManageConnection for Manager {
     type Connection = AnyConnection;
@@ -91,8 +97,11 @@ impl ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                c.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(r2d2::Error::QueryError)?;
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; {SQLITE_PRAGMAS}",
+                    self.busy_timeout.as_millis()
+                ))
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(c))
             }
             Backend::Postgres => diesel::PgConnection::establish(&self.url.target)
@@ -126,16 +135,38 @@ impl Db {
     /// Builds the pool without waiting for the database: the service starts
     /// (and says "not ready") while the database is away.
     pub fn open(url: &DatabaseUrl, max_size: u32) -> Db {
+        Self::open_with_timeout(url, max_size, DEFAULT_TIMEOUT)
+    }
+
+    /// `timeout` bounds the wait for a pooled connection and, on SQLite, for
+    /// the write lock: past it the request fails with 503 instead of queueing.
+    pub fn open_with_timeout(url: &DatabaseUrl, max_size: u32, timeout: Duration) -> Db {
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(timeout)
             .test_on_check_out(true)
-            .build_unchecked(Manager { url: url.clone() });
+            .build_unchecked(Manager {
+                url: url.clone(),
+                busy_timeout: timeout,
+            });
         Db {
             pool,
             backend: url.backend,
         }
+    }
+
+    /// Whether a write would go through now. On SQLite the write lock is
+    /// taken and let go at once (reads go on while another process holds
+    /// it, so `SELECT 1` would say ready when nothing can be saved); on
+    /// PostgreSQL one round trip.
+    pub fn ready(&self) -> AppResult<()> {
+        let mut conn = self.pool.get()?;
+        match &mut *conn {
+            AnyConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE; ROLLBACK;")?,
+            AnyConnection::Postgresql(c) => c.batch_execute("SELECT 1")?,
+        }
+        Ok(())
     }
 
     pub fn conn(&self) -> AppResult<r2d2::PooledConnection<Manager>> {

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 pub const PASSWORD: &str = "correct-horse-battery-9";
 pub const ADMIN_PASSWORD: &str = "district-lantern-river-1";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0001";
+pub const RECEIPT_PEPPER: &str = "test-pepper-test-pepper-test-pepper-0001";
 
 /// Runs each named scenario `async fn name(app: TestApp)` once on SQLite and
 /// once on PostgreSQL (when SAFECAMPUS_TEST_POSTGRES_URL is set).
@@ -132,34 +134,55 @@ fn postgres_schema_url(base: &str) -> Option<String> {
     Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
 }
 
+/// Makes the URL the app connects to from the fresh database's URL.
+pub type RouteDatabase = Box<dyn FnOnce(&str) -> String>;
+
+/// What a test changes about the app it spawns.
+#[derive(Default)]
+pub struct Setup {
+    /// More settings, as environment variables.
+    pub vars: Vec<(&'static str, String)>,
+    /// The database URL the app connects to, made from the fresh database's
+    /// own (e.g. through a proxy the test controls); the test's direct URL
+    /// stays in `database_url`.
+    pub route_database: Option<RouteDatabase>,
+}
+
+/// Whether PostgreSQL runs are configured (SAFECAMPUS_TEST_POSTGRES_URL).
+pub fn postgres_url() -> Option<String> {
+    std::env::var("SAFECAMPUS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
 impl TestApp {
     pub async fn spawn(which: Which) -> TestApp {
         Self::try_spawn(which).await.expect("database for tests")
     }
 
     pub async fn try_spawn(which: Which) -> Option<TestApp> {
+        Self::try_spawn_with(which, Setup::default()).await
+    }
+
+    pub async fn try_spawn_with(which: Which, setup: Setup) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match which {
             Which::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
             Which::Postgres => {
-                let base = std::env::var("SAFECAMPUS_TEST_POSTGRES_URL")
-                    .ok()
-                    .filter(|s| !s.is_empty())?;
+                let base = postgres_url()?;
                 web::block(move || postgres_schema_url(&base))
                     .await
                     .ok()??
             }
         };
-        let vars: HashMap<String, String> = [
-            ("DATABASE_URL", database_url.as_str()),
-            (
-                "SAFECAMPUS_JWT_SECRET",
-                "test-secret-test-secret-test-secret-0001",
-            ),
-            (
-                "SAFECAMPUS_RECEIPT_PEPPER",
-                "test-pepper-test-pepper-test-pepper-0001",
-            ),
+        let app_url = match setup.route_database {
+            Some(route) => route(&database_url),
+            None => database_url.clone(),
+        };
+        let mut vars: HashMap<String, String> = [
+            ("DATABASE_URL", app_url.as_str()),
+            ("SAFECAMPUS_JWT_SECRET", JWT_SECRET),
+            ("SAFECAMPUS_RECEIPT_PEPPER", RECEIPT_PEPPER),
             ("SAFECAMPUS_WORKERS", "2"),
             ("SAFECAMPUS_DB_POOL_SIZE", "6"),
             ("SAFECAMPUS_POW_DIFFICULTY", "4"),
@@ -169,10 +192,12 @@ impl TestApp {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+        vars.extend(setup.vars.into_iter().map(|(k, v)| (k.to_string(), v)));
         let settings = Settings::from_map(&vars).expect("test settings");
-        let db = Db::open(
-            &DatabaseUrl::parse(&database_url).unwrap(),
+        let db = Db::open_with_timeout(
+            &settings.database,
             settings.db_pool_size,
+            settings.db_timeout,
         );
         let migrate_db = db.clone();
         web::block(move || migrate_db.migrate())
