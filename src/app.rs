@@ -163,10 +163,10 @@ async fn healthz() -> web::Json<Health> {
 )]
 #[get("/readyz")]
 async fn readyz(state: State) -> Result<web::Json<Health>, ApiError> {
-    let db = state.db.clone();
-    web::block(move || db.ready())
+    state
+        .db
+        .ready()
         .await
-        .map_err(ApiError::database_unavailable)?
         .map_err(|e| ApiError::database_unavailable(e.to_string()))?;
     Ok(web::Json(Health { status: "ready" }))
 }

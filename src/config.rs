@@ -19,6 +19,8 @@ pub struct Settings {
     /// How long a request waits for a database connection or SQLite's write
     /// lock before it is answered 503.
     pub db_timeout: std::time::Duration,
+    /// The longest a request waits on the database in all before 503.
+    pub db_request_timeout: std::time::Duration,
     pub workers: usize,
     /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
     pub password_hash_concurrency: usize,
@@ -205,6 +207,12 @@ impl Settings {
                 5000,
                 100,
                 60_000,
+            )? as u64),
+            db_request_timeout: std::time::Duration::from_millis(number(
+                "SAFECAMPUS_DB_REQUEST_TIMEOUT_MS",
+                30_000,
+                100,
+                600_000,
             )? as u64),
             workers: number("SAFECAMPUS_WORKERS", cores as i64, 1, 64)? as usize,
             password_hash_concurrency: number(

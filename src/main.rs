@@ -141,7 +141,8 @@ fn main() -> ExitCode {
         &settings.database,
         settings.db_pool_size,
         settings.db_timeout,
-    );
+    )
+    .with_request_timeout(settings.db_request_timeout);
     if let Err(e) = db.migrate() {
         return fail(format!("database migration failed: {e}"));
     }

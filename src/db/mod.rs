@@ -87,6 +87,9 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FU
 /// How long a request waits for a connection, or for SQLite's write lock,
 /// before it is answered 503.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a request waits on the database in all before it is
+/// answered 503, even when the database took the query and went silent.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ManageConnection for Manager {
     type Connection = AnyConnection;
@@ -129,6 +132,7 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     pub backend: Backend,
+    request_timeout: Duration,
 }
 
 impl Db {
@@ -153,20 +157,34 @@ impl Db {
         Db {
             pool,
             backend: url.backend,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
+    }
+
+    /// A request's whole wait on the database (connection, locks, queries):
+    /// past it the request is answered 503 and its blocking thread is left
+    /// to finish or fail on its own. A connection that stops answering
+    /// (a partition, a frozen host) would otherwise hold the request forever.
+    pub fn with_request_timeout(mut self, limit: Duration) -> Db {
+        self.request_timeout = limit;
+        self
     }
 
     /// Whether a write would go through now. On SQLite the write lock is
     /// taken and let go at once (reads go on while another process holds
     /// it, so `SELECT 1` would say ready when nothing can be saved); on
     /// PostgreSQL one round trip.
-    pub fn ready(&self) -> AppResult<()> {
-        let mut conn = self.pool.get()?;
-        match &mut *conn {
-            AnyConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE; ROLLBACK;")?,
-            AnyConnection::Postgresql(c) => c.batch_execute("SELECT 1")?,
-        }
-        Ok(())
+    pub async fn ready(&self) -> AppResult<()> {
+        let pool = self.pool.clone();
+        self.bounded(move || {
+            let mut conn = pool.get()?;
+            match &mut *conn {
+                AnyConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE; ROLLBACK;")?,
+                AnyConnection::Postgresql(c) => c.batch_execute("SELECT 1")?,
+            }
+            Ok(())
+        })
+        .await
     }
 
     pub fn conn(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
@@ -211,12 +229,25 @@ impl Db {
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
-        actix_web::web::block(move || {
+        self.bounded(move || {
             let _entered = span.enter();
             let mut conn = pool.get()?;
             in_transaction(&mut conn, write, f)
         })
-        .await?
+        .await
+    }
+
+    /// Runs `f` on the blocking pool, answering 503 at the request deadline.
+    async fn bounded<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        match actix_web::rt::time::timeout(self.request_timeout, actix_web::web::block(f)).await {
+            Ok(done) => done?,
+            Err(_) => Err(ApiError::database_unavailable(
+                "no answer from the database before the request deadline",
+            )),
+        }
     }
 
     /// The same as `write`, for code that already runs on a blocking thread

@@ -198,7 +198,8 @@ impl TestApp {
             &settings.database,
             settings.db_pool_size,
             settings.db_timeout,
-        );
+        )
+        .with_request_timeout(settings.db_request_timeout);
         let migrate_db = db.clone();
         web::block(move || migrate_db.migrate())
             .await
