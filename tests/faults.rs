@@ -41,10 +41,12 @@ macro_rules! on_both {
 // --- a TCP proxy the test controls ------------------------------------------------------
 
 /// Forwards connections to the database; `cut` drops every connection and
-/// refuses new ones (closes them at once) until `resume`.
+/// refuses new ones (closes them at once) until `resume`; `stall` keeps
+/// every connection open and forwards nothing (a partition, a frozen host).
 struct Proxy {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
 }
 
@@ -53,8 +55,9 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let up = Arc::new(AtomicBool::new(true));
+        let stalled = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Mutex::new(Vec::new()));
-        let (up2, open2) = (up.clone(), open.clone());
+        let (up2, stalled2, open2) = (up.clone(), stalled.clone(), open.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
@@ -62,26 +65,45 @@ impl Proxy {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
+                open2.lock().unwrap().push(client.try_clone().unwrap());
+                // While stalled a new connection is held, never answered.
+                while stalled2.load(Ordering::SeqCst) && up2.load(Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(target) else {
                     continue;
                 };
-                {
-                    let mut open = open2.lock().unwrap();
-                    open.push(client.try_clone().unwrap());
-                    open.push(server.try_clone().unwrap());
-                }
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
+                open2.lock().unwrap().push(server.try_clone().unwrap());
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    stalled2.clone(),
+                );
+                pipe(server, client, stalled2.clone());
             }
         });
-        Proxy { addr, up, open }
+        Proxy {
+            addr,
+            up,
+            stalled,
+            open,
+        }
     }
 
     fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
+        self.stalled.store(false, Ordering::SeqCst);
         for s in self.open.lock().unwrap().drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
+    }
+
+    fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
     }
 
     fn resume(&self) {
@@ -89,9 +111,23 @@ impl Proxy {
     }
 }
 
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
+/// Copies `from` to `to`; while stalled, what was read is held back.
+fn pipe(mut from: TcpStream, mut to: TcpStream, stalled: Arc<AtomicBool>) {
+    use std::io::{Read, Write};
     std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            while stalled.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
     });
@@ -131,6 +167,36 @@ enum Outage {
 }
 
 impl Outage {
+    /// The proxy for PostgreSQL, or SQLite's file, and the app on it.
+    async fn prepare(which: Which, vars: &[(&'static str, &str)]) -> (TestApp, Outage) {
+        let proxy =
+            (which == Which::Postgres).then(|| Proxy::start(target_of(&postgres_url().unwrap())));
+        let proxy_addr = proxy.as_ref().map(|p| p.addr);
+        let setup = Setup {
+            vars: vars.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            route_database: proxy_addr
+                .map(|a| Box::new(move |url: &str| through(url, a)) as RouteDatabase),
+        };
+        let app = TestApp::try_spawn_with(which, setup).await.unwrap();
+        let outage = match proxy {
+            Some(p) => Outage::Proxy(p),
+            None => Outage::Lock(
+                app.database_url.trim_start_matches("sqlite://").to_string(),
+                None,
+            ),
+        };
+        (app, outage)
+    }
+
+    /// PostgreSQL stops answering (the proxy holds everything back); on
+    /// SQLite the lock is held, as in `begin`.
+    fn stall(&mut self) {
+        match self {
+            Outage::Proxy(p) => p.stall(),
+            Outage::Lock(..) => self.begin(),
+        }
+    }
+
     fn begin(&mut self) {
         match self {
             Outage::Proxy(p) => p.cut(),
@@ -145,7 +211,10 @@ impl Outage {
 
     fn end(&mut self) {
         match self {
-            Outage::Proxy(p) => p.resume(),
+            Outage::Proxy(p) => {
+                p.cut();
+                p.resume();
+            }
             Outage::Lock(_, held) => {
                 let mut c = held.take().unwrap();
                 c.batch_execute("ROLLBACK;").unwrap();
@@ -232,22 +301,7 @@ async fn every_route_answers_without_a_500(app: &TestApp, which: Which, token: &
 }
 
 async fn database_away_is_503_and_not_ready_and_the_service_recovers_by_itself(which: Which) {
-    let proxy =
-        (which == Which::Postgres).then(|| Proxy::start(target_of(&postgres_url().unwrap())));
-    let proxy_addr = proxy.as_ref().map(|p| p.addr);
-    let setup = Setup {
-        vars: vec![("SAFECAMPUS_DB_TIMEOUT_MS", "300".to_string())],
-        route_database: proxy_addr
-            .map(|a| Box::new(move |url: &str| through(url, a)) as RouteDatabase),
-    };
-    let app = TestApp::try_spawn_with(which, setup).await.unwrap();
-    let mut outage = match proxy {
-        Some(p) => Outage::Proxy(p),
-        None => Outage::Lock(
-            app.database_url.trim_start_matches("sqlite://").to_string(),
-            None,
-        ),
-    };
+    let (app, mut outage) = Outage::prepare(which, &[("SAFECAMPUS_DB_TIMEOUT_MS", "300")]).await;
     let w = app.world().await;
     let x = &w.x;
     app.send("GET", "/readyz", None, None, &[])
@@ -297,15 +351,7 @@ async fn database_away_is_503_and_not_ready_and_the_service_recovers_by_itself(w
 
     outage.end();
     // Back by itself: no restart, the pool makes new connections.
-    let mut ready = false;
-    for _ in 0..100 {
-        if app.send("GET", "/readyz", None, None, &[]).await.status == 200 {
-            ready = true;
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(ready, "ready again once the database is back");
+    wait_until_ready(&app).await;
     app.send(
         "POST",
         "/api/v1/notices",
@@ -328,6 +374,63 @@ async fn database_away_is_503_and_not_ready_and_the_service_recovers_by_itself(w
         .await
         .expect(200);
     assert_eq!(v["ok"], true, "{v}");
+}
+
+async fn wait_until_ready(app: &TestApp) {
+    for _ in 0..200 {
+        if app.send("GET", "/readyz", None, None, &[]).await.status == 200 {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("not ready again after the database came back");
+}
+
+/// A database that takes requests and never answers (a partition, a frozen
+/// host; on SQLite a lock held longer than the configured wait): each
+/// request is answered 503 at its deadline, not left hanging, and a retry
+/// with the same Idempotency-Key after recovery makes one notice, whether
+/// or not the abandoned attempt went through in the end.
+async fn a_database_that_stops_answering_is_503_at_the_deadline_not_a_hang(which: Which) {
+    let (app, mut outage) = Outage::prepare(
+        which,
+        &[
+            ("SAFECAMPUS_DB_TIMEOUT_MS", "60000"),
+            ("SAFECAMPUS_DB_REQUEST_TIMEOUT_MS", "1000"),
+        ],
+    )
+    .await;
+    let w = app.world().await;
+    let x = &w.x;
+    outage.stall();
+    unavailable(&app.send("GET", "/readyz", None, None, &[]).await);
+    let key = [("Idempotency-Key", "lesson-while-stalled")];
+    let notice = lesson(&x.class_id, "While the database hangs");
+    unavailable(
+        &app.send(
+            "POST",
+            "/api/v1/notices",
+            Some(&x.teacher.token),
+            Some(&notice),
+            &key,
+        )
+        .await,
+    );
+    if which == Which::Postgres {
+        unavailable(&app.get("/api/v1/me/notifications", &x.parent.token).await);
+    }
+    outage.end();
+    wait_until_ready(&app).await;
+    app.send(
+        "POST",
+        "/api/v1/notices",
+        Some(&x.teacher.token),
+        Some(&notice),
+        &key,
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.count("notices").await, 1);
 }
 
 // --- SMTP and the webhook away ----------------------------------------------------------
@@ -462,7 +565,10 @@ async fn smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once(ap
     );
 }
 
-on_both!(database_away_is_503_and_not_ready_and_the_service_recovers_by_itself);
+on_both!(
+    database_away_is_503_and_not_ready_and_the_service_recovers_by_itself,
+    a_database_that_stops_answering_is_503_at_the_deadline_not_a_hang,
+);
 on_both_databases!(smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once);
 
 #[test]
