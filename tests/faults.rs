@@ -490,12 +490,17 @@ async fn smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once(ap
     let smtp_port = SmtpSink::free_port();
     let hook = WebhookReceiver::start();
     hook.respond_with(503);
-    let (url, secret) = (hook.url.clone(), hook.secret.clone());
-    let state = app.state_with(move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
-        s.push_webhook_url = Some(url);
-        s.push_webhook_secret = secret.into_bytes();
-    });
+    let with_webhook = |url: String| {
+        let secret = hook.secret.clone();
+        app.state_with(move |s| {
+            s.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+            s.push_webhook_url = Some(url);
+            s.push_webhook_secret = secret.into_bytes();
+        })
+    };
+    // First the gateway refuses connections, then it answers 503.
+    let refusing = with_webhook(format!("http://127.0.0.1:{}/hook", SmtpSink::free_port()));
+    let state = with_webhook(hook.url.clone());
     // While both are down: two notices, each to every family.
     for title in ["Body safety lesson", "Trusted adults at home"] {
         app.post(
@@ -507,8 +512,8 @@ async fn smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once(ap
         .expect(201);
     }
     // Three rounds of failures, a day apart (same hour: no quiet hours).
-    for _ in 0..3 {
-        run_outbox(&state).await;
+    for round in 0..3 {
+        run_outbox(if round == 0 { &refusing } else { &state }).await;
         app.clock.advance(Duration::days(1));
     }
     let failed_hooks = hook.hooks().len();
