@@ -697,6 +697,7 @@ pub(super) async fn recuse(
         .db
         .write(move |conn| {
             let report = repo::visible_report(conn, &caller, &id)?;
+            repo::lock_report(conn, &report.id)?;
             if caller.role == Role::BureauOfficer
                 && repo::other_district_readers(conn, &report, &caller.user_id)? == 0
             {

@@ -190,6 +190,21 @@ pub fn readers(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<St
     Ok(ids)
 }
 
+/// Makes concurrent changes to one report's readers wait for each other on
+/// PostgreSQL (SQLite's write transactions are serial already), so two
+/// officers recusing at once cannot both think the other stays.
+pub fn lock_report(conn: &mut AnyConnection, report_id: &str) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        tr::table
+            .find(report_id)
+            .select(tr::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// How many bureau officers besides `user_id` can read the report now.
 pub fn other_district_readers(
     conn: &mut AnyConnection,

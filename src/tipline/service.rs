@@ -324,7 +324,9 @@ pub fn reporter_adds(
     attachment: bool,
 ) -> AppResult<MessageCreated> {
     // Each message alerts every reader: a flood from one receipt (or one
-    // stolen receipt) must not page a school all night.
+    // stolen receipt) must not page a school all night. Concurrent messages
+    // to one report queue on its row so the count holds.
+    repo::lock_report(conn, &report.id)?;
     let recent: i64 = tm::table
         .filter(tm::report_id.eq(&report.id))
         .filter(tm::author_id.is_null())
