@@ -83,6 +83,9 @@ where
     app.openapi(ApiDoc::openapi())
         .service(healthz)
         .service(readyz)
+        // Before the `/api/v1` scope, which would otherwise take the path and
+        // answer 404. Not described in the document it serves.
+        .route("/api/v1/openapi.json", web::get().to(openapi_handler))
         .service(
             scope("/api/v1")
                 .configure(crate::auth::routes)
@@ -125,7 +128,6 @@ pub fn build(
         .app_data(web::PathConfig::default().error_handler(http::path_error))
         .app_data(web::QueryConfig::default().error_handler(http::query_error))
         .app_data(api_json)
-        .route("/api/v1/openapi.json", web::get().to(openapi_handler))
         .default_service(web::to(http::not_found_route))
         .wrap(middleware::from_fn(http::access_log))
         .wrap(

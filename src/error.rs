@@ -183,6 +183,13 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(_, ref info) if is_transient(info.message()) => {
                 ApiError::database_unavailable(info.message())
             }
+            // PostgreSQL refuses text holding a NUL character (SQLite
+            // takes it): a client's bad input, not our failure.
+            Error::DatabaseError(_, ref info)
+                if info.message().contains("invalid byte sequence") =>
+            {
+                ApiError::invalid("text", "text must not contain NUL characters")
+            }
             other => ApiError::internal(other),
         }
     }

@@ -98,6 +98,26 @@ impl FromRequest for Caller {
     }
 }
 
+/// Whether a login session still stands: not ended, its user enabled, and
+/// begun after the user's last "end all sessions". Long-lived responses
+/// (event streams) ask again as they go.
+pub fn session_is_live(
+    conn: &mut crate::db::AnyConnection,
+    user_id: &str,
+    session_id: &str,
+) -> AppResult<bool> {
+    let n: i64 = users::table
+        .inner_join(sessions::table)
+        .filter(users::id.eq(user_id))
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(users::disabled.eq(false))
+        .filter(sessions::created_at.ge(users::tokens_valid_after))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Declares an extractor that admits only the given roles (403 otherwise).
 macro_rules! role_guard {
     ($(#[$doc:meta])* $name:ident: $($role:ident)|+) => {

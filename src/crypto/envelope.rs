@@ -123,17 +123,26 @@ impl Envelope {
 
     /// Opens the envelope with a private key, trying each wrap (a key file
     /// need not know its key id).
+    /// Tries every wrap the key opens until one yields the content: a wrap
+    /// someone else added may hold a wrong content key.
     pub fn open(&self, sk: &PrivateKey) -> Result<Vec<u8>, EnvelopeError> {
-        let ck = self
-            .keys
-            .iter()
-            .find_map(|k| {
-                let enc = b64u_decode(&k.enc)?;
-                let ct = b64u_decode(&k.ct)?;
-                hpke::open_base(sk, &enc, CONTENT_KEY_INFO, b"", &ct).ok()
-            })
-            .ok_or(EnvelopeError::NoMatchingKey)?;
-        self.open_with_content_key(&ck)
+        let mut last = EnvelopeError::NoMatchingKey;
+        for ck in self.unwrapped(sk) {
+            match self.open_with_content_key(&ck) {
+                Ok(plain) => return Ok(plain),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// The content keys of the wraps this private key opens.
+    fn unwrapped<'a>(&'a self, sk: &'a PrivateKey) -> impl Iterator<Item = Vec<u8>> + 'a {
+        self.keys.iter().filter_map(move |k| {
+            let enc = b64u_decode(&k.enc)?;
+            let ct = b64u_decode(&k.ct)?;
+            hpke::open_base(sk, &enc, CONTENT_KEY_INFO, b"", &ct).ok()
+        })
     }
 
     pub fn open_with_content_key(&self, ck: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
@@ -158,13 +167,8 @@ impl Envelope {
     /// The content key, unwrapped with a private key (to re-wrap it for a
     /// recipient added later).
     pub fn content_key(&self, sk: &PrivateKey) -> Result<Vec<u8>, EnvelopeError> {
-        self.keys
-            .iter()
-            .find_map(|k| {
-                let enc = b64u_decode(&k.enc)?;
-                let ct = b64u_decode(&k.ct)?;
-                hpke::open_base(sk, &enc, CONTENT_KEY_INFO, b"", &ct).ok()
-            })
+        self.unwrapped(sk)
+            .find(|ck| self.open_with_content_key(ck).is_ok())
             .ok_or(EnvelopeError::NoMatchingKey)
     }
 }

@@ -175,6 +175,131 @@ where
     })
 }
 
+/// What a secret-bearing create answers.
+enum SecretAnswer<T> {
+    Fresh(T),
+    Replayed(T),
+    Stored(u16, String),
+}
+
+/// Like `respond_idempotent`, for a create whose answer holds a secret
+/// shown once (a pickup pass code): the key's record keeps only
+/// `redact(&value)`, never the secret, and a replay answers
+/// `reissue(conn, record)`, which may show a fresh secret (the first answer
+/// was lost, or the client would not replay). A stored refusal replays as is.
+#[allow(clippy::too_many_arguments)]
+pub async fn respond_idempotent_secret<T, F, R>(
+    db: &Db,
+    now: NaiveDateTime,
+    scope: String,
+    key: IdempotencyKey,
+    body_digest: [u8; 32],
+    status: StatusCode,
+    create: F,
+    redact: fn(&T) -> serde_json::Value,
+    reissue: R,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    R: Fn(&mut AnyConnection, serde_json::Value) -> AppResult<T> + Clone + Send + 'static,
+{
+    let Some(k) = key.key else {
+        let value = db.write(create).await?;
+        return Ok(HttpResponse::build(status).json(value));
+    };
+    let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
+    let replay = |conn: &mut AnyConnection,
+                  found: Option<Outcome>,
+                  reissue: &R|
+     -> AppResult<Option<SecretAnswer<T>>> {
+        Ok(match found {
+            Some(Outcome::Replay { status, body }) if (200..300).contains(&status) => {
+                let record = serde_json::from_str(&body).map_err(ApiError::internal)?;
+                Some(SecretAnswer::Replayed(reissue(conn, record)?))
+            }
+            Some(Outcome::Replay { status, body }) => Some(SecretAnswer::Stored(status, body)),
+            Some(Outcome::Fresh(_)) | None => None,
+        })
+    };
+    let (scope2, k2, fp2, reissue2) = (
+        scope.clone(),
+        k.clone(),
+        fingerprint.clone(),
+        reissue.clone(),
+    );
+    let attempt = db
+        .write(move |conn| {
+            let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
+            diesel::delete(
+                ik::table
+                    .filter(ik::scope.eq(&scope))
+                    .filter(ik::idem_key.eq(&k))
+                    .filter(ik::created_at.lt(fresh_after)),
+            )
+            .execute(conn)?;
+            let found = lookup(conn, &scope, &k, &fingerprint, now)?;
+            if let Some(answer) = replay(conn, found, &reissue)? {
+                return Ok(answer);
+            }
+            let value = create(conn)?;
+            let record = serde_json::to_string(&redact(&value)).map_err(ApiError::internal)?;
+            diesel::insert_into(ik::table)
+                .values((
+                    ik::id.eq(new_id()),
+                    ik::scope.eq(&scope),
+                    ik::idem_key.eq(&k),
+                    ik::request_hash.eq(&fingerprint),
+                    ik::status.eq(status.as_u16() as i32),
+                    ik::body.eq(&record),
+                    ik::created_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        ApiError::conflict(
+                            "idempotency_in_flight",
+                            "a request with this Idempotency-Key is in progress",
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?;
+            Ok(SecretAnswer::Fresh(value))
+        })
+        .await;
+    let answer = match attempt {
+        Ok(answer) => answer,
+        // A concurrent twin may have committed first: answer as a replay.
+        Err(err) if err.status.is_client_error() || err.code == "idempotency_in_flight" => {
+            let found = db
+                .write(move |conn| {
+                    let found = lookup(conn, &scope2, &k2, &fp2, now)?;
+                    replay(conn, found, &reissue2)
+                })
+                .await?;
+            match found {
+                Some(answer) => answer,
+                None => return Err(err),
+            }
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(match answer {
+        SecretAnswer::Fresh(value) => HttpResponse::build(status).json(value),
+        SecretAnswer::Replayed(value) => HttpResponse::build(status)
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(value),
+        SecretAnswer::Stored(code, body) => {
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            HttpResponse::build(code)
+                .insert_header((header::CONTENT_TYPE, content_type(code)))
+                .insert_header(("Idempotent-Replayed", "true"))
+                .body(body)
+        }
+    })
+}
+
 fn content_type(status: StatusCode) -> &'static str {
     if status.is_client_error() || status.is_server_error() {
         "application/problem+json"

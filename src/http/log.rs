@@ -1,4 +1,4 @@
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -9,15 +9,24 @@ use tracing::Instrument;
 /// `X-Request-Id`. It records the route *pattern* (`/api/v1/students/{id}`),
 /// never the concrete path, the query string, a body or the client's address:
 /// a tip-line reporter must not be traceable through our logs.
-pub async fn access_log(
+pub async fn access_log<B: MessageBody + 'static>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let request_id = crate::crypto::hex(&crate::crypto::random_bytes(8));
     let span = tracing::info_span!("request", id = %request_id);
     let method = req.method().clone();
     let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // No id or name holds a NUL; PostgreSQL would refuse it as text.
+    if req.path().to_ascii_lowercase().contains("%00") {
+        let res = req.error_response(crate::error::ApiError::not_found("resource"));
+        return Ok(res.map_into_right_body());
+    }
+    let mut res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_left_body();
     let route = res
         .request()
         .match_pattern()

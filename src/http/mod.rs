@@ -8,7 +8,7 @@ mod log;
 pub use body::{JsonBody, Text, DEFAULT_BODY_LIMIT};
 pub use idempotency::{
     purge_expired as purge_expired_keys, respond_idempotent, respond_idempotent_committed,
-    IdempotencyKey, Outcome,
+    respond_idempotent_secret, IdempotencyKey, Outcome,
 };
 pub use log::access_log;
 

@@ -7,7 +7,7 @@ use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, GateStaff, Role};
 use crate::clock::{school_local, to_utc};
-use crate::db::schema::{guardianships, leave_requests, pickup_persons, schools, students};
+use crate::db::schema::{leave_requests, pickup_persons, schools, students};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{
@@ -329,12 +329,10 @@ pub(super) async fn list_leaves(
                             .select(schools::id),
                     ),
                 ),
+                // A guardian barred from a child (a court order) no longer
+                // reads the child's leave.
                 Role::Parent => query.filter(
-                    leave_requests::student_id.eq_any(
-                        guardianships::table
-                            .filter(guardianships::user_id.eq(caller.user_id.clone()))
-                            .select(guardianships::student_id),
-                    ),
+                    leave_requests::student_id.eq_any(repo::unbarred_children(conn, &caller)?),
                 ),
                 Role::Student => query.filter(
                     leave_requests::student_id.eq_any(

@@ -5,7 +5,9 @@ use super::dto::*;
 use crate::auth::{Caller, Role};
 use crate::clock::{school_local, to_utc};
 use crate::crypto::sha256_hex;
-use crate::db::schema::{absences, classes, leave_requests, roll_calls, schools, students, users};
+use crate::db::schema::{
+    absences, classes, guardianships, leave_requests, roll_calls, schools, students, users,
+};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
 use crate::org::repo::StudentRow;
@@ -145,7 +147,26 @@ pub fn visible_leave(
     let row = leave_row(conn, id)?;
     let student = crate::org::repo::student(conn, caller, &row.student_id)
         .map_err(|_| ApiError::not_found("leave request"))?;
+    if caller.role == Role::Parent && !is_guardian(conn, &caller.user_id, &student.id)? {
+        return Err(ApiError::not_found("leave request"));
+    }
     Ok((row, student))
+}
+
+/// The children a guardian may still follow: their guardianships, less
+/// those where a pickup block (a court order) bars them.
+pub fn unbarred_children(conn: &mut AnyConnection, caller: &Caller) -> AppResult<Vec<String>> {
+    let children: Vec<String> = guardianships::table
+        .filter(guardianships::user_id.eq(&caller.user_id))
+        .select(guardianships::student_id)
+        .load(conn)?;
+    let mut out = Vec::with_capacity(children.len());
+    for child in children {
+        if is_guardian(conn, &caller.user_id, &child)? {
+            out.push(child);
+        }
+    }
+    Ok(out)
 }
 
 /// Whether the caller reads why the student is away (it may be about their

@@ -114,11 +114,10 @@ fn send_email(settings: &Settings, msg: &Message) -> Outcome {
     match transport.send(&email) {
         Ok(response) => {
             let text: String = response.message().collect::<Vec<_>>().join(" ");
-            Outcome::Sent(format!(
-                "smtp {}: {}",
-                response.code(),
-                truncate(&text, 120)
-            ))
+            Outcome::Sent(match plain_reference(&text, ' ') {
+                Some(text) => format!("smtp {}: {text}", response.code()),
+                None => format!("smtp {}", response.code()),
+            })
         }
         Err(e) => Outcome::Failed(match e.status() {
             Some(code) if e.is_permanent() => format!("smtp: permanent {code}"),
@@ -201,7 +200,7 @@ fn send_webhook(settings: &Settings, msg: &Message, unix_ts: i64) -> Outcome {
                 .headers()
                 .get("x-provider-id")
                 .and_then(|v| v.to_str().ok())
-                .map(|s| truncate(s, 120))
+                .and_then(|s| plain_reference(s, '-'))
                 .unwrap_or_else(|| format!("http {}", res.status().as_u16()));
             Outcome::Sent(provider)
         }
@@ -210,6 +209,9 @@ fn send_webhook(settings: &Settings, msg: &Message, unix_ts: i64) -> Outcome {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// What a gateway says is not trusted: its reference is kept (and shown
+/// to admins) only when it is short printable ASCII, whole or not at all.
+fn plain_reference(s: &str, also: char) -> Option<String> {
+    (!s.is_empty() && s.len() <= 120 && s.chars().all(|c| c.is_ascii_graphic() || c == also))
+        .then(|| s.to_string())
 }

@@ -521,8 +521,10 @@ fn in_admin_scope(
     caller: &Caller,
 ) -> Box<dyn BoxableExpression<ob::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>
 {
-    use crate::db::schema::{guardianships, students};
+    use crate::db::schema::{guardianships, notifications, students};
     match caller.school_id.clone() {
+        // Tip-line alerts stay with the district: when they went out to
+        // whom would tell a school that (and roughly when) someone reported.
         Some(school) if !caller.role.is_district() => Box::new(
             ob::user_id
                 .eq_any(
@@ -535,6 +537,13 @@ fn in_admin_scope(
                         .inner_join(students::table)
                         .filter(students::school_id.eq(school))
                         .select(guardianships::user_id),
+                ))
+                .and(diesel::dsl::not(
+                    ob::notification_id.eq_any(
+                        notifications::table
+                            .filter(notifications::category.eq(Category::Tipline.as_str()))
+                            .select(notifications::id),
+                    ),
                 )),
         ),
         _ => Box::new(

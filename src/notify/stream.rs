@@ -1,7 +1,8 @@
 //! Live updates for an open app: Server-Sent Events with new feed items and
 //! the unread count. Each stream polls the database (so any instance sees
 //! what another wrote); a user has at most `MAX_STREAMS_PER_USER` open on
-//! one instance.
+//! one instance. Each poll also checks the login session, so a logout or
+//! a disabled account ends the stream within one poll.
 
 use super::handlers::{load_items, unread_count, Window};
 use crate::app::{AppState, State};
@@ -73,12 +74,16 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
         }
         let first = std::mem::replace(&mut c.first, false);
         let user_id = c.caller.user_id.clone();
+        let session_id = c.caller.session_id.clone();
         let language = c.caller.language;
         let after = c.last_id.clone();
         let polled = c
             .state
             .db
             .read(move |conn| {
+                if !crate::auth::extract::session_is_live(conn, &user_id, &session_id)? {
+                    return Ok(None);
+                }
                 let items = match after {
                     Some(id) => load_items(conn, &user_id, language, Window::After(id), 50)?,
                     None => Vec::new(),
@@ -95,11 +100,13 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
                 } else {
                     None
                 };
-                Ok((items, newest, unread_count(conn, &user_id)?))
+                Ok(Some((items, newest, unread_count(conn, &user_id)?)))
             })
             .await;
         let (items, newest, unread) = match polled {
-            Ok(p) => p,
+            Ok(Some(p)) => p,
+            // Logged out, disabled or ended everywhere: the stream ends too.
+            Ok(None) => return None,
             // The database is away: say nothing and try again.
             Err(_) => (Vec::new(), None, c.last_unread.unwrap_or(0)),
         };

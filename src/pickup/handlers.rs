@@ -2,7 +2,7 @@ use super::dto::*;
 use super::repo::{self, AdultRef, HandoverRow, Identity, PersonRow};
 use crate::app::State;
 use crate::audit::{self, AuditEvent};
-use crate::auth::{Admin, Caller, GateStaff, Role};
+use crate::auth::{Admin, Caller, GateStaff, Staff};
 use crate::clock::school_local;
 use crate::db::schema::{
     classes, guardianships, handovers, pickup_blocks, pickup_closed_days, pickup_dismissal_modes,
@@ -10,7 +10,10 @@ use crate::db::schema::{
 };
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Problem};
-use crate::http::{respond_idempotent, respond_idempotent_committed, IdempotencyKey, JsonBody};
+use crate::http::{
+    respond_idempotent, respond_idempotent_committed, respond_idempotent_secret, IdempotencyKey,
+    JsonBody,
+};
 use crate::leave::Presence;
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
@@ -627,7 +630,8 @@ pub(super) async fn issue_pickup_pass(
     let student_id = id.into_inner();
     let now_utc = state.now();
     let now = state.now_db();
-    respond_idempotent(
+    let replay_caller = caller.clone();
+    respond_idempotent_secret(
         &state.db,
         now,
         caller.idempotency_scope(),
@@ -681,15 +685,7 @@ pub(super) async fn issue_pickup_pass(
                     ));
                 }
             }
-            let code = format!(
-                "{:08}",
-                u64::from_be_bytes(
-                    crate::crypto::random_bytes(8)
-                        .try_into()
-                        .map_err(|_| ApiError::internal("random bytes"))?
-                ) % 100_000_000
-            );
-            let qr_token = crate::crypto::random_token();
+            let (code, qr_token) = pass_secrets()?;
             let pass_id = new_id();
             let expires_at = repo::end_of_day_utc(b.date, &timezone);
             diesel::insert_into(pickup_passes::table)
@@ -720,8 +716,78 @@ pub(super) async fn issue_pickup_pass(
                 pickup_person_id: person_id,
             })
         },
+        |issued: &PickupPassIssued| {
+            // The key's record never holds the code or QR token.
+            serde_json::json!({ "pass_id": issued.pass_id })
+        },
+        move |conn: &mut AnyConnection, record: serde_json::Value| {
+            reissue_pass(conn, &replay_caller, now, record)
+        },
     )
     .await
+}
+
+/// A pass's code and QR token: shown once, stored only as hashes.
+fn pass_secrets() -> AppResult<(String, String)> {
+    let code = format!(
+        "{:08}",
+        u64::from_be_bytes(
+            crate::crypto::random_bytes(8)
+                .try_into()
+                .map_err(|_| ApiError::internal("random bytes"))?
+        ) % 100_000_000
+    );
+    Ok((code, crate::crypto::random_token()))
+}
+
+/// A replayed pass request: its first answer was lost with the code in it,
+/// and the server kept no copy, so the still-open pass gets a fresh code
+/// and QR token (the lost ones stop working).
+fn reissue_pass(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    now: NaiveDateTime,
+    record: serde_json::Value,
+) -> AppResult<PickupPassIssued> {
+    let pass_id = record["pass_id"]
+        .as_str()
+        .ok_or_else(|| ApiError::internal("idempotency record without a pass id"))?
+        .to_string();
+    let row = pickup_passes::table
+        .find(&pass_id)
+        .select(repo::PassRow::as_select())
+        .first(conn)?;
+    if row.used_at.is_some() || row.cancelled_at.is_some() || row.expires_at <= now {
+        return Err(ApiError::conflict(
+            "pass_not_active",
+            "this pass was used, cancelled or has expired; issue a new one",
+        ));
+    }
+    let (code, qr_token) = pass_secrets()?;
+    diesel::update(pickup_passes::table.find(&pass_id))
+        .set((
+            pickup_passes::code_hash.eq(repo::pass_code_hash(&code)),
+            pickup_passes::qr_token_hash.eq(repo::qr_token_hash(&qr_token)),
+        ))
+        .execute(conn)?;
+    let school = students::table
+        .find(&row.student_id)
+        .select(students::school_id)
+        .first::<String>(conn)?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "pickup_pass.reissue", "pickup_pass", Some(&pass_id))
+            .in_school(Some(&school)),
+    )?;
+    Ok(PickupPassIssued {
+        pass_id,
+        code,
+        qr_token,
+        valid_on: repo::parse_date_key(&row.valid_on),
+        expires_at: crate::clock::to_utc(row.expires_at),
+        pickup_person_id: row.pickup_person_id,
+    })
 }
 
 /// A pupil's pickup passes (family and the school's staff); codes are never shown again.
@@ -1592,22 +1658,21 @@ fn settings_view(conn: &mut AnyConnection, school_id: &str) -> AppResult<PickupS
     params(("id" = String, Path, description = "school id")),
     responses(
         (status = 200, body = PickupSettings),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/schools/{id}/pickup-settings")]
 pub(super) async fn get_pickup_settings(
     state: State,
-    caller: Caller,
+    staff: Staff,
     id: web::Path<String>,
 ) -> AppResult<web::Json<PickupSettings>> {
     let school_id = id.into_inner();
+    let caller = staff.0;
     let view = state
         .db
         .read(move |conn| {
-            if caller.role == Role::Parent || caller.role == Role::Student {
-                return Err(ApiError::not_found("school"));
-            }
             let school = crate::org::repo::school(conn, &caller, &school_id)?;
             settings_view(conn, &school.id)
         })

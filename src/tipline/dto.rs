@@ -9,7 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$doc])*
+        // `rename_all` too: utoipa does not read a `rename` whose value comes
+        // through a macro, and the document must name what the API accepts.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
             $(#[serde(rename = $s)] $variant),+
         }

@@ -673,6 +673,8 @@ pub(super) async fn confirm_close(
 }
 
 /// Step away from a report for a conflict of interest; access ends at once.
+/// The last bureau officer who can read it may not: the district always
+/// receives every report.
 #[utoipa::path(
     tag = "tipline",
     security(("bearer" = [])),
@@ -680,6 +682,7 @@ pub(super) async fn confirm_close(
     responses(
         (status = 204),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{id}/recuse")]
@@ -694,6 +697,15 @@ pub(super) async fn recuse(
         .db
         .write(move |conn| {
             let report = repo::visible_report(conn, &caller, &id)?;
+            repo::lock_report(conn, &report.id)?;
+            if caller.role == Role::BureauOfficer
+                && repo::other_district_readers(conn, &report, &caller.user_id)? == 0
+            {
+                return Err(ApiError::conflict(
+                    "last_district_reader",
+                    "the district must keep a reader: another bureau officer has to take the report first",
+                ));
+            }
             diesel::insert_into(ra::table)
                 .values((
                     ra::id.eq(new_id()),

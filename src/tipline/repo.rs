@@ -190,6 +190,36 @@ pub fn readers(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<St
     Ok(ids)
 }
 
+/// Makes concurrent changes to one report's readers wait for each other on
+/// PostgreSQL (SQLite's write transactions are serial already), so two
+/// officers recusing at once cannot both think the other stays.
+pub fn lock_report(conn: &mut AnyConnection, report_id: &str) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        tr::table
+            .find(report_id)
+            .select(tr::id)
+            .for_update()
+            .first::<String>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// How many bureau officers besides `user_id` can read the report now.
+pub fn other_district_readers(
+    conn: &mut AnyConnection,
+    report: &ReportRow,
+    user_id: &str,
+) -> AppResult<usize> {
+    let bureau: BTreeSet<String> = bureau_officer_ids(conn, &report.district_id)?
+        .into_iter()
+        .collect();
+    Ok(readers(conn, report)?
+        .into_iter()
+        .filter(|u| u != user_id && bureau.contains(u))
+        .count())
+}
+
 /// Every current recipient key of a report: what each new message must be sealed to.
 pub fn report_keys(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<KeyHolder>> {
     let readers = readers(conn, report)?;

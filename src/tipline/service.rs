@@ -313,6 +313,9 @@ pub fn reporter_envelope(
     }
 }
 
+/// Messages and attachments a reporter may add to one report in an hour.
+pub const REPORTER_MESSAGES_PER_HOUR: i64 = 12;
+
 pub fn reporter_adds(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
@@ -320,6 +323,24 @@ pub fn reporter_adds(
     env: &Envelope,
     attachment: bool,
 ) -> AppResult<MessageCreated> {
+    // Each message alerts every reader: a flood from one receipt (or one
+    // stolen receipt) must not page a school all night. Concurrent messages
+    // to one report queue on its row so the count holds.
+    repo::lock_report(conn, &report.id)?;
+    let recent: i64 = tm::table
+        .filter(tm::report_id.eq(&report.id))
+        .filter(tm::author_id.is_null())
+        .filter(tm::created_at.gt(now - Duration::hours(1)))
+        .count()
+        .get_result(conn)?;
+    if recent >= REPORTER_MESSAGES_PER_HOUR {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "report_messages_throttled",
+            "this report has had many messages in the last hour; wait a while and send again",
+        )
+        .with_retry_after(600));
+    }
     let keys = repo::report_keys(conn, report)?;
     if attachment {
         let count: i64 = tm::table
@@ -650,6 +671,9 @@ pub fn confirm_close(
 
 /// Appends a wrap to the report's or one of its messages' envelope; false
 /// when that key already has one there.
+/// Wraps one recipient key may hold for one report or message.
+pub const WRAPS_PER_KEY: usize = 8;
+
 pub fn append_wrap(
     conn: &mut AnyConnection,
     report: &ReportRow,
@@ -671,8 +695,23 @@ pub fn append_wrap(
             })?
     };
     let mut env = repo::parse_envelope(&text)?;
-    if env.keys.iter().any(|k| k.key_id == wrap.key_id) {
+    // The server cannot tell a right wrap from a wrong one, so a wrap already
+    // there for this key does not keep another out (clients try each); only
+    // the same wrap twice is dropped, and each key holds a bounded number.
+    if env
+        .keys
+        .iter()
+        .any(|k| k.key_id == wrap.key_id && k.enc == wrap.enc && k.ct == wrap.ct)
+    {
         return Ok(false);
+    }
+    if env.keys.iter().filter(|k| k.key_id == wrap.key_id).count() >= WRAPS_PER_KEY {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_wraps",
+            format!("a key holds at most {WRAPS_PER_KEY} wraps of one object"),
+        )
+        .with_field("wraps"));
     }
     env.keys.push(wrap);
     let text = repo::envelope_text(&env);
