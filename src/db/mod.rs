@@ -3,6 +3,7 @@
 //! Domains see `AnyConnection` and never which backend runs, except in a repo
 //! function that must speak a dialect.
 
+pub mod group;
 pub mod schema;
 
 use crate::error::{ApiError, AppResult};
@@ -10,6 +11,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -120,6 +122,7 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     pub backend: Backend,
+    group: Arc<group::GroupWriter>,
 }
 
 impl Db {
@@ -133,6 +136,7 @@ impl Db {
             .test_on_check_out(true)
             .build_unchecked(Manager { url: url.clone() });
         Db {
+            group: Arc::new(group::GroupWriter::start(pool.clone())),
             pool,
             backend: url.backend,
         }
@@ -171,6 +175,21 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
         self.hop(true, f).await
+    }
+
+    /// Like `write`, but committed together with the other grouped writes
+    /// waiting at the same moment (see `group`): `f` runs in its own
+    /// savepoint, so its failure undoes only its own writes, and the answer
+    /// comes after the shared commit. For short, hot writes whose durability
+    /// matters (report submission, handovers, idempotent creates); `f` runs
+    /// on the one writer thread, so it must not wait on anything but the
+    /// database.
+    pub async fn write_grouped<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        self.group.submit(f).await
     }
 
     async fn hop<T, F>(&self, write: bool, f: F) -> AppResult<T>

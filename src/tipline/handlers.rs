@@ -278,7 +278,7 @@ pub(super) async fn challenge(state: State, req: HttpRequest) -> AppResult<HttpR
     let settings = state.settings.tipline.clone();
     let (challenge, difficulty, expires_at) = state
         .db
-        .write(move |conn| pow::issue(conn, &settings, now))
+        .write_grouped(move |conn| pow::issue(conn, &settings, now))
         .await?;
     Ok(HttpResponse::Created().json(Challenge {
         challenge,
@@ -315,7 +315,7 @@ pub(super) async fn submit_report(
     let pepper = state.settings.receipt_pepper.clone();
     let receipt = state
         .db
-        .write(move |conn| service::submit(conn, now, &pepper, b))
+        .write_grouped(move |conn| service::submit(conn, now, &pepper, b))
         .await?;
     Ok(HttpResponse::Created().json(ReportReceipt {
         receipt: receipt.display(),
