@@ -103,9 +103,17 @@ impl ManageConnection for Manager {
         }
     }
 
+    /// A PostgreSQL connection may have been cut while idle; an SQLite
+    /// connection is a file handle that a probe would not test anyway (a
+    /// locked or unreadable file shows on the real statement), so it costs
+    /// nothing at checkout.
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        match conn {
+            AnyConnection::Sqlite(_) => Ok(()),
+            AnyConnection::Postgresql(c) => {
+                c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+            }
+        }
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
@@ -164,6 +172,24 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
         self.hop(false, f).await
+    }
+
+    /// Runs one statement outside any transaction on the blocking pool: for
+    /// a single read that needs no snapshot across statements (the session
+    /// check of every authenticated request), it saves BEGIN and COMMIT.
+    pub async fn query<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        actix_web::web::block(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
     }
 
     /// Runs `f` in a write transaction on the blocking pool. On SQLite the
