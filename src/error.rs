@@ -8,7 +8,7 @@ use std::fmt;
 
 pub type AppResult<T> = Result<T, ApiError>;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,

@@ -12,9 +12,16 @@ pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::
     // Take over the signals before the first request can arrive.
     let stop = shutdown_signal()?;
     let workers = state.settings.workers;
+    // Database work and password hashing run on each worker's blocking
+    // threads. More of them than there are pooled connections only adds
+    // threads that wait for a connection (and memory), so they are bounded
+    // by the pool, plus room for the password hashes.
+    let blocking = (state.settings.db_pool_size as usize).div_ceil(workers)
+        + state.settings.password_hash_concurrency;
     let worker_state = state.clone();
     let server = HttpServer::new(move || app::build(state.clone()))
         .workers(workers)
+        .worker_max_blocking_threads(blocking)
         .shutdown_timeout(30)
         .disable_signals()
         .listen(listener)?

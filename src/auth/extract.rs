@@ -63,7 +63,7 @@ impl FromRequest for Caller {
             let (user_id, session_id) = (claims.sub, claims.sid);
             let row = state
                 .db
-                .read(move |conn| {
+                .query(move |conn| {
                     Ok(users::table
                         .inner_join(sessions::table)
                         .filter(users::id.eq(&user_id))

@@ -3,6 +3,7 @@
 //! Domains see `AnyConnection` and never which backend runs, except in a repo
 //! function that must speak a dialect.
 
+pub mod group;
 pub mod schema;
 
 use crate::error::{ApiError, AppResult};
@@ -10,6 +11,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -113,9 +115,17 @@ impl ManageConnection for Manager {
         }
     }
 
+    /// A PostgreSQL connection may have been cut while idle; an SQLite
+    /// connection is a file handle that a probe would not test anyway (a
+    /// locked or unreadable file shows on the real statement), so it costs
+    /// nothing at checkout.
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        match conn {
+            AnyConnection::Sqlite(_) => Ok(()),
+            AnyConnection::Postgresql(c) => {
+                c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+            }
+        }
     }
 
     fn has_broken(&self, conn: &mut AnyConnection) -> bool {
@@ -133,6 +143,7 @@ pub struct Db {
     pool: Pool,
     pub backend: Backend,
     request_timeout: Duration,
+    group: Arc<group::GroupWriter>,
 }
 
 impl Db {
@@ -155,6 +166,7 @@ impl Db {
                 busy_timeout: timeout,
             });
         Db {
+            group: Arc::new(group::GroupWriter::start(pool.clone())),
             pool,
             backend: url.backend,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -211,6 +223,24 @@ impl Db {
         self.hop(false, f).await
     }
 
+    /// Runs one statement outside any transaction on the blocking pool: for
+    /// a single read that needs no snapshot across statements (the session
+    /// check of every authenticated request), it saves BEGIN and COMMIT.
+    pub async fn query<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = tracing::Span::current();
+        self.bounded(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+    }
+
     /// Runs `f` in a write transaction on the blocking pool. On SQLite the
     /// transaction takes the write lock at its start (BEGIN IMMEDIATE), so two
     /// writers wait for each other instead of failing on a lock upgrade.
@@ -220,6 +250,26 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
         self.hop(true, f).await
+    }
+
+    /// Like `write`, but committed together with the other grouped writes
+    /// waiting at the same moment (see `group`): `f` runs in its own
+    /// savepoint, so its failure undoes only its own writes, and the answer
+    /// comes after the shared commit. For short, hot writes whose durability
+    /// matters (report submission, handovers, idempotent creates); `f` runs
+    /// on the one writer thread, so it must not wait on anything but the
+    /// database.
+    pub async fn write_grouped<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        match actix_web::rt::time::timeout(self.request_timeout, self.group.submit(f)).await {
+            Ok(done) => done,
+            Err(_) => Err(ApiError::database_unavailable(
+                "no answer from the database before the request deadline",
+            )),
+        }
     }
 
     async fn hop<T, F>(&self, write: bool, f: F) -> AppResult<T>

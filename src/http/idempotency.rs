@@ -96,13 +96,13 @@ where
     F: FnOnce(&mut AnyConnection) -> AppResult<Result<T, ApiError>> + Send + 'static,
 {
     let Some(k) = key.key else {
-        let value = db.write(create).await??;
+        let value = db.write_grouped(create).await??;
         return Ok(HttpResponse::build(status).json(value));
     };
     let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
     let (scope2, k2, fp2) = (scope.clone(), k.clone(), fingerprint.clone());
     let attempt = db
-        .write(move |conn| {
+        .write_grouped(move |conn| {
             let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
             diesel::delete(
                 ik::table

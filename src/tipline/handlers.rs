@@ -276,9 +276,16 @@ pub(super) async fn challenge(state: State, req: HttpRequest) -> AppResult<HttpR
     anonymous_only(&req)?;
     let now = state.now_db();
     let settings = state.settings.tipline.clone();
+    // The surge count is a read on any pooled connection; only the insert
+    // waits for the (grouped) write.
+    let counting = settings.clone();
+    let difficulty = state
+        .db
+        .read(move |conn| pow::current_difficulty(conn, &counting, now))
+        .await?;
     let (challenge, difficulty, expires_at) = state
         .db
-        .write(move |conn| pow::issue(conn, &settings, now))
+        .write_grouped(move |conn| pow::issue(conn, &settings, now, difficulty))
         .await?;
     Ok(HttpResponse::Created().json(Challenge {
         challenge,
@@ -312,10 +319,10 @@ pub(super) async fn submit_report(
     anonymous_only(&req)?;
     let b = body.into_inner();
     let now = state.now_db();
-    let pepper = state.settings.receipt_pepper.clone();
+    let made = service::NewReceipt::generate(&state.settings.receipt_pepper);
     let receipt = state
         .db
-        .write(move |conn| service::submit(conn, now, &pepper, b))
+        .write_grouped(move |conn| service::submit(conn, now, made, b))
         .await?;
     Ok(HttpResponse::Created().json(ReportReceipt {
         receipt: receipt.display(),

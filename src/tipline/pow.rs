@@ -55,12 +55,14 @@ pub fn current_difficulty(
     Ok((settings.pow_difficulty + extra).min(MAX_DIFFICULTY))
 }
 
+/// Stores a new challenge of the given difficulty (from `current_difficulty`,
+/// read before: counting is kept out of the write).
 pub fn issue(
     conn: &mut AnyConnection,
     settings: &TiplineSettings,
     now: NaiveDateTime,
+    difficulty: u32,
 ) -> AppResult<(String, u32, NaiveDateTime)> {
-    let difficulty = current_difficulty(conn, settings, now)?;
     let challenge = crate::crypto::random_token();
     let expires_at = now + Duration::seconds(settings.pow_ttl_secs);
     diesel::insert_into(pc::table)

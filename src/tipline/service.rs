@@ -105,10 +105,29 @@ fn notify_readers(
     notify::send(conn, now, &readers, template, data, NotifyCategory::Tipline)
 }
 
+/// A new report's receipt with what is stored of it, made before the
+/// write: the key derivation and the MAC need no database.
+pub struct NewReceipt {
+    pub receipt: Receipt,
+    mac: String,
+    reporter_public_key: String,
+}
+
+impl NewReceipt {
+    pub fn generate(pepper: &[u8]) -> NewReceipt {
+        let receipt = Receipt::generate();
+        NewReceipt {
+            mac: receipt.mac(pepper),
+            reporter_public_key: b64u(&hpke::public_key_bytes(&receipt.reporter_public_key())),
+            receipt,
+        }
+    }
+}
+
 pub fn submit(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
-    pepper: &[u8],
+    made: NewReceipt,
     b: NewReport,
 ) -> AppResult<Receipt> {
     let (school_id, district_id, _, _) = school_by_code(conn, b.school_code.as_str())?;
@@ -143,7 +162,11 @@ pub fn submit(
         }
     };
     pow::spend(conn, now, b.pow.as_ref())?;
-    let receipt = Receipt::generate();
+    let NewReceipt {
+        receipt,
+        mac,
+        reporter_public_key,
+    } = made;
     let report = ReportRow {
         id: repo::anonymous_id(now),
         district_id,
@@ -152,7 +175,7 @@ pub fn submit(
         urgency: b.urgency.as_str().to_string(),
         concerns_staff: b.concerns_staff,
         status: Status::New.as_str().to_string(),
-        reporter_public_key: b64u(&hpke::public_key_bytes(&receipt.reporter_public_key())),
+        reporter_public_key,
         envelope: repo::envelope_text(&envelope),
         created_at: now,
         last_activity_at: now,
@@ -171,7 +194,7 @@ pub fn submit(
             tr::urgency.eq(&report.urgency),
             tr::concerns_staff.eq(report.concerns_staff),
             tr::status.eq(&report.status),
-            tr::receipt_mac.eq(receipt.mac(pepper)),
+            tr::receipt_mac.eq(mac),
             tr::reporter_public_key.eq(&report.reporter_public_key),
             tr::envelope.eq(&report.envelope),
             tr::created_at.eq(now),
