@@ -5,7 +5,7 @@ mod body;
 mod idempotency;
 mod log;
 
-pub use body::{JsonBody, Text, DEFAULT_BODY_LIMIT};
+pub use body::{parse_json, JsonBody, Text, DEFAULT_BODY_LIMIT};
 pub use idempotency::{
     purge_expired as purge_expired_keys, respond_idempotent, respond_idempotent_committed,
     IdempotencyKey, Outcome,
