@@ -98,9 +98,88 @@ where
         )
 }
 
+/// Documents the problem responses every operation of a kind can give, so
+/// handlers declare only their own: 401 and 403 where a token is required, 400, 413,
+/// 415 and 422 where there is a body, 422 where there is a query, 404 where
+/// the path names a resource, 503 wherever the database is used. Applied
+/// after the routes are registered (the `#[openapi(modifiers)]` run before).
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_in = |place: ParameterIn| {
+                    params.iter().any(|p| {
+                        std::mem::discriminant(&p.parameter_in) == std::mem::discriminant(&place)
+                    })
+                };
+                let mut add = Vec::new();
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add.push(("401", "A valid access token is required."));
+                    add.push(("403", "The caller's role may not do this."));
+                }
+                if op.request_body.is_some() {
+                    add.push(("400", "The body is not valid JSON."));
+                    add.push(("413", "The body is too large."));
+                    add.push(("415", "The body is not JSON."));
+                    add.push(("422", "A field is missing, unknown or invalid."));
+                }
+                if has_in(ParameterIn::Query) {
+                    add.push(("422", "A query parameter is invalid."));
+                }
+                if has_in(ParameterIn::Path) {
+                    add.push(("404", "No such resource, or not the caller's to see."));
+                }
+                if path != "/healthz" {
+                    add.push(("503", "The database is unavailable; try again shortly."));
+                }
+                for (status, description) in add {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem_response(description).into());
+                }
+            }
+        }
+    }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+fn split<T>(app: UtoipaApp<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
+{
+    use utoipa::Modify;
+    let (app, mut api) = register(app).split_for_parts();
+    ProblemResponses.modify(&mut api);
+    (app, api)
+}
+
 /// The OpenAPI document, generated from the handlers' annotations.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    register(App::new().into_utoipa_app()).split_for_parts().1
+    split(App::new().into_utoipa_app()).1
 }
 
 pub fn openapi_json() -> String {
@@ -122,12 +201,17 @@ pub fn build(
         InitError = (),
     >,
 > {
-    let (app, api) = register(App::new().into_utoipa_app()).split_for_parts();
+    let (app, api) = split(App::new().into_utoipa_app());
     let api_json = web::Data::new(api.to_json().expect("the document serialises"));
+    let routes = web::Data::new(http::KnownRoutes::from_openapi(
+        &api,
+        &[("/api/v1/openapi.json", "GET")],
+    ));
     app.app_data(state)
         .app_data(web::PathConfig::default().error_handler(http::path_error))
         .app_data(web::QueryConfig::default().error_handler(http::query_error))
         .app_data(api_json)
+        .app_data(routes)
         .default_service(web::to(http::not_found_route))
         .wrap(middleware::from_fn(http::access_log))
         .wrap(

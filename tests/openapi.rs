@@ -65,3 +65,71 @@ fn the_document_is_openapi_3_and_every_reference_resolves() {
         }
     }
 }
+
+/// The problem responses any operation of a kind can give are documented on
+/// every such operation (schemathesis found 403s and others undocumented).
+#[test]
+fn every_operation_documents_its_common_problems() {
+    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            let has = |status: &str| {
+                let r = &responses[status];
+                assert!(
+                    r["content"]["application/problem+json"]["schema"]["$ref"]
+                        == "#/components/schemas/Problem"
+                        || !status.starts_with(['4', '5']),
+                    "{method} {path} {status} is not problem+json"
+                );
+                responses.contains_key(status)
+            };
+            let mut expected = Vec::new();
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                expected.extend(["401", "403"]);
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            if params.iter().any(|p| p["in"] == "query") {
+                expected.push("422");
+            }
+            if params.iter().any(|p| p["in"] == "path") {
+                expected.push("404");
+            }
+            if path != "/healthz" {
+                expected.push("503");
+            }
+            for status in expected {
+                assert!(
+                    responses.contains_key(status) && has(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+        }
+    }
+}
+
+/// Two enums named `Category` once shared one schema: notification
+/// preferences were documented with the tip line's categories.
+#[test]
+fn notification_and_report_categories_are_distinct_schemas() {
+    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let names = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is an enum schema"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(names("NotificationCategory").contains(&"account".to_string()));
+    assert!(names("Category").contains(&"sexual_abuse".to_string()));
+    let pref = serde_json::to_string(&schemas["CategoryPreference"]).unwrap();
+    assert!(
+        pref.contains("#/components/schemas/NotificationCategory"),
+        "{pref}"
+    );
+}

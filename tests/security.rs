@@ -773,7 +773,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served(app: Tes
         served, documented,
         "router (left) and OpenAPI document (right) disagree"
     );
-    // And no method the document does not name answers on a documented path.
+    // And no method the document does not name is served on a documented path.
     let admin = app.district_admin().await;
     for path in documented.keys() {
         let concrete = path
@@ -797,12 +797,23 @@ async fn every_route_is_documented_and_every_documented_route_is_served(app: Tes
                 Some(&json!({})),
             )
             .await;
+            // RFC 9110: a method the resource lacks is 405 with `Allow`,
+            // which must name only documented methods.
             assert_eq!(
                 (r.status, r.code().as_str()),
-                (404, "not_found"),
+                (405, "method_not_allowed"),
                 "{method} {concrete} is not documented but answered: {}",
                 r.text
             );
+            let allow = r.header("allow").unwrap_or_default().to_owned();
+            for allowed in allow.split(',').map(str::trim) {
+                assert!(
+                    ops.iter()
+                        .any(|o| o.method == allowed && matches_template(&o.path, &concrete)),
+                    "{concrete}: Allow names {allowed}, which is not documented"
+                );
+            }
+            assert!(!allow.is_empty(), "{method} {concrete}: 405 without Allow");
         }
     }
     // The served document is the committed one.

@@ -5,7 +5,7 @@ mod body;
 mod idempotency;
 mod log;
 
-pub use body::{JsonBody, Text, DEFAULT_BODY_LIMIT};
+pub use body::{parse_json, JsonBody, Text, DEFAULT_BODY_LIMIT};
 pub use idempotency::{
     purge_expired as purge_expired_keys, respond_idempotent, respond_idempotent_committed,
     respond_idempotent_secret, IdempotencyKey, Outcome,
@@ -92,6 +92,83 @@ pub fn query_error(
     e.into()
 }
 
-pub async fn not_found_route() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found("route"))
+/// The documented routes, to tell an unknown path (404) from a known path
+/// called with a method it does not have (405 with `Allow`, RFC 9110 §15.5.6).
+pub struct KnownRoutes(Vec<(Vec<Option<String>>, Vec<&'static str>)>);
+
+impl KnownRoutes {
+    /// From the OpenAPI document's paths (`{name}` is any one segment), and
+    /// any extra routes served outside it.
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi, extra: &[(&str, &'static str)]) -> Self {
+        let template = |path: &str| -> Vec<Option<String>> {
+            path.split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                .collect()
+        };
+        let mut routes: Vec<(Vec<Option<String>>, Vec<&'static str>)> = api
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ];
+                let allowed = methods.iter().filter(|m| m.1).map(|m| m.0).collect();
+                (template(path), allowed)
+            })
+            .collect();
+        for (path, method) in extra {
+            routes.push((template(path), vec![*method]));
+        }
+        KnownRoutes(routes)
+    }
+
+    /// The methods the document gives a path, if it is a known route: those
+    /// of the most literal template that matches (`/reports/challenge`
+    /// rather than `/reports/{id}`).
+    fn allowed(&self, path: &str) -> Option<Vec<&'static str>> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(t, s)| match t {
+                        Some(literal) => literal == s,
+                        None => !s.is_empty(),
+                    })
+            })
+            .min_by_key(|(template, _)| template.iter().filter(|t| t.is_none()).count())
+            .map(|(_, methods)| methods.clone())
+    }
+}
+
+pub async fn not_found_route(
+    req: actix_web::HttpRequest,
+    routes: Option<actix_web::web::Data<KnownRoutes>>,
+) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let allowed = routes.and_then(|r| r.allowed(req.path()));
+    match allowed {
+        Some(methods) if !methods.is_empty() => {
+            let mut res = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} is not allowed here; use {}",
+                    req.method(),
+                    methods.join(", ")
+                ),
+            )
+            .error_response();
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&methods.join(", ")) {
+                res.headers_mut().insert(actix_web::http::header::ALLOW, v);
+            }
+            res
+        }
+        _ => ApiError::not_found("route").error_response(),
+    }
 }

@@ -29,6 +29,8 @@ impl Language {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+// Not "Category": the tip line has one, and the document holds one schema per name.
+#[schema(as = NotificationCategory)]
 pub enum Category {
     Account,
     Pickup,

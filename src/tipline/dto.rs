@@ -9,8 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$doc])*
-        // `rename_all` too: utoipa does not read a `rename` whose value comes
-        // through a macro, and the document must name what the API accepts.
+        // The variants' own `rename`s do not reach utoipa through the macro
+        // (the document listed `SexualAbuse`); every wire name is the
+        // variant's snake_case, which `rename_all` gives the schema too.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
@@ -391,4 +392,58 @@ pub struct ObjectWrap {
 pub struct KeysAdded {
     pub wraps_added: usize,
     pub shared_with: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document lists the names the API reads and writes.
+    fn schema_names<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["enum"]
+            .as_array()
+            .expect("an enum schema")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn wire_names<T: Serialize>(all: &[T], as_str: fn(&T) -> &'static str) -> Vec<String> {
+        all.iter()
+            .map(|v| {
+                let wire = serde_json::to_value(v).unwrap();
+                assert_eq!(wire, as_str(v), "serde and as_str disagree");
+                wire.as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn enum_schemas_list_the_wire_names() {
+        assert_eq!(
+            schema_names::<Category>(),
+            wire_names(Category::ALL, |v| v.as_str())
+        );
+        assert_eq!(
+            schema_names::<Urgency>(),
+            wire_names(Urgency::ALL, |v| v.as_str())
+        );
+        assert_eq!(
+            schema_names::<Status>(),
+            wire_names(Status::ALL, |v| v.as_str())
+        );
+        assert_eq!(
+            schema_names::<Outcome>(),
+            wire_names(Outcome::ALL, |v| v.as_str())
+        );
+        assert_eq!(
+            schema_names::<Progress>(),
+            wire_names(Progress::ALL, |v| v.as_str())
+        );
+        assert_eq!(
+            schema_names::<Sender>(),
+            wire_names(Sender::ALL, |v| v.as_str())
+        );
+    }
 }
