@@ -95,14 +95,94 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce(&mut AnyConnection) -> AppResult<Result<T, ApiError>> + Send + 'static,
 {
+    respond_idempotent_in(
+        Lane::Grouped,
+        db,
+        now,
+        scope,
+        key,
+        body_digest,
+        status,
+        create,
+    )
+    .await
+}
+
+/// Like `respond_idempotent`, for a create that writes many rows (a notice
+/// fanned out to a district): it commits in a transaction of its own, so
+/// the group writer, which reports and handovers share, never waits behind
+/// it.
+pub async fn respond_idempotent_bulk<T, F>(
+    db: &Db,
+    now: NaiveDateTime,
+    scope: String,
+    key: IdempotencyKey,
+    body_digest: [u8; 32],
+    status: StatusCode,
+    create: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+{
+    respond_idempotent_in(
+        Lane::Alone,
+        db,
+        now,
+        scope,
+        key,
+        body_digest,
+        status,
+        move |conn| create(conn).map(Ok),
+    )
+    .await
+}
+
+/// Which transaction a create commits in.
+#[derive(Clone, Copy)]
+enum Lane {
+    /// With the other short writes waiting at the same moment (`Db::write_grouped`).
+    Grouped,
+    /// In its own transaction (`Db::write`).
+    Alone,
+}
+
+impl Lane {
+    async fn write<T, F>(self, db: &Db, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        match self {
+            Lane::Grouped => db.write_grouped(f).await,
+            Lane::Alone => db.write(f).await,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn respond_idempotent_in<T, F>(
+    lane: Lane,
+    db: &Db,
+    now: NaiveDateTime,
+    scope: String,
+    key: IdempotencyKey,
+    body_digest: [u8; 32],
+    status: StatusCode,
+    create: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut AnyConnection) -> AppResult<Result<T, ApiError>> + Send + 'static,
+{
     let Some(k) = key.key else {
-        let value = db.write_grouped(create).await??;
+        let value = lane.write(db, create).await??;
         return Ok(HttpResponse::build(status).json(value));
     };
     let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
     let (scope2, k2, fp2) = (scope.clone(), k.clone(), fingerprint.clone());
-    let attempt = db
-        .write_grouped(move |conn| {
+    let attempt = lane
+        .write(db, move |conn| {
             let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
             diesel::delete(
                 ik::table

@@ -7,8 +7,8 @@ mod log;
 
 pub use body::{parse_json, JsonBody, Text, DEFAULT_BODY_LIMIT};
 pub use idempotency::{
-    purge_expired as purge_expired_keys, respond_idempotent, respond_idempotent_committed,
-    respond_idempotent_secret, IdempotencyKey, Outcome,
+    purge_expired as purge_expired_keys, respond_idempotent, respond_idempotent_bulk,
+    respond_idempotent_committed, respond_idempotent_secret, IdempotencyKey, Outcome,
 };
 pub use log::access_log;
 

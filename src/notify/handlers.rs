@@ -11,7 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Problem};
-use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, PageQuery};
+use crate::http::{respond_idempotent_bulk, IdempotencyKey, JsonBody, PageQuery};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -286,7 +286,7 @@ pub(super) async fn create_notice(
     let req = body.into_inner();
     let caller = sender.0;
     let now = state.now_db();
-    respond_idempotent(
+    respond_idempotent_bulk(
         &state.db,
         now,
         caller.idempotency_scope(),
