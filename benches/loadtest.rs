@@ -1163,5 +1163,10 @@ fn main() {
     }
     drop(conn);
     drop(db);
+    // The server's own log outlives the data, to explain any error above.
+    let kept = dir.with_file_name("loadtest-server.log");
+    if std::fs::copy(dir.join("server.log"), &kept).is_ok() {
+        eprintln!("loadtest: server log kept in {}", kept.display());
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

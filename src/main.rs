@@ -116,17 +116,17 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// glibc's allocator gives each thread that allocates its own arena and,
-/// after a large block (an argon2 hash takes 19 MiB) is freed, raises its
-/// mmap threshold so later large blocks stay in those arenas: the server's
-/// memory grew with every blocking thread that had hashed a password. Two
-/// arenas and a fixed threshold keep large blocks returned to the system.
+/// glibc's allocator, after a large block (an argon2 hash takes 19 MiB) is
+/// freed, raises its mmap threshold so later large blocks stay in the
+/// thread's arena: the server's memory grew with every thread that had
+/// hashed a password. A fixed threshold keeps large blocks returned to the
+/// system. (Capping the arenas at two did the same for memory, but made
+/// every request thread queue on the arenas' locks.)
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: mallopt only sets allocator parameters; it is called once,
     // before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }

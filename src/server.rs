@@ -8,16 +8,23 @@ use std::time::Duration;
 
 /// Serves on `listener` until SIGTERM or SIGINT; requests in flight finish
 /// first (up to 30 s).
+/// Connections kept for the group-commit writer and the background jobs.
+const RESERVED_CONNECTIONS: usize = 2;
+
 pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::Result<()> {
     // Take over the signals before the first request can arrive.
     let stop = shutdown_signal()?;
     let workers = state.settings.workers;
-    // Database work and password hashing run on each worker's blocking
-    // threads. More of them than there are pooled connections only adds
-    // threads that wait for a connection (and memory), so they are bounded
-    // by the pool, plus room for the password hashes.
-    let blocking = (state.settings.db_pool_size as usize).div_ceil(workers)
-        + state.settings.password_hash_concurrency;
+    // Database work runs on each worker's blocking threads, which are
+    // sized so that every one of them finds a pooled connection at once:
+    // the pool, less one connection for the group-commit writer and one for
+    // the background jobs, shared among the workers. A thread that had to
+    // wait for a connection could lose every race for it (r2d2 is not
+    // fair) and time out under load. Password hashes run on threads of
+    // their own (`auth::password`).
+    let blocking = ((state.settings.db_pool_size as usize).saturating_sub(RESERVED_CONNECTIONS)
+        / workers)
+        .max(1);
     let worker_state = state.clone();
     let server = HttpServer::new(move || app::build(state.clone()))
         .workers(workers)

@@ -53,22 +53,45 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: String) -> AppResult<String> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        actix_web::web::block(move || hash_now(&password)).await?
+        off_pool(&self.permits, move || hash_now(&password)).await?
     }
 
     /// Verifies against `hash`, or against a dummy hash when there is no user,
     /// so that an unknown username costs the same time as a wrong password.
     pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
         let dummy = self.dummy_hash.clone();
         let real = hash.is_some();
-        let ok = actix_web::web::block(move || {
+        let ok = off_pool(&self.permits, move || {
             verify_now(&password, hash.as_deref().unwrap_or(dummy.as_str()))
         })
         .await?;
         Ok(ok && real)
     }
+}
+
+/// Runs a hash on a thread of its own, not on the blocking pool: the
+/// blocking pool is sized to the database pool (see `server::run`), and a
+/// hash holding one of its threads would leave a request waiting for a
+/// connection. A permit, held by the thread until the hash is done (even
+/// when the client has gone), bounds how many such threads exist at once.
+async fn off_pool<T: Send + 'static>(
+    permits: &Arc<Semaphore>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let permit = permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let (done, answer) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("password-hash".into())
+        .spawn(move || {
+            let _ = done.send(f());
+            drop(permit);
+        })
+        .map_err(ApiError::internal)?;
+    answer.await.map_err(ApiError::internal)
 }
 
 fn common_passwords() -> &'static HashSet<&'static str> {
