@@ -893,6 +893,24 @@ async fn guardian_explains_an_absence_and_the_head_teacher_is_told(app: TestApp)
         notes(&app, &w.x.teacher.user_id, "attendance.absence_explained").await,
         1
     );
+    // The family's words are for the family, the head teacher and the
+    // school's admin: the guard sees the absence, not the reason.
+    let attendance = format!("/api/v1/students/{}/attendance", w.x.student_id);
+    for (who, sees) in [
+        (&w.x.parent, true),
+        (&w.x.teacher, true),
+        (&w.x.admin, true),
+        (&w.x.guard, false),
+    ] {
+        let att = app.get(&attendance, &who.token).await.expect(200);
+        assert_eq!(att["absences"][0]["id"], aid);
+        assert_eq!(
+            att["absences"][0]["explanation"].as_str(),
+            sees.then_some("dentist, forgot to file"),
+            "{}",
+            who.user_id
+        );
+    }
 
     // Or the family files the leave after the fact: once approved, the
     // absence is excused.

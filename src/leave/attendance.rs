@@ -39,7 +39,7 @@ struct AbsenceRow {
 }
 
 impl AbsenceRow {
-    fn into_dto(self, student_name: String) -> Absence {
+    fn into_dto(self, student_name: String, show_explanation: bool) -> Absence {
         Absence {
             id: self.id,
             student_id: self.student_id,
@@ -48,7 +48,7 @@ impl AbsenceRow {
             period: self.period,
             excused: self.excused,
             leave_id: self.leave_id,
-            explanation: self.explanation,
+            explanation: self.explanation.filter(|_| show_explanation),
             explained_at: self.explained_at.map(to_utc),
             withdrawn: self.withdrawn_at.is_some(),
         }
@@ -64,16 +64,38 @@ fn names(conn: &mut AnyConnection, ids: &[String]) -> AppResult<HashMap<String, 
         .collect())
 }
 
-fn absence_views(conn: &mut AnyConnection, rows: Vec<AbsenceRow>) -> AppResult<Vec<Absence>> {
+/// Absences as `caller` may see them: the family's explanation only where
+/// `repo::family_words_visible` allows.
+fn absence_views(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    rows: Vec<AbsenceRow>,
+) -> AppResult<Vec<Absence>> {
     let ids: Vec<String> = rows.iter().map(|r| r.student_id.clone()).collect();
-    let names = names(conn, &ids)?;
-    Ok(rows
+    let pupils: HashMap<String, (String, String, String)> = students::table
+        .filter(students::id.eq_any(&ids))
+        .select((
+            students::id,
+            students::name,
+            students::school_id,
+            students::class_id,
+        ))
+        .load::<(String, String, String, String)>(conn)?
         .into_iter()
-        .map(|r| {
-            let n = names.get(&r.student_id).cloned().unwrap_or_default();
-            r.into_dto(n)
-        })
-        .collect())
+        .map(|(id, name, school, class)| (id, (name, school, class)))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (name, show) = match pupils.get(&r.student_id) {
+            Some((name, school, class)) => (
+                name.clone(),
+                repo::family_words_visible(conn, caller, school, class)?,
+            ),
+            None => (String::new(), false),
+        };
+        out.push(r.into_dto(name, show));
+    }
+    Ok(out)
 }
 
 /// Take (or correct) the roll call of one lesson. Every absent student
@@ -295,7 +317,7 @@ pub(super) async fn take_roll_call(
                 date: b.date,
                 period: b.period,
                 corrected,
-                absences: absence_views(conn, rows)?,
+                absences: absence_views(conn, &caller, rows)?,
                 withdrawn_student_ids: withdrawn,
             })
         },
@@ -448,7 +470,8 @@ pub(super) async fn explain(
                 .find(&row.id)
                 .select(AbsenceRow::as_select())
                 .first(conn)?;
-            Ok(row.into_dto(student.name))
+            // The guardian who wrote it reads it back.
+            Ok(row.into_dto(student.name, true))
         })
         .await?;
     Ok(web::Json(view))
@@ -625,7 +648,7 @@ pub(super) async fn attendance(
                 student_id: student.id.clone(),
                 from,
                 to,
-                absences: absence_views(conn, rows)?,
+                absences: absence_views(conn, &caller, rows)?,
                 leaves: repo::views(conn, &caller, leaves)?,
                 unexcused_days,
             })

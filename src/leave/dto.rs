@@ -244,6 +244,8 @@ pub struct Absence {
     /// An approved leave covers it; no alert was sent.
     pub excused: bool,
     pub leave_id: Option<String>,
+    /// The guardian's explanation: shown to the family, the school's admin
+    /// and the class's head teacher only.
     pub explanation: Option<String>,
     pub explained_at: Option<DateTime<Utc>>,
     /// A correction of the roll call withdrew it.

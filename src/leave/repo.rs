@@ -177,11 +177,24 @@ pub fn reason_visible(
     caller: &Caller,
     row: &LeaveRow,
 ) -> AppResult<bool> {
+    family_words_visible(conn, caller, &row.school_id, &row.class_id)
+}
+
+/// Whether the caller may read what a family wrote about a pupil (a leave's
+/// reason, an absence's explanation): the family, the school's admin and
+/// the class's head teacher. Guards and other staff see the facts (absent,
+/// on leave, until when), not the reasons.
+pub fn family_words_visible(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    school_id: &str,
+    class_id: &str,
+) -> AppResult<bool> {
     Ok(match caller.role {
         // Their scope holds only their own children or themself.
         Role::Parent | Role::Student => true,
-        Role::SchoolAdmin => caller.school_id.as_deref() == Some(row.school_id.as_str()),
-        Role::Teacher => is_head_teacher(conn, caller, &row.class_id)?,
+        Role::SchoolAdmin => caller.school_id.as_deref() == Some(school_id),
+        Role::Teacher => is_head_teacher(conn, caller, class_id)?,
         _ => false,
     })
 }
