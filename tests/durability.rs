@@ -14,29 +14,6 @@ use std::cell::{Cell, RefCell};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Runs a scenario that starts its own servers, once per database.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[actix_web::test]
-                async fn sqlite() {
-                    super::$name(super::Which::Sqlite).await
-                }
-
-                #[actix_web::test]
-                async fn postgres() {
-                    if super::postgres_url().is_some() {
-                        super::$name(super::Which::Postgres).await
-                    } else {
-                        eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
-                    }
-                }
-            }
-        )*
-    };
-}
-
 // --- the real binary ---------------------------------------------------------------
 
 /// `safecampus serve` as its own process on the test's database; killed

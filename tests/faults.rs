@@ -16,28 +16,6 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[actix_web::test]
-                async fn sqlite() {
-                    super::$name(super::Which::Sqlite).await
-                }
-
-                #[actix_web::test]
-                async fn postgres() {
-                    if super::postgres_url().is_some() {
-                        super::$name(super::Which::Postgres).await
-                    } else {
-                        eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
-                    }
-                }
-            }
-        )*
-    };
-}
-
 // --- a TCP proxy the test controls ------------------------------------------------------
 
 /// Forwards connections to the database; `cut` drops every connection and

@@ -183,14 +183,7 @@ where
     let (scope2, k2, fp2) = (scope.clone(), k.clone(), fingerprint.clone());
     let attempt = lane
         .write(db, move |conn| {
-            let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
-            diesel::delete(
-                ik::table
-                    .filter(ik::scope.eq(&scope))
-                    .filter(ik::idem_key.eq(&k))
-                    .filter(ik::created_at.lt(fresh_after)),
-            )
-            .execute(conn)?;
+            forget_expired(conn, &scope, &k, now)?;
             if let Some(done) = lookup(conn, &scope, &k, &fingerprint, now)? {
                 return Ok((status, done));
             }
@@ -204,27 +197,7 @@ where
                     serde_json::to_string(&problem.problem()).map_err(ApiError::internal)?,
                 ),
             };
-            diesel::insert_into(ik::table)
-                .values((
-                    ik::id.eq(new_id()),
-                    ik::scope.eq(&scope),
-                    ik::idem_key.eq(&k),
-                    ik::request_hash.eq(&fingerprint),
-                    ik::status.eq(status.as_u16() as i32),
-                    ik::body.eq(&body),
-                    ik::created_at.eq(now),
-                ))
-                .execute(conn)
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        ApiError::conflict(
-                            "idempotency_in_flight",
-                            "a request with this Idempotency-Key is in progress",
-                        )
-                    } else {
-                        e.into()
-                    }
-                })?;
+            remember(conn, &scope, &k, &fingerprint, status, &body, now)?;
             // A refusal answers with its own status, a replay with the stored one.
             Ok((status, Outcome::Fresh(body)))
         })
@@ -310,41 +283,14 @@ where
     );
     let attempt = db
         .write(move |conn| {
-            let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
-            diesel::delete(
-                ik::table
-                    .filter(ik::scope.eq(&scope))
-                    .filter(ik::idem_key.eq(&k))
-                    .filter(ik::created_at.lt(fresh_after)),
-            )
-            .execute(conn)?;
+            forget_expired(conn, &scope, &k, now)?;
             let found = lookup(conn, &scope, &k, &fingerprint, now)?;
             if let Some(answer) = replay(conn, found, &reissue)? {
                 return Ok(answer);
             }
             let value = create(conn)?;
             let record = serde_json::to_string(&redact(&value)).map_err(ApiError::internal)?;
-            diesel::insert_into(ik::table)
-                .values((
-                    ik::id.eq(new_id()),
-                    ik::scope.eq(&scope),
-                    ik::idem_key.eq(&k),
-                    ik::request_hash.eq(&fingerprint),
-                    ik::status.eq(status.as_u16() as i32),
-                    ik::body.eq(&record),
-                    ik::created_at.eq(now),
-                ))
-                .execute(conn)
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        ApiError::conflict(
-                            "idempotency_in_flight",
-                            "a request with this Idempotency-Key is in progress",
-                        )
-                    } else {
-                        e.into()
-                    }
-                })?;
+            remember(conn, &scope, &k, &fingerprint, status, &record, now)?;
             Ok(SecretAnswer::Fresh(value))
         })
         .await;
@@ -378,6 +324,61 @@ where
                 .body(body)
         }
     })
+}
+
+/// Drops the key's record once it has outlived `KEY_LIFETIME_HOURS`, so the
+/// key may be used afresh.
+fn forget_expired(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let fresh_after = now - chrono::Duration::hours(KEY_LIFETIME_HOURS);
+    diesel::delete(
+        ik::table
+            .filter(ik::scope.eq(scope))
+            .filter(ik::idem_key.eq(key))
+            .filter(ik::created_at.lt(fresh_after)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Records what the key's first request answered, in the create's own
+/// transaction; a twin that got there first makes this 409
+/// `idempotency_in_flight`.
+fn remember(
+    conn: &mut AnyConnection,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    status: StatusCode,
+    body: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::insert_into(ik::table)
+        .values((
+            ik::id.eq(new_id()),
+            ik::scope.eq(scope),
+            ik::idem_key.eq(key),
+            ik::request_hash.eq(fingerprint),
+            ik::status.eq(status.as_u16() as i32),
+            ik::body.eq(body),
+            ik::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::conflict(
+                    "idempotency_in_flight",
+                    "a request with this Idempotency-Key is in progress",
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
 }
 
 fn content_type(status: StatusCode) -> &'static str {

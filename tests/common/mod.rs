@@ -44,6 +44,32 @@ macro_rules! on_both_databases {
     };
 }
 
+/// Runs each named scenario `async fn name(which: Which)` once per database,
+/// for scenarios that start their own servers or databases (SQLite always;
+/// PostgreSQL when SAFECAMPUS_TEST_POSTGRES_URL is set).
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::common::Which::Sqlite).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    if $crate::common::postgres_url().is_some() {
+                        super::$name($crate::common::Which::Postgres).await
+                    } else {
+                        eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
+                    }
+                }
+            }
+        )*
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Which {
     Sqlite,
