@@ -52,7 +52,6 @@ fn token_pair(
     responses(
         (status = 200, body = TokenPair),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -252,8 +251,6 @@ pub(super) async fn logout_all(state: State, caller: Caller) -> AppResult<HttpRe
     request_body = PasswordChange,
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]

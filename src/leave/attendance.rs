@@ -110,9 +110,6 @@ fn absence_views(
     request_body = NewRollCall,
     responses(
         (status = 201, body = RollCall),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/classes/{id}/roll-calls")]
@@ -405,8 +402,6 @@ fn raise_concern_if_pattern(
     request_body = Explain,
     responses(
         (status = 200, body = Absence),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -485,7 +480,6 @@ pub(super) async fn explain(
     params(PageQuery),
     responses(
         (status = 200, body = Page<Concern>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/concerns")]
@@ -583,8 +577,6 @@ pub(super) async fn list_concerns(
     params(("id" = String, Path, description = "student id"), AttendanceQuery),
     responses(
         (status = 200, body = Attendance),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/students/{id}/attendance")]

@@ -87,9 +87,7 @@ fn set_status(
     request_body = NewLeave,
     responses(
         (status = 201, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/leave-requests")]
@@ -296,7 +294,6 @@ fn notify_family(
     params(LeaveQuery),
     responses(
         (status = 200, body = Page<Leave>),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/leave-requests")]
@@ -396,7 +393,6 @@ pub(super) async fn list_leaves(
     params(("id" = String, Path, description = "leave request id")),
     responses(
         (status = 200, body = Leave),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/leave-requests/{id}")]
@@ -424,8 +420,6 @@ pub(super) async fn get_leave(
     request_body = Decision,
     responses(
         (status = 200, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -505,8 +499,6 @@ pub(super) async fn guardian_decision(
     request_body = Decision,
     responses(
         (status = 200, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -625,8 +617,6 @@ pub(super) async fn decision(
     params(("id" = String, Path, description = "leave request id")),
     responses(
         (status = 200, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -704,8 +694,6 @@ fn random_code() -> String {
     params(("id" = String, Path, description = "leave request id")),
     responses(
         (status = 201, body = LeavePass),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -916,10 +904,7 @@ fn exit_leave(
     request_body = ExitBody,
     responses(
         (status = 200, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/leave-requests/{id}/exit")]
@@ -958,10 +943,8 @@ pub(super) async fn exit(
     request_body = GateExit,
     responses(
         (status = 200, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/gate/leave-exit")]
@@ -1038,8 +1021,6 @@ pub(super) async fn gate_exit(
     params(("id" = String, Path, description = "leave request id")),
     responses(
         (status = 200, body = Leave),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -219,7 +219,6 @@ pub(super) async fn mark_read(
     params(("id" = String, Path)),
     responses(
         (status = 204),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -270,9 +269,7 @@ pub(super) async fn ack(
     params(("Idempotency-Key" = Option<String>, Header)),
     responses(
         (status = 201, body = Notice),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/notices")]
@@ -306,8 +303,6 @@ pub(super) async fn create_notice(
     params(PageQuery),
     responses(
         (status = 200, body = NoticePage),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices")]
@@ -346,8 +341,6 @@ pub(super) async fn list_notices(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = Notice),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices/{id}")]
@@ -374,8 +367,6 @@ pub(super) async fn get_notice(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = Receipts),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/notices/{id}/receipts")]
@@ -414,8 +405,6 @@ pub(super) async fn receipts(
     params(CoverageQuery),
     responses(
         (status = 200, body = Coverage),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/coverage")]
@@ -566,8 +555,6 @@ const OUTBOX_STATES: [&str; 5] = ["pending", "sending", "sent", "dead", "skipped
     params(OutboxQuery),
     responses(
         (status = 200, body = OutboxPage),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/outbox")]
@@ -629,8 +616,6 @@ pub(super) async fn admin_outbox(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = OutboxItem),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -96,8 +96,6 @@ fn hhmm(field: &str, s: &str) -> AppResult<String> {
     request_body = PreferencesUpdate,
     responses(
         (status = 200, body = Preferences),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/notification-preferences")]

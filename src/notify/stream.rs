@@ -145,7 +145,6 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
     security(("bearer" = [])),
     responses(
         (status = 200, content_type = "text/event-stream", description = "events: unread, notification"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]

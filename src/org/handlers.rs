@@ -28,9 +28,7 @@ fn check_grade(grade: i32) -> AppResult<i32> {
     request_body = NewSchool,
     responses(
         (status = 201, body = School),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/schools")]
@@ -148,9 +146,7 @@ pub(super) async fn get_school(
     request_body = NewClass,
     responses(
         (status = 201, body = Class),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/schools/{id}/classes")]
@@ -280,10 +276,8 @@ fn school_admin_may_create(role: Role) -> bool {
     request_body = NewUser,
     responses(
         (status = 201, body = User),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/users")]
@@ -397,7 +391,6 @@ pub(super) async fn get_user(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = User),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -444,10 +437,8 @@ pub(super) async fn disable_user(
     request_body = NewStudent,
     responses(
         (status = 201, body = Student),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/students")]
@@ -579,9 +570,7 @@ pub(super) async fn list_class_students(
     request_body = NewGuardian,
     responses(
         (status = 201, body = Guardian),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/students/{id}/guardians")]

@@ -98,11 +98,7 @@ fn load_person(conn: &mut AnyConnection, id: &str) -> AppResult<PersonRow> {
     request_body = NewPickupPerson,
     responses(
         (status = 201, body = PickupPerson),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/students/{id}/pickup-persons")]
@@ -239,7 +235,6 @@ pub(super) async fn add_pickup_person(
     params(("id" = String, Path, description = "student id")),
     responses(
         (status = 200, body = Vec<PickupPerson>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/students/{id}/pickup-persons")]
@@ -272,8 +267,6 @@ pub(super) async fn list_pickup_persons(
     params(("id" = String, Path, description = "student id"), ("person_id" = String, Path)),
     responses(
         (status = 200, body = PickupPerson),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/students/{id}/pickup-persons/{person_id}")]
@@ -341,7 +334,6 @@ pub(super) async fn revoke_pickup_person(
     params(("id" = String, Path, description = "pickup person id")),
     responses(
         (status = 200, description = "The photo (image/jpeg or image/png)"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pickup-persons/{id}/photo")]
@@ -398,9 +390,6 @@ pub(super) async fn pickup_person_photo(
     request_body = NewPickupBlock,
     responses(
         (status = 201, body = PickupBlock),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/students/{id}/pickup-blocks")]
@@ -488,7 +477,6 @@ pub(super) async fn add_pickup_block(
     params(("id" = String, Path, description = "student id")),
     responses(
         (status = 200, body = Vec<PickupBlock>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/students/{id}/pickup-blocks")]
@@ -527,8 +515,6 @@ pub(super) async fn list_pickup_blocks(
     request_body = LiftBlock,
     responses(
         (status = 200, body = PickupBlock),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -611,10 +597,7 @@ pub(super) async fn lift_pickup_block(
     request_body = NewPickupPass,
     responses(
         (status = 201, body = PickupPassIssued),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/students/{id}/pickup-passes")]
@@ -797,7 +780,6 @@ fn reissue_pass(
     params(("id" = String, Path, description = "student id")),
     responses(
         (status = 200, body = Vec<PickupPass>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/students/{id}/pickup-passes")]
@@ -829,8 +811,6 @@ pub(super) async fn list_pickup_passes(
     params(("id" = String, Path, description = "pass id")),
     responses(
         (status = 200, body = PickupPass),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -898,10 +878,8 @@ pub(super) async fn cancel_pickup_pass(
     request_body = NewHandover,
     responses(
         (status = 201, body = Handover),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handovers")]
@@ -1069,8 +1047,6 @@ fn one_view(conn: &mut AnyConnection, id: &str) -> AppResult<Handover> {
     params(("id" = String, Path, description = "handover id")),
     responses(
         (status = 200, body = Handover),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -1120,9 +1096,6 @@ pub(super) async fn confirm_handover(
     request_body = DisputeBody,
     responses(
         (status = 200, body = Handover),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handovers/{id}/dispute")]
@@ -1186,9 +1159,6 @@ pub(super) async fn dispute_handover(
     request_body = DismissalModeBody,
     responses(
         (status = 200, body = DismissalModeView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/students/{id}/dismissal-mode")]
@@ -1348,8 +1318,6 @@ impl DayState {
     params(("id" = String, Path, description = "class id"), DateQuery),
     responses(
         (status = 200, body = DismissalBoard),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/classes/{id}/dismissal")]
@@ -1478,8 +1446,6 @@ pub(super) async fn dismissal_board(
     params(("id" = String, Path, description = "school id"), DateQuery),
     responses(
         (status = 200, body = DismissalSummary),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/schools/{id}/dismissal-summary")]
@@ -1572,8 +1538,6 @@ pub(super) async fn dismissal_summary(
     params(("id" = String, Path, description = "student id"), HistoryQuery),
     responses(
         (status = 200, body = Vec<Handover>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/students/{id}/handovers")]
@@ -1658,8 +1622,6 @@ fn settings_view(conn: &mut AnyConnection, school_id: &str) -> AppResult<PickupS
     params(("id" = String, Path, description = "school id")),
     responses(
         (status = 200, body = PickupSettings),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/schools/{id}/pickup-settings")]
@@ -1688,9 +1650,6 @@ pub(super) async fn get_pickup_settings(
     request_body = PickupSettingsBody,
     responses(
         (status = 200, body = PickupSettings),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/schools/{id}/pickup-settings")]

@@ -48,8 +48,6 @@ fn anonymous_only(req: &HttpRequest) -> AppResult<()> {
     request_body = PutEncryptionKey,
     responses(
         (status = 200, body = KeyCreated),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/me/encryption-key")]
@@ -120,7 +118,6 @@ pub(super) async fn put_encryption_key(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MyEncryptionKey),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -158,9 +155,6 @@ pub(super) async fn get_encryption_key(
     request_body = SetRecipients,
     responses(
         (status = 200, body = MailboxRecipients),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/schools/{id}/mailbox/recipients")]
@@ -233,7 +227,6 @@ pub(super) async fn set_recipients(
     params(("school_code" = String, Path)),
     responses(
         (status = 200, body = Mailbox),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/mailboxes/{school_code}")]
@@ -303,11 +296,7 @@ pub(super) async fn challenge(state: State, req: HttpRequest) -> AppResult<HttpR
     request_body = NewReport,
     responses(
         (status = 201, body = ReportReceipt),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports")]
@@ -336,7 +325,6 @@ pub(super) async fn submit_report(
     request_body = FollowupRequest,
     responses(
         (status = 200, body = Followup),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
@@ -364,10 +352,7 @@ pub(super) async fn followup(
     request_body = ReporterMessage,
     responses(
         (status = 201, body = MessageCreated),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -397,10 +382,7 @@ pub(super) async fn reporter_message(
     request_body = ReporterAttachment,
     responses(
         (status = 201, body = MessageCreated),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -430,9 +412,7 @@ pub(super) async fn reporter_attachment(
     params(ReportListQuery),
     responses(
         (status = 200, body = Page<ReportSummary>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports")]
@@ -474,7 +454,6 @@ pub(super) async fn list_reports(
     params(crate::http::PageQuery),
     responses(
         (status = 200, body = Page<ReportSummary>),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/overdue")]
@@ -514,8 +493,6 @@ pub(super) async fn overdue_reports(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ReportDetail),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/reports/{id}")]
@@ -557,9 +534,6 @@ pub(super) async fn get_report(
     request_body = StaffReply,
     responses(
         (status = 201, body = MessageCreated),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{id}/messages")]
@@ -630,10 +604,7 @@ pub(super) async fn staff_reply(
     request_body = StatusChange,
     responses(
         (status = 200, body = ReportSummary),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{id}/status")]
@@ -660,7 +631,6 @@ pub(super) async fn change_status(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ReportSummary),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -688,7 +658,6 @@ pub(super) async fn confirm_close(
     params(("id" = String, Path)),
     responses(
         (status = 204),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -757,9 +726,6 @@ pub(super) async fn recuse(
     request_body = AddKeys,
     responses(
         (status = 200, body = KeysAdded),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{id}/keys")]
