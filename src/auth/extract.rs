@@ -63,25 +63,7 @@ impl FromRequest for Caller {
             let (user_id, session_id) = (claims.sub, claims.sid);
             let row = state
                 .db
-                .query(move |conn| {
-                    Ok(users::table
-                        .inner_join(sessions::table)
-                        .filter(users::id.eq(&user_id))
-                        .filter(sessions::id.eq(&session_id))
-                        .filter(sessions::revoked_at.is_null())
-                        .filter(users::disabled.eq(false))
-                        .filter(sessions::created_at.ge(users::tokens_valid_after))
-                        .select((
-                            users::id,
-                            users::role,
-                            users::district_id,
-                            users::school_id,
-                            users::language,
-                            sessions::id,
-                        ))
-                        .first::<(String, String, String, Option<String>, String, String)>(conn)
-                        .optional()?)
-                })
+                .query(move |conn| live_session(conn, &user_id, &session_id))
                 .await?;
             let (user_id, role, district_id, school_id, language, session_id) =
                 row.ok_or_else(ApiError::unauthorized)?;
@@ -106,16 +88,36 @@ pub fn session_is_live(
     user_id: &str,
     session_id: &str,
 ) -> AppResult<bool> {
-    let n: i64 = users::table
+    Ok(live_session(conn, user_id, session_id)?.is_some())
+}
+
+/// The caller's user and session, as every request checks them.
+type SessionRow = (String, String, String, Option<String>, String, String);
+
+/// The user and session of a token, if the session still stands (see
+/// `session_is_live`): the one place that says what a live session is.
+fn live_session(
+    conn: &mut crate::db::AnyConnection,
+    user_id: &str,
+    session_id: &str,
+) -> AppResult<Option<SessionRow>> {
+    Ok(users::table
         .inner_join(sessions::table)
         .filter(users::id.eq(user_id))
         .filter(sessions::id.eq(session_id))
         .filter(sessions::revoked_at.is_null())
         .filter(users::disabled.eq(false))
         .filter(sessions::created_at.ge(users::tokens_valid_after))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .select((
+            users::id,
+            users::role,
+            users::district_id,
+            users::school_id,
+            users::language,
+            sessions::id,
+        ))
+        .first::<SessionRow>(conn)
+        .optional()?)
 }
 
 /// Declares an extractor that admits only the given roles (403 otherwise).
