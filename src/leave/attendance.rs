@@ -424,9 +424,10 @@ pub(super) async fn explain(
                 .first(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("absence"))?;
-            let student = crate::org::repo::student(conn, &caller, &row.student_id)
-                .map_err(|_| ApiError::not_found("absence"))?;
-            if caller.role != Role::Parent || !repo::is_guardian(conn, &caller.user_id, &student.id)? {
+            let (student, rel) =
+                crate::pickup::repo::student_for_family_or_school(conn, &caller, &row.student_id)
+                    .map_err(|_| ApiError::not_found("absence"))?;
+            if !rel.guardian {
                 return Err(ApiError::forbidden(
                     "guardian_required",
                     "only a guardian of the student explains an absence",
