@@ -1127,7 +1127,7 @@ async fn a_barred_guardian_hears_nothing_of_leave_or_absence(app: TestApp) {
     decide(&app, &w.x.teacher, l["id"].as_str().unwrap(), true)
         .await
         .expect(200);
-    roll_call(
+    let rc = roll_call(
         &app,
         &w.x.teacher,
         &w.x.class_id,
@@ -1137,6 +1137,21 @@ async fn a_barred_guardian_hears_nothing_of_leave_or_absence(app: TestApp) {
     )
     .await
     .expect(201);
+    // Nor can she explain the absence: to her it is not there.
+    let explain = format!(
+        "/api/v1/absences/{}/explain",
+        rc["absences"][0]["id"].as_str().unwrap()
+    );
+    app.post(&explain, &w.x.parent.token, json!({"note": "x"}))
+        .await
+        .expect_problem(404, "not_found");
+    app.post(
+        &explain,
+        &app.login("ming.dad", PASSWORD).await.token,
+        json!({"note": "ill"}),
+    )
+    .await
+    .expect(200);
     assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 0);
     assert_eq!(
         notes(&app, &w.x.parent.user_id, "attendance.absent_unexcused").await,
