@@ -35,9 +35,10 @@ pub fn bootstrap_admin(
                 "this username already exists",
             ));
         }
-        let district_id = new_id();
+        let district_id = new_id(now);
         repo::insert_district(conn, &district_id, district, now)?;
         let user = user_row(
+            now,
             &district_id,
             None,
             Role::DistrictAdmin,
@@ -55,6 +56,7 @@ pub fn bootstrap_admin(
 }
 
 fn user_row(
+    now: NaiveDateTime,
     district_id: &str,
     school_id: Option<&str>,
     role: Role,
@@ -62,7 +64,7 @@ fn user_row(
     name: &str,
 ) -> UserRow {
     UserRow {
-        id: new_id(),
+        id: new_id(now),
         district_id: district_id.to_string(),
         school_id: school_id.map(str::to_string),
         role: role.as_str().to_string(),
@@ -101,7 +103,7 @@ impl Seeder<'_> {
         username: &str,
         name: &str,
     ) -> AppResult<String> {
-        let mut row = user_row(&self.district_id, school, role, username, name);
+        let mut row = user_row(self.now, &self.district_id, school, role, username, name);
         row.email = Some(format!("{username}@demo.safecampus.invalid"));
         repo::insert_user(self.conn, &row, self.hash, self.now)?;
         self.logins.push((role, username.to_string()));
@@ -110,7 +112,7 @@ impl Seeder<'_> {
 
     fn school(&mut self, name: &str, code: &str, kind: SchoolKind) -> AppResult<String> {
         let row = SchoolRow {
-            id: new_id(),
+            id: new_id(self.now),
             district_id: self.district_id.clone(),
             name: name.into(),
             code: code.into(),
@@ -131,7 +133,7 @@ impl Seeder<'_> {
         head: Option<&str>,
     ) -> AppResult<String> {
         let row = ClassRow {
-            id: new_id(),
+            id: new_id(self.now),
             school_id: school.into(),
             grade,
             name: name.into(),
@@ -153,7 +155,7 @@ impl Seeder<'_> {
         account: Option<&str>,
     ) -> AppResult<String> {
         let row = StudentRow {
-            id: new_id(),
+            id: new_id(self.now),
             school_id: school.into(),
             class_id: class.into(),
             name: name.into(),
@@ -168,7 +170,7 @@ impl Seeder<'_> {
 
     fn guardian(&mut self, student: &str, parent: &str, relation: &str) -> AppResult<()> {
         let g = Guardian {
-            id: new_id(),
+            id: new_id(self.now),
             student_id: student.into(),
             user_id: parent.into(),
             relation: relation.into(),
@@ -190,7 +192,7 @@ pub fn seed(db: &Db, now: NaiveDateTime, password: &str) -> AppResult<Vec<DemoLo
                 "the database already holds data",
             ));
         }
-        let district_id = new_id();
+        let district_id = new_id(now);
         repo::insert_district(
             conn,
             &district_id,

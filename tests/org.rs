@@ -470,6 +470,69 @@ async fn guardians_are_parents_of_the_district_only(app: TestApp) {
     .expect_problem(409, "already_guardian");
 }
 
+/// Lists ordered by id list in the order things were made, whatever the
+/// machine's date says against the service's clock: everything here is made
+/// at one instant of the service's clock, so only the ids can order it.
+async fn lists_keep_the_order_of_creation_with_the_clock_at(
+    app: TestApp,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    app.clock.set(at);
+    let admin = app.district_admin().await;
+    let mut schools = Vec::new();
+    for code in ["SCH-C", "SCH-A", "SCH-B"] {
+        schools.push(app.create_school(&admin, code, "primary").await);
+    }
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/schools?limit=2&cursor={c}"),
+            None => "/api/v1/schools?limit=2".to_string(),
+        };
+        let page = app.get(&path, &admin.token).await.expect(200);
+        for s in page["items"].as_array().unwrap() {
+            listed.push(s["id"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(listed, schools);
+
+    let mut classes = Vec::new();
+    for grade in [3, 1, 2] {
+        classes.push(app.create_class(&admin, &schools[0], grade, None).await);
+    }
+    let page = app
+        .get(
+            &format!("/api/v1/schools/{}/classes", schools[0]),
+            &admin.token,
+        )
+        .await
+        .expect(200);
+    let listed: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, classes);
+}
+
+async fn lists_keep_their_order_with_the_clock_years_before_the_machine_date(app: TestApp) {
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2020, 3, 2, 1, 30, 0).unwrap();
+    lists_keep_the_order_of_creation_with_the_clock_at(app, at).await
+}
+
+async fn lists_keep_their_order_with_the_clock_years_after_the_machine_date(app: TestApp) {
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2035, 9, 3, 1, 30, 0).unwrap();
+    lists_keep_the_order_of_creation_with_the_clock_at(app, at).await
+}
+
 on_both_databases!(
     district_admin_builds_a_school_and_a_parent_sees_the_child,
     handover_defaults_follow_the_school_kind_and_grade,
@@ -478,4 +541,6 @@ on_both_databases!(
     idempotent_create_replays_and_refuses_a_changed_body,
     concurrent_duplicates_create_one_row,
     guardians_are_parents_of_the_district_only,
+    lists_keep_their_order_with_the_clock_years_before_the_machine_date,
+    lists_keep_their_order_with_the_clock_years_after_the_machine_date,
 );

@@ -1441,6 +1441,98 @@ async fn a_key_nobody_can_seal_to_is_refused_and_report_ids_tell_only_the_hour(a
     assert_eq!(secs % 3600, 0, "the id carries the hour only");
 }
 
+/// A report's thread is a conversation with a child: its order is the true
+/// order, whatever the machine's date says against the service's clock. The
+/// whole conversation happens at one instant of the service's clock, so
+/// neither a time nor an id can be what orders it.
+async fn thread_order_holds_with_the_clock_at(app: TestApp, at: chrono::DateTime<chrono::Utc>) {
+    app.clock.set(at);
+    let t = tip_world(&app).await;
+    let receipt = submit_sealed(&app, "SCH-X", "first words - marker 1a", "normal", false).await;
+    let parsed = Receipt::parse(&receipt).unwrap();
+    let id = only_report_id(&app, &t.bureau.s).await;
+    let detail = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    let mb = mailbox(&app, "SCH-X").await;
+    let mut said = Vec::new();
+    for i in 0..3 {
+        let question = format!("question {i} from the counsellor");
+        app.post(
+            &format!("/api/v1/reports/{id}/messages"),
+            &t.x_counselor.s.token,
+            json!({"envelope": seal_text(&detail["reply_keys"], &question)}),
+        )
+        .await
+        .expect(201);
+        said.push(("school", question));
+        let answer = format!("answer {i} from the child");
+        app.post_anon(
+            "/api/v1/reports/followup/messages",
+            json!({"receipt": receipt, "envelope": seal_text(&mb["recipient_keys"], &answer)}),
+        )
+        .await
+        .expect(201);
+        said.push(("reporter", answer));
+    }
+
+    let staff = app
+        .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    let thread = staff["messages"].as_array().unwrap();
+    assert_eq!(thread.len(), said.len());
+    for (n, (m, (from, text))) in thread.iter().zip(&said).enumerate() {
+        assert_eq!(m["seq"], n as i64 + 1, "{m}");
+        assert_eq!(m["from"], *from, "message {n}");
+        assert_eq!(open_text(&m["envelope"], &t.x_counselor.sk), *text);
+    }
+
+    let child = app
+        .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
+        .await
+        .expect(200);
+    let thread = child["messages"].as_array().unwrap();
+    assert_eq!(thread.len(), said.len());
+    for (n, (m, (from, text))) in thread.iter().zip(&said).enumerate() {
+        assert_eq!(m["seq"], n as i64 + 1, "{m}");
+        assert_eq!(m["from"], *from, "message {n}");
+        if *from == "school" {
+            assert_eq!(
+                open_text(&m["envelope"], &parsed.reporter_private_key()),
+                *text
+            );
+        }
+    }
+
+    // The counsellor's feed (ordered by id) lists the newest alert first.
+    let feed = feed_templates(&app, &t.x_counselor.s).await;
+    assert_eq!(
+        feed.last().map(String::as_str),
+        Some("tipline.new_report"),
+        "{feed:?}"
+    );
+    assert!(
+        feed[..feed.len() - 1]
+            .iter()
+            .all(|t| t == "tipline.reporter_message"),
+        "{feed:?}"
+    );
+}
+
+async fn a_thread_keeps_its_order_with_the_clock_years_before_the_machine_date(app: TestApp) {
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2020, 3, 2, 1, 30, 0).unwrap();
+    thread_order_holds_with_the_clock_at(app, at).await
+}
+
+async fn a_thread_keeps_its_order_with_the_clock_years_after_the_machine_date(app: TestApp) {
+    use chrono::TimeZone;
+    let at = chrono::Utc.with_ymd_and_hms(2035, 9, 3, 1, 30, 0).unwrap();
+    thread_order_holds_with_the_clock_at(app, at).await
+}
+
 on_both_databases!(
     a_key_nobody_can_seal_to_is_refused_and_report_ids_tell_only_the_hour,
     a_client_written_from_the_envelope_description_interoperates,
@@ -1460,4 +1552,6 @@ on_both_databases!(
     reports_cannot_be_deleted,
     an_unacknowledged_report_escalates_after_its_deadline,
     attachments_are_sealed_and_limited,
+    a_thread_keeps_its_order_with_the_clock_years_before_the_machine_date,
+    a_thread_keeps_its_order_with_the_clock_years_after_the_machine_date,
 );

@@ -114,7 +114,7 @@ pub fn record(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) 
         .find(1)
         .select((audit_head::seq, audit_head::hash))
         .first(conn)?;
-    let id = new_id();
+    let id = new_id(now);
     let hash = chain_hash(
         &prev_hash,
         seq,

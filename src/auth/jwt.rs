@@ -104,13 +104,18 @@ impl JwtKeys {
 mod tests {
     use super::*;
 
+    fn now() -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2035, 6, 1, 8, 0, 0).unwrap()
+    }
+
     fn keys() -> JwtKeys {
         JwtKeys::new(&[b"0123456789abcdef0123456789abcdef".to_vec()], 900)
     }
 
     #[test]
     fn a_signed_token_verifies_with_the_crypto_backend_wired() {
-        let now = Utc::now();
+        let now = now();
         let token = keys().issue("u1", "s1", now);
         let claims = keys().verify(&token, now).expect("verifies");
         assert_eq!(claims.sub, "u1");
@@ -120,7 +125,7 @@ mod tests {
 
     #[test]
     fn expired_future_and_foreign_tokens_are_refused() {
-        let now = Utc::now();
+        let now = now();
         let token = keys().issue("u1", "s1", now);
         assert!(keys()
             .verify(&token, now + chrono::Duration::minutes(16))
@@ -136,7 +141,7 @@ mod tests {
     fn a_retired_key_still_verifies_after_rotation() {
         let old = b"0123456789abcdef0123456789abcdef".to_vec();
         let new = b"fedcba9876543210fedcba9876543210".to_vec();
-        let now = Utc::now();
+        let now = now();
         let token = JwtKeys::new(std::slice::from_ref(&old), 900).issue("u1", "s1", now);
         let rotated = JwtKeys::new(&[new, old], 900);
         assert!(rotated.verify(&token, now).is_some());

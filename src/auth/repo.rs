@@ -80,7 +80,7 @@ pub fn record_failure(
 ) -> AppResult<()> {
     diesel::insert_into(login_failures::table)
         .values((
-            login_failures::id.eq(new_id()),
+            login_failures::id.eq(new_id(now)),
             login_failures::username.eq(username),
             login_failures::at.eq(now),
         ))
@@ -110,7 +110,7 @@ pub fn start_session(
     now: NaiveDateTime,
     ttl_days: i64,
 ) -> AppResult<(String, String)> {
-    let session_id = new_id();
+    let session_id = new_id(now);
     diesel::insert_into(sessions::table)
         .values((
             sessions::id.eq(&session_id),
@@ -131,7 +131,7 @@ pub fn issue_refresh_token(
     let token = random_token();
     diesel::insert_into(refresh_tokens::table)
         .values((
-            refresh_tokens::id.eq(new_id()),
+            refresh_tokens::id.eq(new_id(now)),
             refresh_tokens::session_id.eq(session_id),
             refresh_tokens::token_hash.eq(sha256_hex(token.as_bytes())),
             refresh_tokens::created_at.eq(now),

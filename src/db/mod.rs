@@ -7,6 +7,7 @@ pub mod group;
 pub mod schema;
 
 use crate::error::{ApiError, AppResult};
+use chrono::NaiveDateTime;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
@@ -347,9 +348,33 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     )
 }
 
-/// Application-made ids: UUIDv7, so they sort by creation time.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+/// Application-made ids: UUIDv7 whose time part is `at`, the injected
+/// clock's now (never the machine's clock, which a test clock or a clock set
+/// by an operator would contradict). Within one millisecond a counter that
+/// only grows orders the ids a process makes (RFC 9562, 6.2 method 1), so ids
+/// sort in the order they were made; the last 32 bits are random.
+pub fn new_id(at: NaiveDateTime) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    const COUNTER_BITS: u32 = 42;
+    static COUNTER: OnceLock<AtomicU64> = OnceLock::new();
+    let counter = COUNTER.get_or_init(|| {
+        // Start anywhere in the lower half, so it never wraps in practice.
+        let mut seed = [0u8; 8];
+        seed.copy_from_slice(&crate::crypto::random_bytes(8));
+        AtomicU64::new(u64::from_le_bytes(seed) >> (64 - COUNTER_BITS + 1))
+    });
+    let count = u128::from(counter.fetch_add(1, Ordering::Relaxed) & ((1 << COUNTER_BITS) - 1));
+    let millis = at.and_utc().timestamp_millis().clamp(0, (1 << 48) - 1) as u128;
+    let mut tail = [0u8; 4];
+    tail.copy_from_slice(&crate::crypto::random_bytes(4));
+    let bits = millis << 80
+        | 0x7 << 76 // version 7
+        | (count >> 30) << 64 // the counter's top 12 bits: rand_a
+        | 0b10 << 62 // the RFC 4122 variant
+        | (count & ((1 << 30) - 1)) << 32
+        | u128::from(u32::from_be_bytes(tail));
+    uuid::Uuid::from_u128(bits).to_string()
 }
 
 /// Maps a unique-constraint violation to a 409 with a stable code naming the
@@ -365,5 +390,43 @@ pub fn conflict_on_unique(
         } else {
             e.into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_id;
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    fn at(year: i32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(year, 3, 1)
+            .unwrap()
+            .and_hms_milli_opt(8, 30, 0, 123)
+            .unwrap()
+    }
+
+    #[test]
+    fn an_id_carries_the_given_time_whatever_the_machine_date() {
+        for year in [2020, 2035] {
+            let id = uuid::Uuid::parse_str(&new_id(at(year))).unwrap();
+            assert_eq!(id.get_version_num(), 7);
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+            let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+            assert_eq!(secs as i64, at(year).and_utc().timestamp());
+            assert_eq!(nanos / 1_000_000, 123);
+        }
+    }
+
+    #[test]
+    fn ids_of_one_instant_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id(at(2035))).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        sorted.dedup();
+        assert_eq!(sorted.len(), 1000);
+        // A later instant sorts after, an earlier one before.
+        assert!(new_id(at(2036)) > ids[999]);
+        assert!(new_id(at(2020)) < ids[0]);
     }
 }

@@ -204,6 +204,7 @@ diesel::table! {
         close_requested_by -> Nullable<Text>,
         close_outcome -> Nullable<Text>,
         close_note -> Nullable<Text>,
+        message_seq -> Integer,
     }
 }
 
@@ -216,6 +217,7 @@ diesel::table! {
         is_attachment -> Bool,
         envelope -> Text,
         created_at -> Timestamp,
+        seq -> Integer,
     }
 }
 

@@ -359,7 +359,7 @@ fn remember(
 ) -> AppResult<()> {
     diesel::insert_into(ik::table)
         .values((
-            ik::id.eq(new_id()),
+            ik::id.eq(new_id(now)),
             ik::scope.eq(scope),
             ik::idem_key.eq(key),
             ik::request_hash.eq(fingerprint),

@@ -197,7 +197,7 @@ pub(super) async fn take_roll_call(
                     id
                 }
                 None => {
-                    let id = new_id();
+                    let id = new_id(now);
                     diesel::insert_into(roll_calls::table)
                         .values((
                             roll_calls::id.eq(&id),
@@ -267,7 +267,7 @@ pub(super) async fn take_roll_call(
                 };
                 diesel::insert_into(absences::table)
                     .values((
-                        absences::id.eq(new_id()),
+                        absences::id.eq(new_id(now)),
                         absences::roll_call_id.eq(&roll_call_id),
                         absences::student_id.eq(student_id),
                         absences::school_id.eq(&class.school_id),
@@ -358,7 +358,7 @@ fn raise_concern_if_pattern(
         .find(student_id)
         .select((students::school_id, students::class_id, students::name))
         .first::<(String, String, String)>(conn)?;
-    let id = new_id();
+    let id = new_id(now);
     diesel::insert_into(concerns::table)
         .values((
             concerns::id.eq(&id),

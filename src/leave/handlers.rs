@@ -186,7 +186,7 @@ pub(super) async fn create_leave(
             }
             let tz = repo::timezone(conn, &student.school_id)?;
             let needs_school = repo::school_days(starts, ends, &tz) > policy.school_approval_days;
-            let id = new_id();
+            let id = new_id(now);
             diesel::insert_into(leave_requests::table)
                 .values((
                     leave_requests::id.eq(&id),

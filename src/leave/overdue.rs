@@ -152,7 +152,7 @@ fn record_alert(
 ) -> AppResult<()> {
     diesel::insert_into(leave_overdue_alerts::table)
         .values((
-            leave_overdue_alerts::id.eq(new_id()),
+            leave_overdue_alerts::id.eq(new_id(now)),
             leave_overdue_alerts::leave_id.eq(leave_id),
             leave_overdue_alerts::level.eq(level),
             leave_overdue_alerts::created_at.eq(now),

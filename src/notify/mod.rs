@@ -41,13 +41,13 @@ pub fn send(
     if user_ids.is_empty() {
         return Ok(());
     }
-    let batch = new_id();
+    let batch = new_id(now);
     let data = data.to_string();
     let rows: Vec<_> = user_ids
         .iter()
         .map(|user_id| {
             (
-                notifications::id.eq(new_id()),
+                notifications::id.eq(new_id(now)),
                 notifications::user_id.eq(user_id),
                 notifications::template.eq(template.key()),
                 notifications::data.eq(&data),

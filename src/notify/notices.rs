@@ -222,7 +222,7 @@ pub fn create_notice(
         .with_field("audience"));
     }
     let category = req.category.category();
-    let id = new_id();
+    let id = new_id(now);
     let school_id = match (&caller.school_id, &resolved) {
         (Some(s), _) => Some(s.clone()),
         (None, Resolved::Schools(v)) if v.len() == 1 => Some(v[0].clone()),
@@ -234,7 +234,7 @@ pub fn create_notice(
     for (user, ..) in guardians.iter().chain(pupils.iter()) {
         item_of.entry(user.as_str()).or_insert_with(|| {
             order.push(user.as_str());
-            new_id()
+            new_id(now)
         });
     }
     let audience = serde_json::to_string(&req.audience).map_err(ApiError::internal)?;
@@ -281,7 +281,7 @@ pub fn create_notice(
         .chain(pupils.iter().map(|r| (r, "student")))
         .map(|((user, student, class, school), kind)| {
             (
-                notice_recipients::id.eq(new_id()),
+                notice_recipients::id.eq(new_id(now)),
                 notice_recipients::notice_id.eq(id.as_str()),
                 notice_recipients::notification_id.eq(item_of[user.as_str()].as_str()),
                 notice_recipients::user_id.eq(user.as_str()),

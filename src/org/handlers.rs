@@ -51,7 +51,7 @@ pub(super) async fn create_school(
         StatusCode::CREATED,
         move |conn| {
             let row = SchoolRow {
-                id: new_id(),
+                id: new_id(now),
                 district_id: caller.district_id.clone(),
                 name: b.name.into_string(),
                 code: b.code.into_string(),
@@ -189,7 +189,7 @@ pub(super) async fn create_class(
                 }
             }
             let row = ClassRow {
-                id: new_id(),
+                id: new_id(now),
                 school_id: school.id.clone(),
                 grade,
                 name: b.name.into_string(),
@@ -335,7 +335,7 @@ pub(super) async fn create_user(
                 }
             };
             let row = UserRow {
-                id: new_id(),
+                id: new_id(now),
                 district_id: caller.district_id.clone(),
                 school_id,
                 role: b.role.as_str().to_string(),
@@ -475,7 +475,7 @@ pub(super) async fn create_student(
             }
         }
         let row = StudentRow {
-            id: new_id(),
+            id: new_id(now),
             school_id: school.id.clone(),
             class_id: b.class_id.into_string(),
             name: b.name.into_string(),
@@ -597,7 +597,7 @@ pub(super) async fn add_guardian(
             .optional()?;
         let parent = parent.ok_or_else(|| ApiError::invalid("user_id", "the account must be a parent account of this district"))?;
         let guardian = Guardian {
-            id: new_id(),
+            id: new_id(now),
             student_id: student.id.clone(),
             user_id: parent,
             relation: b.relation.into_string(),

@@ -174,7 +174,7 @@ pub(super) async fn add_pickup_person(
                     "this adult is on the pupil's never-release list",
                 ));
             }
-            let row_id = new_id();
+            let row_id = new_id(now);
             let (photo_bytes, photo_type) = match photo {
                 Some((bytes, kind)) => (Some(bytes), Some(kind)),
                 None => (None, None),
@@ -423,7 +423,7 @@ pub(super) async fn add_pickup_block(
             if name_norm.is_empty() {
                 return Err(ApiError::invalid("name", "name must contain letters"));
             }
-            let row_id = new_id();
+            let row_id = new_id(now);
             diesel::insert_into(pickup_blocks::table)
                 .values((
                     pickup_blocks::id.eq(&row_id),
@@ -669,7 +669,7 @@ pub(super) async fn issue_pickup_pass(
                 }
             }
             let (code, qr_token) = pass_secrets()?;
-            let pass_id = new_id();
+            let pass_id = new_id(now);
             let expires_at = repo::end_of_day_utc(b.date, &timezone);
             diesel::insert_into(pickup_passes::table)
                 .values((
@@ -957,7 +957,7 @@ pub(super) async fn create_handover(
                     ))
                 }
             }
-            let handover_id = new_id();
+            let handover_id = new_id(now);
             diesel::insert_into(handovers::table)
                 .values((
                     handovers::id.eq(&handover_id),
@@ -1720,7 +1720,7 @@ pub(super) async fn put_pickup_settings(
             for t in &b.dismissal_times {
                 diesel::insert_into(pickup_dismissal_times::table)
                     .values((
-                        pickup_dismissal_times::id.eq(new_id()),
+                        pickup_dismissal_times::id.eq(new_id(now)),
                         pickup_dismissal_times::school_id.eq(&school.id),
                         pickup_dismissal_times::weekday.eq(t.weekday.map(Weekday::number)),
                         pickup_dismissal_times::grade.eq(t.grade),

@@ -103,7 +103,7 @@ fn late_for_school(
             let inserted =
                 crate::on_backend!(conn, |c| diesel::insert_into(pickup_late_alerts::table)
                     .values((
-                        pickup_late_alerts::id.eq(new_id()),
+                        pickup_late_alerts::id.eq(new_id(now_db)),
                         pickup_late_alerts::student_id.eq(&student_id),
                         pickup_late_alerts::local_date.eq(repo::date_key(today)),
                         pickup_late_alerts::level.eq(l),

@@ -109,7 +109,7 @@ pub fn seed_demo_keys(db: &Db, now: NaiveDateTime, dir: &Path) -> AppResult<Vec<
         for (user_id, school_id, public_key) in &rows {
             diesel::insert_into(rk::table)
                 .values((
-                    rk::id.eq(new_id()),
+                    rk::id.eq(new_id(now)),
                     rk::user_id.eq(user_id),
                     rk::public_key.eq(public_key),
                     rk::created_at.eq(now),
@@ -120,7 +120,7 @@ pub fn seed_demo_keys(db: &Db, now: NaiveDateTime, dir: &Path) -> AppResult<Vec<
                 if exists == 1 {
                     diesel::insert_into(mr::table)
                         .values((
-                            mr::id.eq(new_id()),
+                            mr::id.eq(new_id(now)),
                             mr::school_id.eq(school),
                             mr::user_id.eq(user_id),
                             mr::created_at.eq(now),

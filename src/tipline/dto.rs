@@ -246,6 +246,9 @@ pub struct Followup {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FollowupMessage {
     pub id: String,
+    /// The message's place in the report's thread (messages and attachments
+    /// share one count, from 1): the true order of the conversation.
+    pub seq: i32,
     pub from: Sender,
     pub envelope: Envelope,
     pub sent_on: NaiveDate,
@@ -311,6 +314,9 @@ pub struct ReportSummary {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffMessage {
     pub id: String,
+    /// The message's place in the report's thread (messages and attachments
+    /// share one count, from 1): the true order of the conversation.
+    pub seq: i32,
     pub from: Sender,
     /// The staff member, for school messages.
     pub author_id: Option<String>,

@@ -86,7 +86,7 @@ pub(super) async fn put_encryption_key(
             )
             .set(rk::retired_at.eq(now))
             .execute(conn)?;
-            let key_id = new_id();
+            let key_id = new_id(now);
             diesel::insert_into(rk::table)
                 .values((
                     rk::id.eq(&key_id),
@@ -194,7 +194,7 @@ pub(super) async fn set_recipients(
             for u in &user_ids {
                 diesel::insert_into(mr::table)
                     .values((
-                        mr::id.eq(new_id()),
+                        mr::id.eq(new_id(now)),
                         mr::school_id.eq(&school_id),
                         mr::user_id.eq(u),
                         mr::created_at.eq(now),
@@ -684,7 +684,7 @@ pub(super) async fn recuse(
             }
             diesel::insert_into(ra::table)
                 .values((
-                    ra::id.eq(new_id()),
+                    ra::id.eq(new_id(now)),
                     ra::report_id.eq(&report.id),
                     ra::user_id.eq(&caller.user_id),
                     ra::kind.eq(repo::RECUSED),
@@ -787,7 +787,7 @@ pub(super) async fn add_keys(
                     if exists == 0 {
                         diesel::insert_into(ra::table)
                             .values((
-                                ra::id.eq(new_id()),
+                                ra::id.eq(new_id(now)),
                                 ra::report_id.eq(&report.id),
                                 ra::user_id.eq(u),
                                 ra::kind.eq(repo::SHARED),

@@ -62,6 +62,7 @@ pub struct MessageRow {
     pub is_attachment: bool,
     pub envelope: String,
     pub created_at: NaiveDateTime,
+    pub seq: i32,
 }
 
 /// An id for a report or a reporter's message that does not tell the
@@ -468,7 +469,7 @@ pub fn summaries(
 pub fn messages(conn: &mut AnyConnection, report_id: &str) -> AppResult<Vec<MessageRow>> {
     Ok(tm::table
         .filter(tm::report_id.eq(report_id))
-        .order((tm::created_at, tm::id))
+        .order(tm::seq)
         .select(MessageRow::as_select())
         .load(conn)?)
 }
@@ -487,7 +488,7 @@ pub fn mark_read(
     .execute(conn)?;
     diesel::insert_into(rr::table)
         .values((
-            rr::id.eq(new_id()),
+            rr::id.eq(new_id(now)),
             rr::report_id.eq(report_id),
             rr::user_id.eq(user_id),
             rr::read_at.eq(now),
@@ -507,8 +508,21 @@ pub fn insert_message(
 ) -> AppResult<String> {
     let id = match sender {
         Sender::Reporter => anonymous_id(now),
-        _ => new_id(),
+        _ => new_id(now),
     };
+    // The report's row hands out the thread's next number: the update takes
+    // the row's lock on PostgreSQL (SQLite has one writer), so concurrent
+    // writers to one report queue here and each gets its own number.
+    diesel::update(tr::table.find(report_id))
+        .set((
+            tr::last_activity_at.eq(now),
+            tr::message_seq.eq(tr::message_seq + 1),
+        ))
+        .execute(conn)?;
+    let seq: i32 = tr::table
+        .find(report_id)
+        .select(tr::message_seq)
+        .first(conn)?;
     diesel::insert_into(tm::table)
         .values((
             tm::id.eq(&id),
@@ -518,10 +532,8 @@ pub fn insert_message(
             tm::is_attachment.eq(is_attachment),
             tm::envelope.eq(envelope_text(env)),
             tm::created_at.eq(now),
+            tm::seq.eq(seq),
         ))
-        .execute(conn)?;
-    diesel::update(tr::table.find(report_id))
-        .set(tr::last_activity_at.eq(now))
         .execute(conn)?;
     Ok(id)
 }

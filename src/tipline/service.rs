@@ -67,7 +67,7 @@ pub fn event(
 ) -> AppResult<()> {
     diesel::insert_into(te::table)
         .values((
-            te::id.eq(new_id()),
+            te::id.eq(new_id(now)),
             te::report_id.eq(report_id),
             te::actor_id.eq(actor),
             te::action.eq(action),
@@ -244,7 +244,7 @@ pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<Rep
                     .with_retry_after(60));
                 }
                 diesel::insert_into(rf::table)
-                    .values((rf::id.eq(new_id()), rf::at.eq(now)))
+                    .values((rf::id.eq(new_id(now)), rf::at.eq(now)))
                     .execute(conn)?;
             }
             Ok(row)
@@ -280,6 +280,7 @@ pub fn followup(
         };
         let item = FollowupMessage {
             id: m.id,
+            seq: m.seq,
             from,
             envelope: env,
             sent_on: m.created_at.date(),
@@ -428,6 +429,7 @@ pub fn detail(
     for m in repo::messages(conn, &report.id)? {
         let item = StaffMessage {
             id: m.id,
+            seq: m.seq,
             from: Sender::parse(&m.sender).unwrap_or(Sender::School),
             author_id: m.author_id,
             envelope: repo::parse_envelope(&m.envelope)?,
