@@ -1,50 +1,15 @@
-//! The application: shared state, and the router every binary and test uses.
+//! The application: the router every binary and test uses, wiring every
+//! domain's routes. No domain imports this module.
 
-use crate::auth::jwt::JwtKeys;
-use crate::auth::password::PasswordHasher;
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::db::Db;
 use crate::error::{ApiError, Problem};
 use crate::http;
+use crate::state::State;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{get, middleware, web, App, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use std::sync::Arc;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
-
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub clock: Arc<dyn Clock>,
-    pub jwt: JwtKeys,
-    pub passwords: PasswordHasher,
-}
-
-impl AppState {
-    pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>) -> AppState {
-        AppState {
-            jwt: JwtKeys::new(&settings.jwt_secrets, settings.access_token_ttl_secs),
-            passwords: PasswordHasher::new(settings.password_hash_concurrency),
-            settings: Arc::new(settings),
-            db,
-            clock,
-        }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
-    }
-
-    pub fn now_db(&self) -> NaiveDateTime {
-        self.clock.now_db()
-    }
-}
-
-pub type State = web::Data<AppState>;
 
 #[derive(OpenApi)]
 #[openapi(

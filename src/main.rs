@@ -1,8 +1,8 @@
 use clap::{Parser, Subcommand};
-use safecampus::app::AppState;
 use safecampus::clock::{Clock, SystemClock};
 use safecampus::config::Settings;
 use safecampus::db::Db;
+use safecampus::state::AppState;
 use std::process::ExitCode;
 use std::sync::Arc;
 

@@ -1,10 +1,10 @@
 //! Running the service: the HTTP server with graceful shutdown, and the
 //! background workers beside it.
 
-use crate::app::{self, AppState};
+use crate::app;
+use crate::state::AppState;
 use actix_web::{web, HttpServer};
 use std::net::TcpListener;
-use std::time::Duration;
 
 /// Serves on `listener` until SIGTERM or SIGINT; requests in flight finish
 /// first (up to 30 s).
@@ -58,6 +58,3 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         }
     })
 }
-
-/// How long background workers wait between rounds.
-pub const WORKER_INTERVAL: Duration = Duration::from_secs(30);

@@ -2,9 +2,13 @@
 //! Each job is a plain function of the state, so tests run it directly with
 //! a set clock; here they run one after another every `WORKER_INTERVAL`.
 
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::state::AppState;
 use actix_web::web;
+use std::time::Duration;
+
+/// How long background workers wait between rounds.
+pub const WORKER_INTERVAL: Duration = Duration::from_secs(30);
 
 /// One round of housekeeping: forget idempotency keys and login failures
 /// that are past their time, and escalate tip-line reports past deadline.
@@ -33,7 +37,7 @@ const JOBS: &[(&str, Job)] = &[
 
 pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(crate::server::WORKER_INTERVAL);
+        let mut tick = actix_web::rt::time::interval(WORKER_INTERVAL);
         loop {
             tick.tick().await;
             for (name, job) in JOBS {

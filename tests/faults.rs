@@ -413,7 +413,7 @@ async fn a_database_that_stops_answering_is_503_at_the_deadline_not_a_hang(which
 
 // --- SMTP and the webhook away ----------------------------------------------------------
 
-async fn run_outbox(state: &web::Data<safecampus::app::AppState>) {
+async fn run_outbox(state: &web::Data<safecampus::state::AppState>) {
     let s = state.clone();
     web::block(move || safecampus::notify::run_outbox(&s))
         .await

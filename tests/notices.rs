@@ -7,7 +7,7 @@ use actix_web::web;
 use chrono::{Duration, TimeZone, Utc};
 use common::receivers::{SmtpSink, WebhookReceiver};
 use common::*;
-use safecampus::app::AppState;
+use safecampus::state::AppState;
 use serde_json::{json, Value};
 
 async fn person(

@@ -2,12 +2,12 @@
 //! a changed, removed or inserted row shows. It records who did what to which
 //! object and when; never request bodies, tokens or network addresses.
 
-use crate::app::State;
 use crate::auth::{Caller, DistrictAdmin};
 use crate::crypto::{hex, sha256};
 use crate::db::schema::{audit_events, audit_head};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{AppResult, Problem};
+use crate::state::State;
 use actix_web::{get, web};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -3,10 +3,10 @@
 //! handler's signature states the permission it needs.
 
 use super::role::Role;
-use crate::app::AppState;
 use crate::db::schema::{sessions, users};
 use crate::error::{ApiError, AppResult};
-use crate::notify::Language;
+use crate::i18n::Language;
+use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};

@@ -3,7 +3,6 @@
 
 use super::dto::*;
 use super::repo::{self, date_key, parse_date_key};
-use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::{school_local, school_local_to_utc, to_utc};
@@ -13,6 +12,7 @@ use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::Datelike;

@@ -3,7 +3,6 @@
 
 use super::dto::*;
 use super::repo::{self, LeaveRow};
-use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, GateStaff, Role};
 use crate::clock::{school_local, to_utc};
@@ -16,6 +15,7 @@ use crate::http::{
 use crate::notify::{self, Category, Template};
 use crate::org::repo::StudentRow;
 use crate::pickup::{AdultRef, Identity};
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};

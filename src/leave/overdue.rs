@@ -5,13 +5,13 @@
 
 use super::dto::LeaveStatus;
 use super::repo::{self, LeaveRow};
-use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::Role;
 use crate::db::schema::{leave_overdue_alerts, leave_requests, students};
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use crate::notify::{self, Category, Template};
+use crate::state::AppState;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -17,7 +17,8 @@
 
 use crate::config::Settings;
 use crate::crypto::{hex, hmac_sha256};
-use crate::notify::{Category, Language};
+use crate::i18n::Language;
+use crate::notify::Category;
 use serde::Serialize;
 use std::time::Duration;
 

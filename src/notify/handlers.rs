@@ -1,7 +1,6 @@
 use super::dto::*;
 use super::notices;
-use super::templates::{Category, Language, Template};
-use crate::app::State;
+use super::templates::{Category, Template};
 use crate::audit::{self, AuditEvent};
 use crate::auth::extract::NoticeSender;
 use crate::auth::{Admin, Caller, Staff};
@@ -12,6 +11,8 @@ use crate::db::schema::{
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{respond_idempotent_bulk, IdempotencyKey, JsonBody, PageQuery};
+use crate::i18n::Language;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -16,7 +16,7 @@ pub mod templates;
 pub use dto::*;
 pub use notices::create_notice;
 pub use outbox::{run_escalation, run_outbox, run_workers};
-pub use templates::{Category, Language, Template};
+pub use templates::{Category, Template};
 
 use crate::db::schema::notifications;
 use crate::db::{new_id, AnyConnection};

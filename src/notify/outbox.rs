@@ -9,14 +9,15 @@
 //! `Message-ID`), so a receiver sees at most one extra copy it can recognise.
 
 use super::channels::{self, Channel, Message, Outcome};
-use super::templates::{Category, ExternalTexts, Language, Template};
-use crate::app::AppState;
+use super::templates::{Category, ExternalTexts, Template};
 use crate::audit::{self, AuditEvent};
 use crate::db::schema::{
     guardianships, notices, notification_settings, notifications, outbox, schools, students, users,
 };
 use crate::db::AnyConnection;
 use crate::error::AppResult;
+use crate::i18n::Language;
+use crate::state::AppState;
 use chrono::{Duration, NaiveDateTime, NaiveTime, TimeZone};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Timestamp};

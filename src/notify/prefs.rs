@@ -3,12 +3,12 @@
 use super::dto::*;
 use super::outbox::{DEFAULT_QUIET_END, DEFAULT_QUIET_START};
 use super::templates::Category;
-use crate::app::State;
 use crate::auth::Caller;
 use crate::db::schema::{notification_preferences as np, notification_settings as ns};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::JsonBody;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, put, web};
 use chrono::{NaiveDateTime, NaiveTime};

@@ -5,9 +5,9 @@
 //! a disabled account ends the stream within one poll.
 
 use super::handlers::{load_items, unread_count, Window};
-use crate::app::{AppState, State};
 use crate::auth::Caller;
 use crate::error::{ApiError, AppResult, Problem};
+use crate::state::{AppState, State};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use std::collections::HashMap;

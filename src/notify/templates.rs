@@ -1,31 +1,6 @@
+use crate::i18n::Language;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum Language {
-    #[default]
-    #[serde(rename = "zh-CN")]
-    ZhCn,
-    #[serde(rename = "en")]
-    En,
-}
-
-impl Language {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::ZhCn => "zh-CN",
-            Language::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Language> {
-        match s {
-            "zh-CN" => Some(Language::ZhCn),
-            "en" => Some(Language::En),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,6 +1,6 @@
 use crate::auth::Role;
 use crate::http::Text;
-use crate::notify::Language;
+use crate::i18n::Language;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;

@@ -1,6 +1,5 @@
 use super::dto::*;
 use super::repo::{self, ClassRow, SchoolRow, StudentRow, UserRow};
-use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::password::NewPassword;
 use crate::auth::{self, Admin, Caller, DistrictAdmin, Parent, Role, Staff};
@@ -9,6 +8,7 @@ use crate::db::{conflict_on_unique, new_id};
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;

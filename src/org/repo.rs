@@ -7,7 +7,7 @@ use crate::clock::to_utc;
 use crate::db::schema::{classes, guardianships, schools, students, users};
 use crate::db::{AnyConnection, MultiBackend};
 use crate::error::{ApiError, AppResult};
-use crate::notify::Language;
+use crate::i18n::Language;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

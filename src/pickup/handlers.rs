@@ -1,6 +1,5 @@
 use super::dto::*;
 use super::repo::{self, AdultRef, HandoverRow, Identity, PersonRow};
-use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, Caller, GateStaff, Staff};
 use crate::clock::school_local;
@@ -18,6 +17,7 @@ use crate::leave::Presence;
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
 use crate::org::repo::StudentRow;
+use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use base64::Engine;

@@ -6,7 +6,6 @@
 
 use super::dto::DismissalMode;
 use super::repo;
-use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::clock::school_local;
 use crate::db::schema::{handovers, pickup_dismissal_modes, pickup_late_alerts, schools, students};
@@ -14,6 +13,7 @@ use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use crate::notify::{self, Category, Template};
 use crate::org::repo::SchoolRow;
+use crate::state::AppState;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 

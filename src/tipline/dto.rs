@@ -6,37 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        // The variants' own `rename`s do not reach utoipa through the macro
-        // (the document listed `SexualAbuse`); every wire name is the
-        // variant's snake_case, which `rename_all` gives the schema too.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $(#[serde(rename = $s)] $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $s),+
-                }
-            }
-
-            pub fn parse(s: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-
-string_enum!(
+crate::text_enum!(
     /// What a report is about.
-    Category {
+    pub enum Category {
         SexualAbuse = "sexual_abuse",
         Harassment = "harassment",
         Bullying = "bullying",
@@ -47,18 +19,18 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::text_enum!(
     /// How soon someone must act.
-    Urgency {
+    pub enum Urgency {
         Normal = "normal",
         Urgent = "urgent",
         DangerNow = "danger_now",
     }
 );
 
-string_enum!(
+crate::text_enum!(
     /// Where the handling of a report stands.
-    Status {
+    pub enum Status {
         New = "new",
         Acknowledged = "acknowledged",
         Investigating = "investigating",
@@ -68,9 +40,9 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::text_enum!(
     /// How a closed report turned out.
-    Outcome {
+    pub enum Outcome {
         Valid = "valid",
         False = "false",
         Misuse = "misuse",
@@ -78,9 +50,9 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::text_enum!(
     /// What the reporter sees of the handling.
-    Progress {
+    pub enum Progress {
         Received = "received",
         Acknowledged = "acknowledged",
         BeingHandled = "being_handled",
@@ -88,9 +60,9 @@ string_enum!(
     }
 );
 
-string_enum!(
+crate::text_enum!(
     /// Who wrote a message.
-    Sender {
+    pub enum Sender {
         Reporter = "reporter",
         School = "school",
     }

@@ -2,7 +2,6 @@ use super::dto::*;
 use super::receipt::Receipt;
 use super::repo::{self, ReporterKey};
 use super::{pow, service};
-use crate::app::State;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, BureauOfficer, Caller, Role, TiplineKeyHolder};
 use crate::clock::to_utc;
@@ -14,6 +13,7 @@ use crate::db::schema::{
 };
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page};
+use crate::state::State;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use chrono::Duration;

@@ -5,7 +5,6 @@ use super::dto::*;
 use super::pow;
 use super::receipt::Receipt;
 use super::repo::{self, ReportRow, ReporterKey};
-use crate::app::AppState;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::to_utc;
@@ -18,6 +17,7 @@ use crate::db::schema::{
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult};
 use crate::notify::{self, Category as NotifyCategory, Template};
+use crate::state::AppState;
 use actix_web::http::StatusCode;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
