@@ -10,7 +10,8 @@
 use diesel::connection::SimpleConnection;
 use safecampus::auth::{Caller, Role};
 use safecampus::db::{DatabaseUrl, Db};
-use safecampus::notify::{Language, NewNotice};
+use safecampus::i18n::Language;
+use safecampus::notify::NewNotice;
 use std::time::Instant;
 
 const NOW: &str = "2026-11-30 00:00:00";

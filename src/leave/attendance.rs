@@ -12,6 +12,7 @@ use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
+use crate::org::family;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
@@ -65,7 +66,7 @@ fn names(conn: &mut AnyConnection, ids: &[String]) -> AppResult<HashMap<String, 
 }
 
 /// Absences as `caller` may see them: the family's explanation only where
-/// `repo::family_words_visible` allows.
+/// `family::family_words_visible` allows.
 fn absence_views(
     conn: &mut AnyConnection,
     caller: &Caller,
@@ -89,7 +90,7 @@ fn absence_views(
         let (name, show) = match pupils.get(&r.student_id) {
             Some((name, school, class)) => (
                 name.clone(),
-                repo::family_words_visible(conn, caller, school, class)?,
+                family::family_words_visible(conn, caller, school, class)?,
             ),
             None => (String::new(), false),
         };
@@ -236,7 +237,7 @@ pub(super) async fn take_roll_call(
                     .set(absences::withdrawn_at.eq(now))
                     .execute(conn)?;
                 if !a.excused {
-                    let guardians = crate::pickup::repo::guardians(conn, &a.student_id)?;
+                    let guardians = crate::org::family::guardians(conn, &a.student_id)?;
                     notify::send(
                         conn,
                         now,
@@ -279,7 +280,7 @@ pub(super) async fn take_roll_call(
                     ))
                     .execute(conn)?;
                 if leave.is_none() {
-                    let guardians = crate::pickup::repo::guardians(conn, student_id)?;
+                    let guardians = crate::org::family::guardians(conn, student_id)?;
                     notify::send(
                         conn,
                         now,
@@ -370,11 +371,15 @@ fn raise_concern_if_pattern(
             concerns::created_at.eq(now),
         ))
         .execute(conn)?;
-    let mut to: Vec<String> = repo::head_teacher_of(conn, &class_id)?
+    let mut to: Vec<String> = family::head_teacher_of(conn, &class_id)?
         .into_iter()
         .collect();
-    to.extend(repo::users_with_role(conn, &school_id, Role::Counselor)?);
-    to.extend(repo::users_with_role(conn, &school_id, Role::SchoolAdmin)?);
+    to.extend(family::users_with_role(conn, &school_id, Role::Counselor)?);
+    to.extend(family::users_with_role(
+        conn,
+        &school_id,
+        Role::SchoolAdmin,
+    )?);
     to.sort();
     to.dedup();
     notify::send(
@@ -425,7 +430,7 @@ pub(super) async fn explain(
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("absence"))?;
             let (student, rel) =
-                crate::pickup::repo::student_for_family_or_school(conn, &caller, &row.student_id)
+                crate::org::family::student_for_family_or_school(conn, &caller, &row.student_id)
                     .map_err(|_| ApiError::not_found("absence"))?;
             if !rel.guardian {
                 return Err(ApiError::forbidden(
@@ -446,7 +451,7 @@ pub(super) async fn explain(
                     absences::explained_at.eq(now),
                 ))
                 .execute(conn)?;
-            let to: Vec<String> = repo::head_teacher_of(conn, &student.class_id)?.into_iter().collect();
+            let to: Vec<String> = family::head_teacher_of(conn, &student.class_id)?.into_iter().collect();
             notify::send(
                 conn,
                 now,
@@ -594,7 +599,7 @@ pub(super) async fn attendance(
         .db
         .read(move |conn| {
             let (student, _) =
-                crate::pickup::repo::student_for_family_or_school(conn, &caller, &id)?;
+                crate::org::family::student_for_family_or_school(conn, &caller, &id)?;
             let tz = repo::timezone(conn, &student.school_id)?;
             let to = q.to.unwrap_or_else(|| school_local(now_utc, &tz).date());
             // Dates far outside any school year are bad input, not arithmetic overflow.

@@ -13,8 +13,10 @@ use crate::http::{
     respond_idempotent, respond_idempotent_committed, IdempotencyKey, JsonBody, Page,
 };
 use crate::notify::{self, Category, Template};
+use crate::org::family;
+use crate::org::family::Identity;
 use crate::org::repo::StudentRow;
-use crate::pickup::{AdultRef, Identity};
+use crate::pickup::AdultRef;
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
@@ -139,7 +141,7 @@ pub(super) async fn create_leave(
             let status = match caller.role {
                 Role::Student => LeaveStatus::PendingGuardian,
                 Role::Parent => LeaveStatus::PendingTeacher,
-                Role::Teacher if repo::is_head_teacher(conn, &caller, &student.class_id)? => {
+                Role::Teacher if family::is_head_teacher(conn, &caller, &student.class_id)? => {
                     LeaveStatus::PendingTeacher
                 }
                 Role::Teacher => {
@@ -251,12 +253,12 @@ fn notify_next_approver(
     student: &StudentRow,
 ) -> AppResult<()> {
     let to = match row.status() {
-        LeaveStatus::PendingGuardian => crate::pickup::repo::guardians(conn, &row.student_id)?,
-        LeaveStatus::PendingTeacher => repo::head_teacher_of(conn, &row.class_id)?
+        LeaveStatus::PendingGuardian => crate::org::family::guardians(conn, &row.student_id)?,
+        LeaveStatus::PendingTeacher => family::head_teacher_of(conn, &row.class_id)?
             .into_iter()
             .collect(),
         LeaveStatus::PendingSchool => {
-            repo::users_with_role(conn, &row.school_id, Role::SchoolAdmin)?
+            family::users_with_role(conn, &row.school_id, Role::SchoolAdmin)?
         }
         _ => Vec::new(),
     };
@@ -279,8 +281,8 @@ fn notify_family(
     student: &StudentRow,
     template: Template,
 ) -> AppResult<()> {
-    let mut to = crate::pickup::repo::guardians(conn, &row.student_id)?;
-    to.extend(repo::student_account(student));
+    let mut to = crate::org::family::guardians(conn, &row.student_id)?;
+    to.extend(family::student_account(student));
     let data = leave_data(conn, row, &student.name)?;
     notify::send(conn, now, &to, template, data, Category::Leave)
 }
@@ -329,7 +331,7 @@ pub(super) async fn list_leaves(
                 // A guardian barred from a child (a court order) no longer
                 // reads the child's leave.
                 Role::Parent => query.filter(
-                    leave_requests::student_id.eq_any(repo::unbarred_children(conn, &caller)?),
+                    leave_requests::student_id.eq_any(family::unbarred_children(conn, &caller)?),
                 ),
                 Role::Student => query.filter(
                     leave_requests::student_id.eq_any(
@@ -445,7 +447,7 @@ pub(super) async fn guardian_decision(
         move |conn| {
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
             if caller.role != Role::Parent
-                || !repo::is_guardian(conn, &caller.user_id, &student.id)?
+                || !family::is_guardian(conn, &caller.user_id, &student.id)?
             {
                 return Err(ApiError::forbidden(
                     "guardian_required",
@@ -523,7 +525,7 @@ pub(super) async fn decision(
         StatusCode::OK,
         move |conn| {
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
-            let head = repo::is_head_teacher(conn, &caller, &row.class_id)?;
+            let head = family::is_head_teacher(conn, &caller, &row.class_id)?;
             let admin = caller.role == Role::SchoolAdmin
                 && caller.school_id.as_deref() == Some(row.school_id.as_str());
             if !head && !admin {
@@ -652,9 +654,9 @@ pub(super) async fn withdraw(
             diesel::update(leave_requests::table.find(&row.id))
                 .set(leave_requests::withdrawn_at.eq(now))
                 .execute(conn)?;
-            let mut to = crate::pickup::repo::guardians(conn, &row.student_id)?;
-            to.extend(repo::head_teacher_of(conn, &row.class_id)?);
-            to.extend(repo::student_account(&student));
+            let mut to = crate::org::family::guardians(conn, &row.student_id)?;
+            to.extend(family::head_teacher_of(conn, &row.class_id)?);
+            to.extend(family::student_account(&student));
             to.retain(|u| *u != caller.user_id);
             to.sort();
             to.dedup();
@@ -712,8 +714,8 @@ pub(super) async fn issue_pass(
             let own = student.user_id.as_deref() == Some(caller.user_id.as_str());
             let allowed = own
                 || (caller.role == Role::Parent
-                    && repo::is_guardian(conn, &caller.user_id, &student.id)?)
-                || repo::is_head_teacher(conn, &caller, &row.class_id)?;
+                    && family::is_guardian(conn, &caller.user_id, &student.id)?)
+                || family::is_head_teacher(conn, &caller, &row.class_id)?;
             if !allowed {
                 return Err(ApiError::forbidden(
                     "forbidden_role",
@@ -871,7 +873,7 @@ fn exit_leave(
     if n != 1 {
         return Err(not_active("this student already left on this leave"));
     }
-    let guardians = crate::pickup::repo::guardians(conn, &student.id)?;
+    let guardians = crate::org::family::guardians(conn, &student.id)?;
     let mut data = leave_data(conn, &row, &student.name)?;
     data["time"] = serde_json::json!(time);
     data["adult"] = serde_json::json!(released
@@ -1044,7 +1046,8 @@ pub(super) async fn record_return(
         StatusCode::OK,
         move |conn| {
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
-            if caller.role == Role::Teacher && !repo::is_head_teacher(conn, &caller, &row.class_id)?
+            if caller.role == Role::Teacher
+                && !family::is_head_teacher(conn, &caller, &row.class_id)?
             {
                 return Err(ApiError::forbidden(
                     "not_head_teacher",
@@ -1068,8 +1071,8 @@ pub(super) async fn record_return(
                     leave_requests::returned_by.eq(&caller.user_id),
                 ))
                 .execute(conn)?;
-            let mut to = crate::pickup::repo::guardians(conn, &student.id)?;
-            to.extend(repo::head_teacher_of(conn, &row.class_id)?);
+            let mut to = crate::org::family::guardians(conn, &student.id)?;
+            to.extend(family::head_teacher_of(conn, &row.class_id)?);
             to.sort();
             to.dedup();
             let tz = repo::timezone(conn, &student.school_id)?;

@@ -11,6 +11,7 @@ use crate::db::schema::{leave_overdue_alerts, leave_requests, students};
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use crate::notify::{self, Category, Template};
+use crate::org::family;
 use crate::state::AppState;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -94,8 +95,8 @@ fn overdue_one(
             ))
             .execute(conn)?;
         record_alert(conn, &row.id, 1, now)?;
-        let mut to = crate::pickup::repo::guardians(conn, &row.student_id)?;
-        to.extend(repo::head_teacher_of(conn, &row.class_id)?);
+        let mut to = crate::org::family::guardians(conn, &row.student_id)?;
+        to.extend(family::head_teacher_of(conn, &row.class_id)?);
         to.sort();
         to.dedup();
         notify::send(
@@ -122,7 +123,7 @@ fn overdue_one(
         .first::<NaiveDateTime>(conn)?;
     if alerted_at + delay <= now && !already_sent(conn, &row.id, 2)? {
         record_alert(conn, &row.id, 2, now)?;
-        let admins = repo::users_with_role(conn, &row.school_id, Role::SchoolAdmin)?;
+        let admins = family::users_with_role(conn, &row.school_id, Role::SchoolAdmin)?;
         let minutes = (now - row.ends_at).num_minutes();
         notify::send(
             conn,

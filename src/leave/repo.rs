@@ -5,11 +5,10 @@ use super::dto::*;
 use crate::auth::{Caller, Role};
 use crate::clock::{school_local, to_utc};
 use crate::crypto::sha256_hex;
-use crate::db::schema::{
-    absences, classes, guardianships, leave_requests, roll_calls, schools, students, users,
-};
+use crate::db::schema::{absences, leave_requests, roll_calls, schools, students};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
+use crate::org::family;
 use crate::org::repo::StudentRow;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc, Weekday};
 use diesel::prelude::*;
@@ -147,26 +146,10 @@ pub fn visible_leave(
     let row = leave_row(conn, id)?;
     let student = crate::org::repo::student(conn, caller, &row.student_id)
         .map_err(|_| ApiError::not_found("leave request"))?;
-    if caller.role == Role::Parent && !is_guardian(conn, &caller.user_id, &student.id)? {
+    if caller.role == Role::Parent && !family::is_guardian(conn, &caller.user_id, &student.id)? {
         return Err(ApiError::not_found("leave request"));
     }
     Ok((row, student))
-}
-
-/// The children a guardian may still follow: their guardianships, less
-/// those where a pickup block (a court order) bars them.
-pub fn unbarred_children(conn: &mut AnyConnection, caller: &Caller) -> AppResult<Vec<String>> {
-    let children: Vec<String> = guardianships::table
-        .filter(guardianships::user_id.eq(&caller.user_id))
-        .select(guardianships::student_id)
-        .load(conn)?;
-    let mut out = Vec::with_capacity(children.len());
-    for child in children {
-        if is_guardian(conn, &caller.user_id, &child)? {
-            out.push(child);
-        }
-    }
-    Ok(out)
 }
 
 /// Whether the caller reads why the student is away (it may be about their
@@ -177,26 +160,7 @@ pub fn reason_visible(
     caller: &Caller,
     row: &LeaveRow,
 ) -> AppResult<bool> {
-    family_words_visible(conn, caller, &row.school_id, &row.class_id)
-}
-
-/// Whether the caller may read what a family wrote about a pupil (a leave's
-/// reason, an absence's explanation): the family, the school's admin and
-/// the class's head teacher. Guards and other staff see the facts (absent,
-/// on leave, until when), not the reasons.
-pub fn family_words_visible(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    school_id: &str,
-    class_id: &str,
-) -> AppResult<bool> {
-    Ok(match caller.role {
-        // Their scope holds only their own children or themself.
-        Role::Parent | Role::Student => true,
-        Role::SchoolAdmin => caller.school_id.as_deref() == Some(school_id),
-        Role::Teacher => is_head_teacher(conn, caller, class_id)?,
-        _ => false,
-    })
+    family::family_words_visible(conn, caller, &row.school_id, &row.class_id)
 }
 
 pub fn view(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Leave> {
@@ -230,50 +194,6 @@ pub fn timezone(conn: &mut AnyConnection, school_id: &str) -> AppResult<String> 
         .find(school_id)
         .select(schools::timezone)
         .first(conn)?)
-}
-
-/// The head teacher of a class, if it has one.
-pub fn head_teacher_of(conn: &mut AnyConnection, class_id: &str) -> AppResult<Option<String>> {
-    Ok(classes::table
-        .find(class_id)
-        .select(classes::head_teacher_id)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten())
-}
-
-pub fn is_head_teacher(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    class_id: &str,
-) -> AppResult<bool> {
-    Ok(caller.role == Role::Teacher
-        && head_teacher_of(conn, class_id)?.as_deref() == Some(caller.user_id.as_str()))
-}
-
-pub fn is_guardian(conn: &mut AnyConnection, user_id: &str, student_id: &str) -> AppResult<bool> {
-    Ok(crate::pickup::repo::guardians(conn, student_id)?
-        .iter()
-        .any(|g| g == user_id))
-}
-
-pub fn users_with_role(
-    conn: &mut AnyConnection,
-    school_id: &str,
-    role: Role,
-) -> AppResult<Vec<String>> {
-    Ok(users::table
-        .filter(users::school_id.eq(school_id))
-        .filter(users::role.eq(role.as_str()))
-        .filter(users::disabled.eq(false))
-        .select(users::id)
-        .order(users::id)
-        .load(conn)?)
-}
-
-/// The student's own account, if they have one.
-pub fn student_account(student: &StudentRow) -> Vec<String> {
-    student.user_id.iter().cloned().collect()
 }
 
 /// School days (Monday to Friday at the school) that a leave touches.

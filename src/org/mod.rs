@@ -3,6 +3,7 @@
 //! what a caller may see.
 
 pub mod dto;
+pub mod family;
 mod handlers;
 pub mod repo;
 

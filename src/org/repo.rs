@@ -249,15 +249,6 @@ pub fn user(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Us
         .ok_or_else(|| ApiError::not_found("user"))
 }
 
-/// The user ids of a student's guardians.
-pub fn guardian_ids(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<String>> {
-    Ok(guardianships::table
-        .filter(guardianships::student_id.eq(student_id))
-        .select(guardianships::user_id)
-        .order(guardianships::user_id)
-        .load(conn)?)
-}
-
 pub fn insert_district(
     conn: &mut AnyConnection,
     id: &str,

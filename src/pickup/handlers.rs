@@ -1,5 +1,5 @@
 use super::dto::*;
-use super::repo::{self, AdultRef, HandoverRow, Identity, PersonRow};
+use super::repo::{self, AdultRef, HandoverRow, PersonRow};
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, Caller, GateStaff, Staff};
 use crate::clock::school_local;
@@ -16,6 +16,8 @@ use crate::http::{
 use crate::leave::Presence;
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
+use crate::org::family;
+use crate::org::family::Identity;
 use crate::org::repo::StudentRow;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -142,7 +144,7 @@ pub(super) async fn add_pickup_person(
         digest,
         StatusCode::CREATED,
         move |conn| {
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.primary_guardian || rel.school_admin) {
                 return Err(forbidden(
                     "primary_guardian_required",
@@ -184,7 +186,7 @@ pub(super) async fn add_pickup_person(
                     pickup_persons::id.eq(&row_id),
                     pickup_persons::student_id.eq(&student.id),
                     pickup_persons::name.eq(b.name.as_str()),
-                    pickup_persons::name_norm.eq(repo::normalise_name(b.name.as_str())),
+                    pickup_persons::name_norm.eq(family::normalise_name(b.name.as_str())),
                     pickup_persons::relation.eq(b.relation.as_str()),
                     pickup_persons::phone.eq(b.phone.as_str()),
                     pickup_persons::id_last4.eq(&who.id_last4),
@@ -197,7 +199,7 @@ pub(super) async fn add_pickup_person(
                     pickup_persons::created_at.eq(now),
                 ))
                 .execute(conn)?;
-            let guardians = repo::guardians(conn, &student.id)?;
+            let guardians = family::guardians(conn, &student.id)?;
             notify::send(
                 conn,
                 now,
@@ -247,7 +249,7 @@ pub(super) async fn list_pickup_persons(
     let rows = state
         .db
         .read(move |conn| {
-            let (student, _) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, _) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             Ok(pickup_persons::table
                 .filter(pickup_persons::student_id.eq(&student.id))
                 .select(PersonRow::as_select())
@@ -280,7 +282,7 @@ pub(super) async fn revoke_pickup_person(
     let row = state
         .db
         .write(move |conn| {
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             let person = load_person(conn, &person_id)
                 .ok()
                 .filter(|p| p.student_id == student.id)
@@ -300,7 +302,7 @@ pub(super) async fn revoke_pickup_person(
                     pickup_persons::revoked_by.eq(&caller.user_id),
                 ))
                 .execute(conn)?;
-            let guardians = repo::guardians(conn, &student.id)?;
+            let guardians = family::guardians(conn, &student.id)?;
             notify::send(
                 conn,
                 now,
@@ -357,7 +359,7 @@ pub(super) async fn pickup_person_photo(
                 .first::<(String, Option<Vec<u8>>, Option<String>)>(conn)
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("photo"))?;
-            let (student, _) = repo::student_for_family_or_school(conn, &caller, &student_id)
+            let (student, _) = family::student_for_family_or_school(conn, &caller, &student_id)
                 .map_err(|_| ApiError::not_found("photo"))?;
             let (Some(photo), Some(kind)) = (photo, kind) else {
                 return Err(ApiError::not_found("photo"));
@@ -412,14 +414,14 @@ pub(super) async fn add_pickup_block(
         digest,
         StatusCode::CREATED,
         move |conn| {
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.guardian || rel.school_admin) {
                 return Err(forbidden(
                     "forbidden_role",
                     "only a guardian or the school admin may record a never-release entry",
                 ));
             }
-            let name_norm = repo::normalise_name(b.name.as_str());
+            let name_norm = family::normalise_name(b.name.as_str());
             if name_norm.is_empty() {
                 return Err(ApiError::invalid("name", "name must contain letters"));
             }
@@ -438,12 +440,12 @@ pub(super) async fn add_pickup_block(
                     pickup_blocks::created_at.eq(now),
                 ))
                 .execute(conn)?;
-            let guardians = repo::guardians(conn, &student.id)?;
-            let staff = repo::head_teacher(conn, &student.class_id)?;
+            let guardians = family::guardians(conn, &student.id)?;
+            let staff = family::head_teacher(conn, &student.class_id)?;
             notify::send(
                 conn,
                 now,
-                &repo::recipients(&[&guardians, &staff]),
+                &family::recipients(&[&guardians, &staff]),
                 Template::PickupBlockAdded,
                 serde_json::json!({"person": b.name.as_str(), "student": student.name,
                                    "student_id": student.id}),
@@ -490,7 +492,7 @@ pub(super) async fn list_pickup_blocks(
     let rows = state
         .db
         .write(move |conn| {
-            let (student, _) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, _) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             audit::record(
                 conn,
                 now,
@@ -538,7 +540,7 @@ pub(super) async fn lift_pickup_block(
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("pickup block"))?;
             let (student, rel) =
-                repo::student_for_family_or_school(conn, &caller, &block.student_id)
+                family::student_for_family_or_school(conn, &caller, &block.student_id)
                     .map_err(|_| ApiError::not_found("pickup block"))?;
             if !rel.school_admin {
                 return Err(forbidden(
@@ -559,7 +561,7 @@ pub(super) async fn lift_pickup_block(
                     pickup_blocks::lift_note.eq(note.as_str()),
                 ))
                 .execute(conn)?;
-            let guardians = repo::guardians(conn, &student.id)?;
+            let guardians = family::guardians(conn, &student.id)?;
             notify::send(
                 conn,
                 now,
@@ -622,7 +624,7 @@ pub(super) async fn issue_pickup_pass(
         digest,
         StatusCode::CREATED,
         move |conn| {
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !rel.guardian {
                 return Err(forbidden(
                     "guardian_required",
@@ -792,7 +794,7 @@ pub(super) async fn list_pickup_passes(
     let rows = state
         .db
         .read(move |conn| {
-            let (student, _) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, _) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             Ok(pickup_passes::table
                 .filter(pickup_passes::student_id.eq(&student.id))
                 .select(repo::PassRow::as_select())
@@ -832,7 +834,7 @@ pub(super) async fn cancel_pickup_pass(
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("pickup pass"))?;
             let (student, rel) =
-                repo::student_for_family_or_school(conn, &caller, &pass.student_id)
+                family::student_for_family_or_school(conn, &caller, &pass.student_id)
                     .map_err(|_| ApiError::not_found("pickup pass"))?;
             if !rel.guardian {
                 return Err(forbidden(
@@ -981,7 +983,7 @@ pub(super) async fn create_handover(
                     "this pupil was already released today",
                 ))?;
             repo::consume(conn, &released, now)?;
-            let guardians = repo::guardians(conn, &student.id)?;
+            let guardians = family::guardians(conn, &student.id)?;
             notify::send(
                 conn,
                 now,
@@ -1024,7 +1026,7 @@ fn handover_for_guardian(
         .first::<HandoverRow>(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found("handover"))?;
-    let (student, rel) = repo::student_for_family_or_school(conn, caller, &row.student_id)
+    let (student, rel) = family::student_for_family_or_school(conn, caller, &row.student_id)
         .map_err(|_| ApiError::not_found("handover"))?;
     if !rel.guardian {
         return Err(forbidden(
@@ -1125,12 +1127,12 @@ pub(super) async fn dispute_handover(
                 let at = school_local(crate::clock::to_utc(row.at), &timezone)
                     .format("%H:%M")
                     .to_string();
-                let staff = repo::head_teacher(conn, &student.class_id)?;
-                let admins = repo::school_admins(conn, &student.school_id)?;
+                let staff = family::head_teacher(conn, &student.class_id)?;
+                let admins = family::school_admins(conn, &student.school_id)?;
                 notify::send(
                     conn,
                     now,
-                    &repo::recipients(&[&staff, &admins]),
+                    &family::recipients(&[&staff, &admins]),
                     Template::PickupDisputed,
                     serde_json::json!({"student": student.name, "student_id": student.id,
                                        "adult": row.released_name, "time": at,
@@ -1174,7 +1176,7 @@ pub(super) async fn set_dismissal_mode(
     let view = state
         .db
         .write(move |conn| {
-            let (student, rel) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.guardian || rel.school_admin) {
                 return Err(forbidden(
                     "forbidden_role",
@@ -1199,7 +1201,7 @@ pub(super) async fn set_dismissal_mode(
                     pickup_dismissal_modes::updated_at.eq(now),
                 ))
                 .execute(conn)?;
-            let guardians = repo::guardians(conn, &student.id)?;
+            let guardians = family::guardians(conn, &student.id)?;
             notify::send(
                 conn,
                 now,
@@ -1357,7 +1359,7 @@ pub(super) async fn dismissal_board(
                     None => None,
                 };
                 // A guardian on the never-release list is no authorised adult.
-                let allowed = repo::guardians(conn, &s.id)?;
+                let allowed = family::guardians(conn, &s.id)?;
                 let mut adults: Vec<AuthorisedAdult> = guardianships::table
                     .inner_join(users::table)
                     .filter(guardianships::student_id.eq(&s.id))
@@ -1553,7 +1555,7 @@ pub(super) async fn student_handovers(
     let views = state
         .db
         .read(move |conn| {
-            let (student, _) = repo::student_for_family_or_school(conn, &caller, &student_id)?;
+            let (student, _) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             let (local, _) = local_now(conn, &student.school_id, now_utc)?;
             let to = q.to.unwrap_or(local.date());
             // Dates far outside any school year are bad input, not arithmetic overflow.

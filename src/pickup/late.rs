@@ -12,6 +12,7 @@ use crate::db::schema::{handovers, pickup_dismissal_modes, pickup_late_alerts, s
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use crate::notify::{self, Category, Template};
+use crate::org::family;
 use crate::org::repo::SchoolRow;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -78,7 +79,7 @@ fn late_for_school(
         ))
         .order(students::id)
         .load(conn)?;
-    let admins = repo::school_admins(conn, &school.id)?;
+    let admins = family::school_admins(conn, &school.id)?;
     let mut sent = 0;
     for (student_id, name, class_id, grade) in waiting {
         if gone_home_another_way.contains(&student_id)
@@ -116,8 +117,8 @@ fn late_for_school(
             }
         }
         let Some(l) = newest else { continue };
-        let guardians = repo::guardians(conn, &student_id)?;
-        let teacher = repo::head_teacher(conn, &class_id)?;
+        let guardians = family::guardians(conn, &student_id)?;
+        let teacher = family::head_teacher(conn, &class_id)?;
         let minutes = (local - dismissal_at).num_minutes();
         let data = serde_json::json!({
             "student": name, "student_id": student_id,
@@ -128,7 +129,7 @@ fn late_for_school(
             notify::send(
                 conn,
                 now_db,
-                &repo::recipients(&[&guardians, &teacher]),
+                &family::recipients(&[&guardians, &teacher]),
                 Template::PickupLate,
                 data,
                 Category::Pickup,
@@ -145,7 +146,7 @@ fn late_for_school(
             notify::send(
                 conn,
                 now_db,
-                &repo::recipients(&[&teacher, &admins]),
+                &family::recipients(&[&teacher, &admins]),
                 Template::PickupLateEscalated,
                 data,
                 Category::Pickup,

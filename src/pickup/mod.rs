@@ -12,7 +12,7 @@ mod late;
 pub mod repo;
 
 pub use late::run_late_pickup_worker;
-pub use repo::{authorise_adult, consume, record_refusal, AdultRef, Identity, Refusal, ReleasedTo};
+pub use repo::{authorise_adult, consume, record_refusal, AdultRef, Refusal, ReleasedTo};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(handlers::add_pickup_person)

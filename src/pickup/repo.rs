@@ -1,15 +1,18 @@
 //! Pickup rows and the rules that decide who may take a pupil.
 
 use super::dto::*;
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::clock::{school_local_to_utc, to_utc};
 use crate::crypto::sha256_hex;
 use crate::db::schema::{
-    classes, guardianships, handovers, pickup_blocks, pickup_dismissal_modes,
-    pickup_dismissal_times, pickup_passes, pickup_persons, pickup_settings, schools, users,
+    guardianships, handovers, pickup_blocks, pickup_dismissal_modes, pickup_dismissal_times,
+    pickup_passes, pickup_persons, pickup_settings, schools, users,
 };
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
+use crate::org::family::{
+    self, authoriser_in_good_standing, guardians, head_teacher, recipients, school_admins, Identity,
+};
 use crate::org::repo::{SchoolRow, StudentRow};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
@@ -23,26 +26,6 @@ pub fn date_key(d: NaiveDate) -> String {
 
 pub fn parse_date_key(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, DATE_FORMAT).unwrap_or_default()
-}
-
-/// Names compare without case, spaces or punctuation ("Li  Na" = "li-na").
-pub fn normalise_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-fn phone_digits(phone: &str) -> String {
-    phone.chars().filter(char::is_ascii_digit).collect()
-}
-
-/// Two phone numbers are the same when their digits are, allowing one to
-/// carry a country prefix the other omits.
-fn same_phone(a: &str, b: &str) -> bool {
-    let (a, b) = (phone_digits(a), phone_digits(b));
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    short.len() >= 7 && long.ends_with(&short)
 }
 
 pub fn pass_code_hash(code: &str) -> String {
@@ -245,145 +228,6 @@ pub fn school_row(conn: &mut AnyConnection, school_id: &str) -> AppResult<School
         .first(conn)?)
 }
 
-/// What a caller is to one pupil (already known to be in the caller's scope).
-pub struct Relationship {
-    pub guardian: bool,
-    pub primary_guardian: bool,
-    pub school_admin: bool,
-    pub school_staff: bool,
-}
-
-pub fn relationship(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    student: &StudentRow,
-) -> AppResult<Relationship> {
-    let primary = guardianships::table
-        .filter(guardianships::student_id.eq(&student.id))
-        .filter(guardianships::user_id.eq(&caller.user_id))
-        .select(guardianships::is_primary)
-        .first::<bool>(conn)
-        .optional()?;
-    // A guardian the never-release list names sees and does nothing here.
-    let primary = match primary {
-        Some(p) if !guardian_is_blocked(conn, &student.id, &caller.user_id)? => Some(p),
-        _ => None,
-    };
-    let own_school = caller.school_id.as_deref() == Some(student.school_id.as_str());
-    Ok(Relationship {
-        guardian: primary.is_some(),
-        primary_guardian: primary == Some(true),
-        school_admin: own_school && caller.role == Role::SchoolAdmin,
-        school_staff: own_school && caller.role.is_school_staff(),
-    })
-}
-
-fn guardian_is_blocked(
-    conn: &mut AnyConnection,
-    student_id: &str,
-    user_id: &str,
-) -> AppResult<bool> {
-    Ok(!guardians(conn, student_id)?.iter().any(|g| g == user_id))
-}
-
-/// A pupil seen by its family or its school's staff; anyone else (another
-/// family, another school, the district, the pupil) gets 404.
-pub fn student_for_family_or_school(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    student_id: &str,
-) -> AppResult<(StudentRow, Relationship)> {
-    let student = crate::org::repo::student(conn, caller, student_id)?;
-    let rel = relationship(conn, caller, &student)?;
-    if rel.guardian || rel.school_staff {
-        Ok((student, rel))
-    } else {
-        Err(ApiError::not_found("student"))
-    }
-}
-
-/// Whether whoever named a pickup person or issued a pass still may: the
-/// school's admin, or a guardian who is neither disabled nor on the pupil's
-/// never-release list. A guardian later barred by a custody order cannot
-/// send someone with a pass they issued before.
-pub fn authoriser_in_good_standing(
-    conn: &mut AnyConnection,
-    student: &StudentRow,
-    user_id: &str,
-) -> AppResult<bool> {
-    let row: Option<(String, Option<String>, bool)> = users::table
-        .find(user_id)
-        .select((users::role, users::school_id, users::disabled))
-        .first(conn)
-        .optional()?;
-    let Some((role, school_id, disabled)) = row else {
-        return Ok(false);
-    };
-    if disabled {
-        return Ok(false);
-    }
-    if role == crate::auth::Role::SchoolAdmin.as_str()
-        && school_id.as_deref() == Some(student.school_id.as_str())
-    {
-        return Ok(true);
-    }
-    Ok(guardians(conn, &student.id)?.iter().any(|g| g == user_id))
-}
-
-/// Everyone to tell about a pupil's pickup: its guardians, except one the
-/// pupil's never-release list names (a parent under a custody order must
-/// not learn who takes the child, or when).
-pub fn guardians(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<String>> {
-    let blocks = active_blocks(conn, student_id)?;
-    let rows: Vec<(String, String, Option<String>)> = guardianships::table
-        .inner_join(users::table)
-        .filter(guardianships::student_id.eq(student_id))
-        .select((users::id, users::display_name, users::phone))
-        .order(users::id)
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, name, phone)| {
-            let who = Identity {
-                name: Some(name.clone()),
-                phone: phone.clone(),
-                id_last4: None,
-            };
-            !blocks.iter().any(|b| block_matches(b, &who))
-        })
-        .map(|(id, _, _)| id)
-        .collect())
-}
-
-pub fn head_teacher(conn: &mut AnyConnection, class_id: &str) -> AppResult<Vec<String>> {
-    Ok(classes::table
-        .find(class_id)
-        .select(classes::head_teacher_id)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten()
-        .into_iter()
-        .collect())
-}
-
-pub fn school_admins(conn: &mut AnyConnection, school_id: &str) -> AppResult<Vec<String>> {
-    Ok(users::table
-        .filter(users::school_id.eq(school_id))
-        .filter(users::role.eq(Role::SchoolAdmin.as_str()))
-        .filter(users::disabled.eq(false))
-        .select(users::id)
-        .order(users::id)
-        .load(conn)?)
-}
-
-/// Several recipient lists as one, each user once.
-pub fn recipients(lists: &[&[String]]) -> Vec<String> {
-    let mut all: Vec<String> = lists.iter().flat_map(|l| l.iter().cloned()).collect();
-    all.sort();
-    all.dedup();
-    all
-}
-
 /// A school's pickup settings: the late threshold and the pass cut-off.
 pub fn settings(conn: &mut AnyConnection, school_id: &str) -> AppResult<(i32, Option<String>)> {
     Ok(pickup_settings::table
@@ -475,14 +319,6 @@ pub enum AdultRef {
     QrToken(String),
 }
 
-/// What the adult showed at the gate, normalised.
-#[derive(Default, Clone)]
-pub struct Identity {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub id_last4: Option<String>,
-}
-
 /// The adult a pupil may be released to.
 #[derive(Clone, Debug)]
 pub struct ReleasedTo {
@@ -522,36 +358,24 @@ impl Refusal {
     }
 }
 
-fn active_blocks(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<BlockRow>> {
-    Ok(pickup_blocks::table
-        .filter(pickup_blocks::student_id.eq(student_id))
-        .filter(pickup_blocks::lifted_at.is_null())
-        .select(BlockRow::as_select())
-        .load(conn)?)
-}
-
-/// Whether a block names this adult: the same name (normalised), phone or
-/// ID ending.
-fn block_matches(b: &BlockRow, who: &Identity) -> bool {
-    let name = who
-        .name
-        .as_deref()
-        .map(normalise_name)
-        .is_some_and(|n| !n.is_empty() && n == b.name_norm);
-    let phone = matches!((&b.phone, &who.phone), (Some(x), Some(y)) if same_phone(x, y));
-    let id = matches!((&b.id_last4, &who.id_last4), (Some(x), Some(y)) if x == y);
-    name || phone || id
-}
-
 /// The first active block of the pupil naming any of these identities.
 pub fn matching_block(
     conn: &mut AnyConnection,
     student_id: &str,
     identities: &[&Identity],
 ) -> AppResult<Option<BlockRow>> {
-    Ok(active_blocks(conn, student_id)?
+    let entry = family::never_release(conn, student_id)?
         .into_iter()
-        .find(|b| identities.iter().any(|who| block_matches(b, who))))
+        .find(|b| identities.iter().any(|who| b.names(who)));
+    match entry {
+        Some(b) => Ok(Some(
+            pickup_blocks::table
+                .find(&b.id)
+                .select(BlockRow::as_select())
+                .first(conn)?,
+        )),
+        None => Ok(None),
+    }
 }
 
 fn person_of_student(
@@ -900,38 +724,5 @@ mod tests {
         assert_eq!(t(2, wednesday).as_deref(), Some("14:00"));
         assert_eq!(t(2, saturday).as_deref(), Some("11:30"));
         assert_eq!(t(2, saturday.succ_opt().unwrap()), None);
-    }
-
-    #[test]
-    fn blocks_match_by_normalised_name_phone_or_id_ending() {
-        let b = BlockRow {
-            id: "b".into(),
-            student_id: "s".into(),
-            name: "Wang Jun".into(),
-            name_norm: normalise_name("Wang Jun"),
-            phone: Some("139 0000 0009".into()),
-            id_last4: Some("123X".into()),
-            note: "n".into(),
-            court_order: true,
-            created_at: NaiveDateTime::default(),
-            lifted_at: None,
-            lift_note: None,
-        };
-        let who = |n: Option<&str>, p: Option<&str>, i: Option<&str>| Identity {
-            name: n.map(String::from),
-            phone: p.map(String::from),
-            id_last4: i.map(String::from),
-        };
-        assert!(block_matches(&b, &who(Some("WANG-jun"), None, None)));
-        assert!(block_matches(
-            &b,
-            &who(Some("x"), Some("+86 13900000009"), None)
-        ));
-        assert!(block_matches(&b, &who(None, None, Some("123X"))));
-        assert!(!block_matches(
-            &b,
-            &who(Some("Wang Juan"), Some("13900000008"), Some("1234"))
-        ));
-        assert!(!block_matches(&b, &who(None, Some("0009"), None)));
     }
 }
