@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod error;
