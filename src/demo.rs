@@ -6,7 +6,7 @@ use crate::auth::password::{hash_now, NewPassword};
 use crate::auth::Role;
 use crate::db::schema::users;
 use crate::db::{new_id, AnyConnection, Db};
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use crate::org::dto::{Guardian, SchoolKind};
 use crate::org::repo::{self, ClassRow, SchoolRow, StudentRow, UserRow};
 use chrono::NaiveDateTime;
@@ -31,7 +31,7 @@ pub fn bootstrap_admin(
             .get_result(conn)?;
         if taken > 0 {
             return Err(ApiError::conflict(
-                "username_taken",
+                Code::UsernameTaken,
                 "this username already exists",
             ));
         }
@@ -188,7 +188,7 @@ pub fn seed(db: &Db, now: NaiveDateTime, password: &str) -> AppResult<Vec<DemoLo
         let taken: i64 = users::table.count().get_result(conn)?;
         if taken > 0 {
             return Err(ApiError::conflict(
-                "not_empty",
+                Code::NotEmpty,
                 "the database already holds data",
             ));
         }

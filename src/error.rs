@@ -8,10 +8,97 @@ use std::fmt;
 
 pub type AppResult<T> = Result<T, ApiError>;
 
+crate::text_enum!(
+    /// Stable machine-readable problem codes: a client may match on them.
+    #[schema(as = ProblemCode)]
+    pub enum Code {
+        AbsenceWithdrawn = "absence_withdrawn",
+        AckNotRequired = "ack_not_required",
+        AfterCutoff = "after_cutoff",
+        AlreadyClosed = "already_closed",
+        AlreadyExists = "already_exists",
+        AlreadyGuardian = "already_guardian",
+        AlreadyLifted = "already_lifted",
+        AlreadyReleased = "already_released",
+        AnonymousOnly = "anonymous_only",
+        AttachmentTooLarge = "attachment_too_large",
+        AudienceEmpty = "audience_empty",
+        AudienceNotAllowed = "audience_not_allowed",
+        BodyTooLarge = "body_too_large",
+        CannotDisable = "cannot_disable",
+        CannotDisableSelf = "cannot_disable_self",
+        ClassExists = "class_exists",
+        ContentTooLarge = "content_too_large",
+        DatabaseUnavailable = "database_unavailable",
+        DeliveryNotDead = "delivery_not_dead",
+        ForbiddenRole = "forbidden_role",
+        GuardianRequired = "guardian_required",
+        HandoverDisputed = "handover_disputed",
+        IdempotencyInFlight = "idempotency_in_flight",
+        IdempotencyKeyReused = "idempotency_key_reused",
+        InternalError = "internal_error",
+        InvalidCredentials = "invalid_credentials",
+        InvalidField = "invalid_field",
+        InvalidIdempotencyKey = "invalid_idempotency_key",
+        InvalidQuery = "invalid_query",
+        InvalidRefreshToken = "invalid_refresh_token",
+        InvalidTransition = "invalid_transition",
+        LastDistrictReader = "last_district_reader",
+        LeaveNotActive = "leave_not_active",
+        LeaveNotPending = "leave_not_pending",
+        LeaveOverlaps = "leave_overlaps",
+        LeaveStarted = "leave_started",
+        MailboxNotReady = "mailbox_not_ready",
+        MalformedBody = "malformed_body",
+        MalformedJson = "malformed_json",
+        MethodNotAllowed = "method_not_allowed",
+        MissingRecipientKey = "missing_recipient_key",
+        NoCloseRequest = "no_close_request",
+        NotApprover = "not_approver",
+        NotEmpty = "not_empty",
+        NotFound = "not_found",
+        NotHeadTeacher = "not_head_teacher",
+        PassAlreadyUsed = "pass_already_used",
+        PassNotActive = "pass_not_active",
+        PassUsed = "pass_used",
+        PickupBlocked = "pickup_blocked",
+        PickupNotAuthorized = "pickup_not_authorized",
+        PowExpired = "pow_expired",
+        PowFailed = "pow_failed",
+        PowInvalid = "pow_invalid",
+        PowRequired = "pow_required",
+        PrimaryGuardianRequired = "primary_guardian_required",
+        ReceiptThrottled = "receipt_throttled",
+        ReopenBureauOnly = "reopen_bureau_only",
+        ReportMessagesThrottled = "report_messages_throttled",
+        RequesterRequired = "requester_required",
+        RoleNotAllowed = "role_not_allowed",
+        SchoolAdminRequired = "school_admin_required",
+        SchoolApprovalRequired = "school_approval_required",
+        SchoolCodeTaken = "school_code_taken",
+        SecondPersonRequired = "second_person_required",
+        ServiceUnavailable = "service_unavailable",
+        StudentAbsent = "student_absent",
+        StudentExists = "student_exists",
+        StudentOnLeave = "student_on_leave",
+        TooManyAttachments = "too_many_attachments",
+        TooManyAttempts = "too_many_attempts",
+        TooManyStreams = "too_many_streams",
+        TooManyWraps = "too_many_wraps",
+        Unauthorized = "unauthorized",
+        UnknownField = "unknown_field",
+        UnknownRecipientKey = "unknown_recipient_key",
+        UnpaddedCiphertext = "unpadded_ciphertext",
+        UnsupportedMediaType = "unsupported_media_type",
+        UsernameTaken = "username_taken",
+        WeakPassword = "weak_password",
+    }
+);
+
 #[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
     /// The request field the problem is about, when there is one.
     pub field: Option<String>,
@@ -28,13 +115,13 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable error code.
-    pub code: String,
+    pub code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -49,37 +136,37 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            Code::NotFound,
             format!("{what} not found"),
         )
     }
 
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, detail)
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            Code::Unauthorized,
             "a valid access token is required",
         )
     }
 
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", detail);
+        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, Code::InvalidField, detail);
         e.field = Some(field.into());
         e
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
     pub fn unavailable(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+            Code::ServiceUnavailable,
             "the service is temporarily unavailable; try again shortly",
         );
         e.cause = Some(cause.to_string());
@@ -91,7 +178,7 @@ impl ApiError {
     pub fn database_unavailable(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
+            Code::DatabaseUnavailable,
             "the database is unavailable; try again shortly (with the same Idempotency-Key)",
         )
         .with_retry_after(1);
@@ -102,7 +189,7 @@ impl ApiError {
     pub fn internal(cause: impl fmt::Display) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            Code::InternalError,
             "an unexpected error occurred",
         );
         e.cause = Some(cause.to_string());
@@ -129,7 +216,7 @@ impl ApiError {
                 .to_string(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_string(),
+            code: self.code,
             field: self.field.clone(),
         }
     }
@@ -148,7 +235,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, cause = ?self.cause, "request failed");
+            tracing::error!(code = self.code.as_str(), cause = ?self.cause, "request failed");
         }
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
@@ -168,7 +255,7 @@ impl From<diesel::result::Error> for ApiError {
         match e {
             Error::NotFound => ApiError::not_found("resource"),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => ApiError::conflict(
-                "already_exists",
+                Code::AlreadyExists,
                 "a resource with these values already exists",
             ),
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {

@@ -14,11 +14,11 @@ macro_rules! text_enum {
             $($(#[$vmeta:meta])* $variant:ident = $s:tt),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
         #[derive(
             Clone, Copy, Debug, PartialEq, Eq, Hash,
             serde::Serialize, serde::Deserialize, utoipa::ToSchema,
         )]
+        $(#[$meta])*
         $vis enum $name {
             $($(#[$vmeta])* #[serde(rename = $s)] $variant),+
         }

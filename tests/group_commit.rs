@@ -9,6 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use safecampus::db::{AnyConnection, Backend, Db};
+use safecampus::error::Code;
 use safecampus::error::{ApiError, AppResult};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -129,8 +130,8 @@ async fn a_failing_job_undoes_only_itself(app: TestApp) {
         let result = h.await.unwrap();
         match i % 3 {
             0 => txids.push(result.expect("a good job commits")),
-            1 => assert_eq!(result.unwrap_err().code, "invalid_field"),
-            _ => assert_eq!(result.unwrap_err().code, "already_exists"),
+            1 => assert_eq!(result.unwrap_err().code, Code::InvalidField),
+            _ => assert_eq!(result.unwrap_err().code, Code::AlreadyExists),
         }
     }
     if backend == Backend::Postgres {

@@ -4,7 +4,7 @@
 
 use super::role::Role;
 use crate::db::schema::{sessions, users};
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use crate::i18n::Language;
 use crate::state::AppState;
 use actix_web::dev::Payload;
@@ -28,7 +28,7 @@ impl Caller {
     /// The school a school-bound caller belongs to.
     pub fn own_school(&self) -> AppResult<&str> {
         self.school_id.as_deref().ok_or_else(|| {
-            ApiError::forbidden("forbidden_role", "this action needs a school account")
+            ApiError::forbidden(Code::ForbiddenRole, "this action needs a school account")
         })
     }
 
@@ -137,7 +137,7 @@ macro_rules! role_guard {
                     match caller.role {
                         $(Role::$role)|+ => Ok($name(caller)),
                         _ => Err(ApiError::forbidden(
-                            "forbidden_role",
+                            Code::ForbiddenRole,
                             "your role may not do this",
                         )),
                     }

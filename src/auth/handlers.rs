@@ -5,7 +5,7 @@ use super::repo::{self, LoginUser, Rotation};
 use super::role::Role;
 use crate::audit::{self, AuditEvent};
 use crate::db::schema::users;
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::JsonBody;
 use crate::notify::{self, Category, Template};
 use crate::state::{AppState, State};
@@ -16,7 +16,7 @@ use diesel::prelude::*;
 fn invalid_credentials() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
+        Code::InvalidCredentials,
         "the username or password is wrong",
     )
 }
@@ -81,7 +81,7 @@ pub(super) async fn login(
     if let Some(secs) = locked {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            Code::TooManyAttempts,
             "too many failed logins for this account; try again later",
         )
         .with_retry_after(secs));
@@ -186,7 +186,7 @@ pub(super) async fn refresh(
         )?)),
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_refresh_token",
+            Code::InvalidRefreshToken,
             "the refresh token is not valid; log in again",
         )),
     }
@@ -280,7 +280,7 @@ pub(super) async fn change_password(
     if let Some(secs) = locked {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            Code::TooManyAttempts,
             "too many failed attempts for this account; try again later",
         )
         .with_retry_after(secs));

@@ -1,7 +1,7 @@
 //! Password hashing (argon2id, OWASP parameters) on a bounded pool, and the
 //! password policy.
 
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
@@ -112,7 +112,7 @@ impl NewPassword {
     pub fn parse(field: &str, password: String, username: &str) -> AppResult<NewPassword> {
         let weak = |detail: &str| {
             let mut e = ApiError::invalid(field, detail.to_string());
-            e.code = "weak_password";
+            e.code = Code::WeakPassword;
             e
         };
         let len = password.chars().count();

@@ -6,7 +6,7 @@
 pub mod group;
 pub mod schema;
 
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use chrono::NaiveDateTime;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -380,7 +380,7 @@ pub fn new_id(at: NaiveDateTime) -> String {
 /// Maps a unique-constraint violation to a 409 with a stable code naming the
 /// field; other errors pass through.
 pub fn conflict_on_unique(
-    code: &'static str,
+    code: Code,
     field: &'static str,
     detail: &'static str,
 ) -> impl FnOnce(diesel::result::Error) -> ApiError {

@@ -1,4 +1,4 @@
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::BytesMut;
@@ -54,14 +54,14 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
             if !content_type_ok {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    Code::UnsupportedMediaType,
                     "the body must be JSON (Content-Type: application/json)",
                 ));
             }
             let too_large = || {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
+                    Code::BodyTooLarge,
                     format!("the body must be at most {LIMIT} bytes"),
                 )
             };
@@ -73,7 +73,7 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
                 let chunk = chunk.map_err(|_| {
                     ApiError::new(
                         StatusCode::BAD_REQUEST,
-                        "malformed_body",
+                        Code::MalformedBody,
                         "the body could not be read",
                     )
                 })?;
@@ -114,13 +114,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let detail = strip_position(&message);
                 let mut err = ApiError::invalid(field.clone(), format!("{field}: {detail}"));
                 if message.starts_with("unknown field") {
-                    err.code = "unknown_field";
+                    err.code = Code::UnknownField;
                 }
                 err
             }
             _ => ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_json",
+                Code::MalformedJson,
                 format!(
                     "the body is not valid JSON: {}",
                     strip_position(&inner.to_string())

@@ -5,7 +5,7 @@
 use crate::crypto::{hex, sha256_hex};
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{is_unique_violation, new_id, AnyConnection, Db};
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
@@ -40,7 +40,7 @@ impl FromRequest for IdempotencyKey {
                 }
                 _ => Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "invalid_idempotency_key",
+                    Code::InvalidIdempotencyKey,
                     "Idempotency-Key must be 1 to 255 visible ASCII characters",
                 )
                 .with_field("Idempotency-Key")),
@@ -205,13 +205,15 @@ where
     let (fresh_status, outcome) = match attempt {
         Ok(done) => done,
         // A concurrent twin may have committed first: answer as it did.
-        Err(err) if err.status.is_client_error() || err.code == "idempotency_in_flight" => match db
-            .read(move |conn| lookup(conn, &scope2, &k2, &fp2, now))
-            .await?
-        {
-            Some(done) => (status, done),
-            None => return Err(err),
-        },
+        Err(err) if err.status.is_client_error() || err.code == Code::IdempotencyInFlight => {
+            match db
+                .read(move |conn| lookup(conn, &scope2, &k2, &fp2, now))
+                .await?
+            {
+                Some(done) => (status, done),
+                None => return Err(err),
+            }
+        }
         Err(err) => return Err(err),
     };
     Ok(match outcome {
@@ -297,7 +299,7 @@ where
     let answer = match attempt {
         Ok(answer) => answer,
         // A concurrent twin may have committed first: answer as a replay.
-        Err(err) if err.status.is_client_error() || err.code == "idempotency_in_flight" => {
+        Err(err) if err.status.is_client_error() || err.code == Code::IdempotencyInFlight => {
             let found = db
                 .write(move |conn| {
                     let found = lookup(conn, &scope2, &k2, &fp2, now)?;
@@ -371,7 +373,7 @@ fn remember(
         .map_err(|e| {
             if is_unique_violation(&e) {
                 ApiError::conflict(
-                    "idempotency_in_flight",
+                    Code::IdempotencyInFlight,
                     "a request with this Idempotency-Key is in progress",
                 )
             } else {
@@ -412,7 +414,7 @@ fn lookup(
         })),
         Some(_) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
+            Code::IdempotencyKeyReused,
             "this Idempotency-Key was used with a different request",
         )
         .with_field("Idempotency-Key")),

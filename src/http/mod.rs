@@ -12,7 +12,7 @@ pub use idempotency::{
 };
 pub use log::access_log;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -83,7 +83,7 @@ pub fn query_error(
     let detail = err.to_string();
     let mut e = ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_query",
+        Code::InvalidQuery,
         detail.clone(),
     );
     if let Some(field) = body::backticked(&detail) {
@@ -156,7 +156,7 @@ pub async fn not_found_route(
         Some(methods) if !methods.is_empty() => {
             let mut res = ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                Code::MethodNotAllowed,
                 format!(
                     "{} is not allowed here; use {}",
                     req.method(),

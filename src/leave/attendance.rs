@@ -9,7 +9,7 @@ use crate::clock::{school_local, school_local_to_utc, to_utc};
 use crate::config::LeavePolicy;
 use crate::db::schema::{absences, classes, concerns, leave_requests, roll_calls, students};
 use crate::db::{new_id, AnyConnection};
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
 use crate::org::family;
@@ -123,7 +123,7 @@ pub(super) async fn take_roll_call(
 ) -> AppResult<HttpResponse> {
     if !matches!(caller.role, Role::Teacher | Role::SchoolAdmin) {
         return Err(ApiError::forbidden(
-            "forbidden_role",
+            Code::ForbiddenRole,
             "a teacher of the school takes the roll call",
         ));
     }
@@ -434,13 +434,13 @@ pub(super) async fn explain(
                     .map_err(|_| ApiError::not_found("absence"))?;
             if !rel.guardian {
                 return Err(ApiError::forbidden(
-                    "guardian_required",
+                    Code::GuardianRequired,
                     "only a guardian of the student explains an absence",
                 ));
             }
             if row.withdrawn_at.is_some() {
                 return Err(ApiError::conflict(
-                    "absence_withdrawn",
+                    Code::AbsenceWithdrawn,
                     "this absence was withdrawn by a correction",
                 ));
             }
@@ -528,7 +528,7 @@ pub(super) async fn list_concerns(
                 }
                 _ => {
                     return Err(ApiError::forbidden(
-                        "forbidden_role",
+                        Code::ForbiddenRole,
                         "concerns are for the head teacher, the counsellors and the school admin",
                     ))
                 }

@@ -8,7 +8,7 @@ use crate::auth::{Caller, GateStaff, Role};
 use crate::clock::{school_local, to_utc};
 use crate::db::schema::{leave_requests, pickup_persons, schools, students};
 use crate::db::{new_id, AnyConnection};
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{
     respond_idempotent, respond_idempotent_committed, IdempotencyKey, JsonBody, Page,
 };
@@ -24,11 +24,11 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 
 fn not_pending(detail: &str) -> ApiError {
-    ApiError::conflict("leave_not_pending", detail.to_string())
+    ApiError::conflict(Code::LeaveNotPending, detail.to_string())
 }
 
 fn not_active(detail: &str) -> ApiError {
-    ApiError::conflict("leave_not_active", detail.to_string())
+    ApiError::conflict(Code::LeaveNotActive, detail.to_string())
 }
 
 /// A time as the school reads it, for notification texts.
@@ -146,13 +146,13 @@ pub(super) async fn create_leave(
                 }
                 Role::Teacher => {
                     return Err(ApiError::forbidden(
-                        "not_head_teacher",
+                        Code::NotHeadTeacher,
                         "only the head teacher files leave on a family's behalf",
                     ))
                 }
                 _ => {
                     return Err(ApiError::forbidden(
-                        "forbidden_role",
+                        Code::ForbiddenRole,
                         "the student, a guardian or the head teacher asks for leave",
                     ))
                 }
@@ -181,7 +181,7 @@ pub(super) async fn create_leave(
             if overlapping > 0 {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "leave_overlaps",
+                    Code::LeaveOverlaps,
                     "another leave of this student covers part of this time",
                 )
                 .with_field("starts_at"));
@@ -450,7 +450,7 @@ pub(super) async fn guardian_decision(
                 || !family::is_guardian(conn, &caller.user_id, &student.id)?
             {
                 return Err(ApiError::forbidden(
-                    "guardian_required",
+                    Code::GuardianRequired,
                     "only a guardian of the student co-signs a leave",
                 ));
             }
@@ -530,7 +530,7 @@ pub(super) async fn decision(
                 && caller.school_id.as_deref() == Some(row.school_id.as_str());
             if !head && !admin {
                 return Err(ApiError::forbidden(
-                    "not_approver",
+                    Code::NotApprover,
                     "only the head teacher, then the school admin, decide a leave",
                 ));
             }
@@ -539,13 +539,13 @@ pub(super) async fn decision(
             let to = match status {
                 LeaveStatus::PendingTeacher if !head => {
                     return Err(ApiError::forbidden(
-                        "not_head_teacher",
+                        Code::NotHeadTeacher,
                         "this leave waits for the head teacher",
                     ))
                 }
                 LeaveStatus::PendingSchool if !admin => {
                     return Err(ApiError::forbidden(
-                        "school_admin_required",
+                        Code::SchoolAdminRequired,
                         "this leave waits for the school admin",
                     ))
                 }
@@ -636,7 +636,7 @@ pub(super) async fn withdraw(
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
             if row.requested_by != caller.user_id {
                 return Err(ApiError::forbidden(
-                    "requester_required",
+                    Code::RequesterRequired,
                     "only whoever asked for the leave withdraws it",
                 ));
             }
@@ -646,7 +646,7 @@ pub(super) async fn withdraw(
             }
             if row.starts_at <= now {
                 return Err(ApiError::conflict(
-                    "leave_started",
+                    Code::LeaveStarted,
                     "a leave that has started cannot be withdrawn",
                 ));
             }
@@ -718,7 +718,7 @@ pub(super) async fn issue_pass(
                 || family::is_head_teacher(conn, &caller, &row.class_id)?;
             if !allowed {
                 return Err(ApiError::forbidden(
-                    "forbidden_role",
+                    Code::ForbiddenRole,
                     "the student, a guardian or the head teacher holds the pass",
                 ));
             }
@@ -833,13 +833,13 @@ fn exit_leave(
         .get_result(conn)?;
     if handed_over > 0 {
         return Err(ApiError::conflict(
-            "already_released",
+            Code::AlreadyReleased,
             "this student was already handed over today",
         ));
     }
     let released = match adult {
         None if student.handover_required => return Err(ApiError::forbidden(
-            "pickup_not_authorized",
+            Code::PickupNotAuthorized,
             "this student leaves only with an authorised adult: name the guardian or pickup person",
         )),
         None => None,
@@ -1050,7 +1050,7 @@ pub(super) async fn record_return(
                 && !family::is_head_teacher(conn, &caller, &row.class_id)?
             {
                 return Err(ApiError::forbidden(
-                    "not_head_teacher",
+                    Code::NotHeadTeacher,
                     "the guard or the head teacher records a return",
                 ));
             }

@@ -9,7 +9,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::Role;
 use crate::db::schema::{leave_overdue_alerts, leave_requests, students};
 use crate::db::{new_id, AnyConnection};
-use crate::error::AppResult;
+use crate::error::{AppResult, Code};
 use crate::notify::{self, Category, Template};
 use crate::org::family;
 use crate::state::AppState;
@@ -50,7 +50,7 @@ pub fn run_overdue_leave_worker(state: &AppState) -> AppResult<usize> {
         {
             Ok(n) => sent += n,
             // Another instance alerted this leave at the same moment.
-            Err(e) if e.code == "already_exists" => {}
+            Err(e) if e.code == Code::AlreadyExists => {}
             Err(e) => return Err(e),
         }
     }

@@ -9,7 +9,7 @@ use crate::db::schema::{
     notices as nt, notification_preferences as np, notifications as n, outbox as ob, users,
 };
 use crate::db::AnyConnection;
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{respond_idempotent_bulk, IdempotencyKey, JsonBody, PageQuery};
 use crate::i18n::Language;
 use crate::state::State;
@@ -242,7 +242,7 @@ pub(super) async fn ack(
                 None => return Err(ApiError::not_found("notification")),
                 Some(false) => {
                     return Err(ApiError::conflict(
-                        "ack_not_required",
+                        Code::AckNotRequired,
                         "this notification does not ask for acknowledgement",
                     ))
                 }
@@ -644,7 +644,7 @@ pub(super) async fn retry_outbox(
                 Some("dead") => {}
                 Some(_) => {
                     return Err(ApiError::conflict(
-                        "delivery_not_dead",
+                        Code::DeliveryNotDead,
                         "only a dead delivery can be retried",
                     ))
                 }

@@ -13,7 +13,7 @@ use crate::db::schema::{
     classes, guardianships, notice_recipients, notices, notifications, schools, students, users,
 };
 use crate::db::{new_id, AnyConnection};
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use crate::org::repo as org;
 use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 const PENDING_LIMIT: i64 = 1000;
 
 fn audience_refused(detail: &str) -> ApiError {
-    ApiError::forbidden("audience_not_allowed", detail.to_string()).with_field("audience")
+    ApiError::forbidden(Code::AudienceNotAllowed, detail.to_string()).with_field("audience")
 }
 
 /// The audience, checked against what the sender may reach.
@@ -192,7 +192,7 @@ pub fn create_notice(
         Role::Teacher | Role::SchoolAdmin | Role::BureauOfficer
     ) {
         return Err(ApiError::forbidden(
-            "forbidden_role",
+            Code::ForbiddenRole,
             "teachers, school admins and bureau officers send notices",
         ));
     }
@@ -216,7 +216,7 @@ pub fn create_notice(
     if guardians.is_empty() && pupils.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "audience_empty",
+            Code::AudienceEmpty,
             "nobody with an account is in this audience",
         )
         .with_field("audience"));

@@ -6,7 +6,7 @@ use super::templates::Category;
 use crate::auth::Caller;
 use crate::db::schema::{notification_preferences as np, notification_settings as ns};
 use crate::db::AnyConnection;
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::JsonBody;
 use crate::state::State;
 use actix_web::http::StatusCode;
@@ -124,7 +124,7 @@ pub(super) async fn put_preferences(
         if !c.in_app && c.category.is_safety_critical() {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "cannot_disable",
+                Code::CannotDisable,
                 format!(
                     "{} alerts cannot be switched off in the app",
                     c.category.as_str()

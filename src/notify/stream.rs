@@ -6,7 +6,7 @@
 
 use super::handlers::{load_items, unread_count, Window};
 use crate::auth::Caller;
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::state::{AppState, State};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
@@ -153,7 +153,7 @@ pub(super) async fn stream(state: State, caller: Caller) -> AppResult<HttpRespon
     let slot = Slot::take(&caller.user_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_streams",
+            Code::TooManyStreams,
             format!("at most {MAX_STREAMS_PER_USER} open streams per user"),
         )
         .with_retry_after(30)

@@ -5,7 +5,7 @@ use crate::auth::password::NewPassword;
 use crate::auth::{self, Admin, Caller, DistrictAdmin, Parent, Role, Staff};
 use crate::db::schema::{classes, guardianships, schools, students, users};
 use crate::db::{conflict_on_unique, new_id};
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
 use crate::state::State;
@@ -67,7 +67,7 @@ pub(super) async fn create_school(
                 created_at: now,
             };
             repo::insert_school(conn, &row).map_err(conflict_on_unique(
-                "school_code_taken",
+                Code::SchoolCodeTaken,
                 "code",
                 "another school has this code",
             ))?;
@@ -196,7 +196,7 @@ pub(super) async fn create_class(
                 head_teacher_id: b.head_teacher_id.map(Id::into_string),
             };
             repo::insert_class(conn, &row, now).map_err(conflict_on_unique(
-                "class_exists",
+                Code::ClassExists,
                 "name",
                 "this school already has a class of that grade and name",
             ))?;
@@ -292,7 +292,7 @@ pub(super) async fn create_user(
     let caller = admin.0;
     if caller.role == Role::SchoolAdmin && !school_admin_may_create(b.role) {
         return Err(ApiError::forbidden(
-            "role_not_allowed",
+            Code::RoleNotAllowed,
             "a school admin may create staff, parents and students only",
         )
         .with_field("role"));
@@ -347,7 +347,7 @@ pub(super) async fn create_user(
                 disabled: false,
             };
             repo::insert_user(conn, &row, &hash, now).map_err(conflict_on_unique(
-                "username_taken",
+                Code::UsernameTaken,
                 "username",
                 "this username is taken",
             ))?;
@@ -409,7 +409,7 @@ pub(super) async fn disable_user(
             let mut target = repo::user(conn, &caller, &id)?;
             if target.id == caller.user_id {
                 return Err(ApiError::conflict(
-                    "cannot_disable_self",
+                    Code::CannotDisableSelf,
                     "you cannot disable your own account",
                 ));
             }
@@ -488,7 +488,7 @@ pub(super) async fn create_student(
         };
         repo::insert_student(conn, &row, now)
             .map_err(conflict_on_unique(
-                "student_exists",
+                Code::StudentExists,
                 "student_no",
                 "this school already has this student number, or the account is linked to another student",
             ))?;
@@ -604,7 +604,7 @@ pub(super) async fn add_guardian(
             primary: b.primary,
         };
         repo::insert_guardian(conn, &guardian, now)
-            .map_err(conflict_on_unique("already_guardian", "user_id", "this parent is already a guardian of the student"))?;
+            .map_err(conflict_on_unique(Code::AlreadyGuardian, "user_id", "this parent is already a guardian of the student"))?;
         let school_name: String = schools::table
             .find(&student.school_id)
             .select(schools::name)

@@ -8,7 +8,7 @@ use crate::db::schema::{
     pickup_dismissal_times, pickup_passes, pickup_persons, pickup_settings, students, users,
 };
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{
     respond_idempotent, respond_idempotent_committed, respond_idempotent_secret, IdempotencyKey,
     JsonBody,
@@ -28,7 +28,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-fn forbidden(code: &'static str, detail: &str) -> ApiError {
+fn forbidden(code: Code, detail: &str) -> ApiError {
     ApiError::forbidden(code, detail.to_string())
 }
 
@@ -147,7 +147,7 @@ pub(super) async fn add_pickup_person(
             let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.primary_guardian || rel.school_admin) {
                 return Err(forbidden(
-                    "primary_guardian_required",
+                    Code::PrimaryGuardianRequired,
                     "only a primary guardian or the school admin may authorise pickup persons",
                 ));
             }
@@ -172,7 +172,7 @@ pub(super) async fn add_pickup_person(
             };
             if repo::matching_block(conn, &student.id, &[&who])?.is_some() {
                 return Err(ApiError::conflict(
-                    "pickup_blocked",
+                    Code::PickupBlocked,
                     "this adult is on the pupil's never-release list",
                 ));
             }
@@ -289,7 +289,7 @@ pub(super) async fn revoke_pickup_person(
                 .ok_or_else(|| ApiError::not_found("pickup person"))?;
             if !(rel.primary_guardian || rel.school_admin) {
                 return Err(forbidden(
-                    "primary_guardian_required",
+                    Code::PrimaryGuardianRequired,
                     "only a primary guardian or the school admin may revoke pickup persons",
                 ));
             }
@@ -417,7 +417,7 @@ pub(super) async fn add_pickup_block(
             let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.guardian || rel.school_admin) {
                 return Err(forbidden(
-                    "forbidden_role",
+                    Code::ForbiddenRole,
                     "only a guardian or the school admin may record a never-release entry",
                 ));
             }
@@ -544,13 +544,13 @@ pub(super) async fn lift_pickup_block(
                     .map_err(|_| ApiError::not_found("pickup block"))?;
             if !rel.school_admin {
                 return Err(forbidden(
-                    "forbidden_role",
+                    Code::ForbiddenRole,
                     "only the school admin may lift a never-release entry",
                 ));
             }
             if block.lifted_at.is_some() {
                 return Err(ApiError::conflict(
-                    "already_lifted",
+                    Code::AlreadyLifted,
                     "this entry was already lifted",
                 ));
             }
@@ -627,7 +627,7 @@ pub(super) async fn issue_pickup_pass(
             let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !rel.guardian {
                 return Err(forbidden(
-                    "guardian_required",
+                    Code::GuardianRequired,
                     "only a guardian may issue a pickup pass",
                 ));
             }
@@ -635,7 +635,7 @@ pub(super) async fn issue_pickup_pass(
             // primary guardian may give such trust, like naming a pickup person.
             if b.pickup_person_id.is_none() && !rel.primary_guardian {
                 return Err(forbidden(
-                    "primary_guardian_required",
+                    Code::PrimaryGuardianRequired,
                     "only a primary guardian may issue a pass that names no pickup person",
                 ));
             }
@@ -651,7 +651,7 @@ pub(super) async fn issue_pickup_pass(
             if let Some(cutoff) = cutoff {
                 if b.date == today && local.format("%H:%M").to_string() >= cutoff {
                     return Err(ApiError::conflict(
-                        "after_cutoff",
+                        Code::AfterCutoff,
                         format!(
                             "passes for today close at {cutoff}; call the head teacher instead"
                         ),
@@ -744,7 +744,7 @@ fn reissue_pass(
         .first(conn)?;
     if row.used_at.is_some() || row.cancelled_at.is_some() || row.expires_at <= now {
         return Err(ApiError::conflict(
-            "pass_not_active",
+            Code::PassNotActive,
             "this pass was used, cancelled or has expired; issue a new one",
         ));
     }
@@ -838,13 +838,13 @@ pub(super) async fn cancel_pickup_pass(
                     .map_err(|_| ApiError::not_found("pickup pass"))?;
             if !rel.guardian {
                 return Err(forbidden(
-                    "guardian_required",
+                    Code::GuardianRequired,
                     "only a guardian may cancel a pass",
                 ));
             }
             if pass.used_at.is_some() {
                 return Err(ApiError::conflict(
-                    "pass_used",
+                    Code::PassUsed,
                     "this pass was already used",
                 ));
             }
@@ -948,13 +948,13 @@ pub(super) async fn create_handover(
                 Presence::Present => {}
                 Presence::Absent => {
                     return Err(ApiError::conflict(
-                        "student_absent",
+                        Code::StudentAbsent,
                         "the roll call says this pupil is not at school today",
                     ))
                 }
                 Presence::OnLeave => {
                     return Err(ApiError::conflict(
-                        "student_on_leave",
+                        Code::StudentOnLeave,
                         "this pupil is on leave: use the leave exit at the gate",
                     ))
                 }
@@ -978,7 +978,7 @@ pub(super) async fn create_handover(
                 ))
                 .execute(conn)
                 .map_err(conflict_on_unique(
-                    "already_released",
+                    Code::AlreadyReleased,
                     "student_id",
                     "this pupil was already released today",
                 ))?;
@@ -1030,7 +1030,7 @@ fn handover_for_guardian(
         .map_err(|_| ApiError::not_found("handover"))?;
     if !rel.guardian {
         return Err(forbidden(
-            "guardian_required",
+            Code::GuardianRequired,
             "only a guardian of the pupil may answer a handover",
         ));
     }
@@ -1066,7 +1066,7 @@ pub(super) async fn confirm_handover(
             let (row, student) = handover_for_guardian(conn, &caller, &id)?;
             if row.disputed_at.is_some() {
                 return Err(ApiError::conflict(
-                    "handover_disputed",
+                    Code::HandoverDisputed,
                     "this handover is disputed; the school is handling it",
                 ));
             }
@@ -1179,13 +1179,13 @@ pub(super) async fn set_dismissal_mode(
             let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.guardian || rel.school_admin) {
                 return Err(forbidden(
-                    "forbidden_role",
+                    Code::ForbiddenRole,
                     "only a guardian or the school admin may set how a pupil goes home",
                 ));
             }
             if student.handover_required && mode == DismissalMode::Alone && !rel.school_admin {
                 return Err(forbidden(
-                    "school_approval_required",
+                    Code::SchoolApprovalRequired,
                     "this pupil needs handover: going home alone needs the school admin's approval",
                 ));
             }

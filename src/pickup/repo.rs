@@ -9,7 +9,7 @@ use crate::db::schema::{
     pickup_passes, pickup_persons, pickup_settings, schools, users,
 };
 use crate::db::AnyConnection;
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use crate::org::family::{
     self, authoriser_in_good_standing, guardians, head_teacher, recipients, school_admins, Identity,
 };
@@ -346,12 +346,12 @@ impl Refusal {
     pub fn error(&self) -> ApiError {
         if self.blocked {
             ApiError::forbidden(
-                "pickup_blocked",
+                Code::PickupBlocked,
                 "this adult must never be given this pupil; keep the pupil inside and call the school office",
             )
         } else {
             ApiError::forbidden(
-                "pickup_not_authorized",
+                Code::PickupNotAuthorized,
                 "this adult is not authorised to take this pupil today",
             )
         }
@@ -617,7 +617,7 @@ pub fn consume(
         if n != 1 {
             // A concurrent release used it first: this one must not stand.
             return Err(ApiError::conflict(
-                "pass_already_used",
+                Code::PassAlreadyUsed,
                 "this pass was just used",
             ));
         }

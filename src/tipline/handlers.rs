@@ -11,7 +11,7 @@ use crate::db::new_id;
 use crate::db::schema::{
     tip_mailbox_recipients as mr, tip_recipient_keys as rk, tip_report_access as ra, users,
 };
-use crate::error::{ApiError, AppResult, Problem};
+use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page};
 use crate::state::State;
 use actix_web::http::{header, StatusCode};
@@ -31,7 +31,7 @@ fn anonymous_only(req: &HttpRequest) -> AppResult<()> {
     if req.headers().contains_key(header::AUTHORIZATION) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "anonymous_only",
+            Code::AnonymousOnly,
             "the tip line is anonymous: send no Authorization header",
         )
         .with_field("Authorization"));
@@ -678,7 +678,7 @@ pub(super) async fn recuse(
                 && repo::other_district_readers(conn, &report, &caller.user_id)? == 0
             {
                 return Err(ApiError::conflict(
-                    "last_district_reader",
+                    Code::LastDistrictReader,
                     "the district must keep a reader: another bureau officer has to take the report first",
                 ));
             }
@@ -758,7 +758,7 @@ pub(super) async fn add_keys(
             if !b.share_with.is_empty() {
                 if caller.role != Role::BureauOfficer {
                     return Err(ApiError::forbidden(
-                        "forbidden_role",
+                        Code::ForbiddenRole,
                         "only the district bureau shares a report",
                     ));
                 }
@@ -804,7 +804,7 @@ pub(super) async fn add_keys(
                 if !keys.iter().any(|k| k.key_id == w.key_id) {
                     return Err(ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        "unknown_recipient_key",
+                        Code::UnknownRecipientKey,
                         format!("{} is not a recipient key of this report", w.key_id),
                     )
                     .with_field("wraps.key_id"));

@@ -7,7 +7,7 @@ use super::dto::ProofOfWork;
 use crate::config::TiplineSettings;
 use crate::db::schema::{tip_pow_challenges as pc, tip_reports};
 use crate::db::AnyConnection;
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use actix_web::http::StatusCode;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -75,7 +75,7 @@ pub fn issue(
     Ok((challenge, difficulty, expires_at))
 }
 
-fn refused(code: &'static str, detail: &str) -> ApiError {
+fn refused(code: Code, detail: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, detail).with_field("pow")
 }
 
@@ -88,12 +88,15 @@ pub fn spend(
 ) -> AppResult<()> {
     let Some(pow) = pow else {
         return Err(refused(
-            "pow_required",
+            Code::PowRequired,
             "a proof of work is required: POST /api/v1/reports/challenge first",
         ));
     };
     if pow.challenge.len() > 128 || pow.nonce.len() > 128 {
-        return Err(refused("pow_invalid", "unknown or already used challenge"));
+        return Err(refused(
+            Code::PowInvalid,
+            "unknown or already used challenge",
+        ));
     }
     let row = pc::table
         .find(&pow.challenge)
@@ -101,24 +104,30 @@ pub fn spend(
         .first::<(i32, NaiveDateTime)>(conn)
         .optional()?;
     let Some((difficulty, expires_at)) = row else {
-        return Err(refused("pow_invalid", "unknown or already used challenge"));
+        return Err(refused(
+            Code::PowInvalid,
+            "unknown or already used challenge",
+        ));
     };
     if expires_at <= now {
         return Err(refused(
-            "pow_expired",
+            Code::PowExpired,
             "the challenge has expired; ask for a new one",
         ));
     }
     if !meets(&pow.challenge, &pow.nonce, difficulty.max(0) as u32) {
         return Err(refused(
-            "pow_failed",
+            Code::PowFailed,
             "the nonce does not meet the difficulty",
         ));
     }
     // Deleting is what makes it single-use: a concurrent twin deletes nothing.
     let spent = diesel::delete(pc::table.find(&pow.challenge)).execute(conn)?;
     if spent != 1 {
-        return Err(refused("pow_invalid", "unknown or already used challenge"));
+        return Err(refused(
+            Code::PowInvalid,
+            "unknown or already used challenge",
+        ));
     }
     Ok(())
 }

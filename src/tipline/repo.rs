@@ -12,7 +12,7 @@ use crate::db::schema::{
     tip_report_access as ra, tip_report_reads as rr, tip_reports as tr, users,
 };
 use crate::db::{new_id, AnyConnection};
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
@@ -256,7 +256,7 @@ pub fn check_envelope(
     if len > max_ciphertext {
         return Err(ApiError::new(
             actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "content_too_large",
+            Code::ContentTooLarge,
             format!("the ciphertext must be at most {max_ciphertext} bytes"),
         )
         .with_field("envelope.ciphertext"));
@@ -264,7 +264,7 @@ pub fn check_envelope(
     if padded && !crate::crypto::envelope::is_padded_length(len) {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "unpadded_ciphertext",
+            Code::UnpaddedCiphertext,
             "pad the plaintext with trailing spaces to a multiple of 512 bytes before sealing",
         )
         .with_field("envelope.ciphertext"));
@@ -279,7 +279,7 @@ pub fn check_envelope(
         if !known {
             return Err(ApiError::new(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_recipient_key",
+                Code::UnknownRecipientKey,
                 format!(
                     "{} is not a recipient key of this mailbox or report",
                     k.key_id
@@ -299,7 +299,7 @@ pub fn check_envelope(
     if !missing.is_empty() {
         return Err(ApiError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "missing_recipient_key",
+            Code::MissingRecipientKey,
             format!(
                 "the content key must be sealed to every current recipient key; missing: {}",
                 missing.join(", ")

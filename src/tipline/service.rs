@@ -15,7 +15,7 @@ use crate::db::schema::{
     tip_reports as tr,
 };
 use crate::db::{new_id, AnyConnection};
-use crate::error::{ApiError, AppResult};
+use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category as NotifyCategory, Template};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -137,7 +137,7 @@ pub fn submit(
     if district.is_empty() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "mailbox_not_ready",
+            Code::MailboxNotReady,
             "this mailbox has no district recipient key yet; call the crisis line if someone is in danger",
         ));
     }
@@ -238,7 +238,7 @@ pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<Rep
                 if recent >= limit {
                     return Err(ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
-                        "receipt_throttled",
+                        Code::ReceiptThrottled,
                         "too many wrong receipts were tried; wait a minute and try again",
                     )
                     .with_retry_after(60));
@@ -314,7 +314,7 @@ fn seal_plain(keys: &[repo::KeyHolder], text: &str) -> AppResult<Envelope> {
     envelope::seal(&recipients, &padded).map_err(|_| {
         ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "mailbox_not_ready",
+            Code::MailboxNotReady,
             "a recipient key of this mailbox cannot be sealed to; call the crisis line if someone is in danger",
         )
     })
@@ -360,7 +360,7 @@ pub fn reporter_adds(
     if recent >= REPORTER_MESSAGES_PER_HOUR {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "report_messages_throttled",
+            Code::ReportMessagesThrottled,
             "this report has had many messages in the last hour; wait a while and send again",
         )
         .with_retry_after(600));
@@ -375,7 +375,7 @@ pub fn reporter_adds(
         if count >= super::handlers::ATTACHMENTS_PER_REPORT {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "too_many_attachments",
+                Code::TooManyAttachments,
                 format!(
                     "a report holds at most {} attachments",
                     super::handlers::ATTACHMENTS_PER_REPORT
@@ -385,8 +385,8 @@ pub fn reporter_adds(
         }
         let max = super::handlers::ATTACHMENT_MAX_BYTES + hpke::TAG_LEN;
         repo::check_envelope(env, &keys, ReporterKey::Allowed, false, max).map_err(|mut e| {
-            if e.code == "content_too_large" {
-                e.code = "attachment_too_large";
+            if e.code == Code::ContentTooLarge {
+                e.code = Code::AttachmentTooLarge;
                 e.detail = "an attachment must be at most 10 MiB".into();
             }
             e
@@ -528,7 +528,7 @@ pub fn change_status(
     if b.status == Status::Closed {
         if from == Status::Closed {
             return Err(ApiError::conflict(
-                "already_closed",
+                Code::AlreadyClosed,
                 "the report is already closed",
             ));
         }
@@ -561,7 +561,7 @@ pub fn change_status(
     } else if from == Status::Closed {
         if caller.role != Role::BureauOfficer {
             return Err(ApiError::forbidden(
-                "reopen_bureau_only",
+                Code::ReopenBureauOnly,
                 "only the district bureau can reopen a closed report",
             ));
         }
@@ -584,7 +584,7 @@ pub fn change_status(
     } else {
         if !allowed_next(from, b.status) {
             return Err(ApiError::conflict(
-                "invalid_transition",
+                Code::InvalidTransition,
                 format!(
                     "a report cannot go from {} to {}",
                     from.as_str(),
@@ -656,13 +656,13 @@ pub fn confirm_close(
         report.close_note.clone(),
     ) else {
         return Err(ApiError::conflict(
-            "no_close_request",
+            Code::NoCloseRequest,
             "no closure waits for confirmation",
         ));
     };
     if by == caller.user_id {
         return Err(ApiError::conflict(
-            "second_person_required",
+            Code::SecondPersonRequired,
             "a second recipient or a bureau officer must confirm the closure",
         ));
     }
@@ -733,7 +733,7 @@ pub fn append_wrap(
     if env.keys.iter().filter(|k| k.key_id == wrap.key_id).count() >= WRAPS_PER_KEY {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "too_many_wraps",
+            Code::TooManyWraps,
             format!("a key holds at most {WRAPS_PER_KEY} wraps of one object"),
         )
         .with_field("wraps"));
