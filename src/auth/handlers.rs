@@ -60,7 +60,7 @@ pub(super) async fn login(
     state: State,
     body: JsonBody<LoginRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
-    let LoginRequest { username, password } = body.into_inner();
+    let LoginRequest { username, password } = body.into_inner()?;
     let username = username.into_string().trim().to_lowercase();
     let now = state.now_db();
     // The attempt is counted before the password is checked, in the same
@@ -147,7 +147,7 @@ pub(super) async fn refresh(
     state: State,
     body: JsonBody<RefreshRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
-    let presented = body.into_inner().refresh_token.into_string();
+    let presented = body.into_inner()?.refresh_token.into_string();
     let now = state.now_db();
     let ttl = state.settings.refresh_token_ttl_days;
     let outcome = state
@@ -199,7 +199,7 @@ pub(super) async fn logout(
     state: State,
     body: JsonBody<RefreshRequest>,
 ) -> AppResult<HttpResponse> {
-    let presented = body.into_inner().refresh_token.into_string();
+    let presented = body.into_inner()?.refresh_token.into_string();
     let now = state.now_db();
     state
         .db
@@ -263,7 +263,7 @@ pub(super) async fn change_password(
     let PasswordChange {
         current_password,
         new_password,
-    } = body.into_inner();
+    } = body.into_inner()?;
     let now = state.now_db();
     let user_id = caller.user_id.clone();
     let (username, hash, locked) = state

@@ -14,13 +14,20 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// A JSON request body: at most `LIMIT` bytes, unknown fields refused (by the
 /// DTO's `deny_unknown_fields`), every error naming the field. It keeps the
 /// SHA-256 of the raw bytes so an idempotent replay can compare bodies.
+///
+/// Its errors wait their turn: extracting it never fails, so the caller's
+/// authentication (401) and role (403), which other extractors check, always
+/// answer first, whichever extractor finishes first; the handler or service
+/// checks the scope (404) and only then asks for the value (400, 413, 415,
+/// 422). A caller without the right never learns the body's rules.
 pub struct JsonBody<T, const LIMIT: usize = DEFAULT_BODY_LIMIT> {
-    pub value: T,
+    value: Result<T, ApiError>,
     pub digest: [u8; 32],
 }
 
 impl<T, const LIMIT: usize> JsonBody<T, LIMIT> {
-    pub fn into_inner(self) -> T {
+    /// The parsed body, or why it could not be read.
+    pub fn into_inner(self) -> Result<T, ApiError> {
         self.value
     }
 }
@@ -51,42 +58,53 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    Code::UnsupportedMediaType,
-                    "the body must be JSON (Content-Type: application/json)",
-                ));
-            }
-            let too_large = || {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    Code::BodyTooLarge,
-                    format!("the body must be at most {LIMIT} bytes"),
-                )
-            };
-            if declared_len.is_some_and(|n| n > LIMIT) {
-                return Err(too_large());
-            }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        Code::MalformedBody,
-                        "the body could not be read",
-                    )
-                })?;
-                if body.len() + chunk.len() > LIMIT {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let digest = crate::crypto::sha256(&body);
-            let value = parse_json(&body)?;
+            let mut digest = [0u8; 32];
+            let value =
+                read::<T, LIMIT>(content_type_ok, declared_len, &mut payload, &mut digest).await;
             Ok(JsonBody { value, digest })
         })
     }
+}
+
+async fn read<T: DeserializeOwned, const LIMIT: usize>(
+    content_type_ok: bool,
+    declared_len: Option<usize>,
+    payload: &mut Payload,
+    digest: &mut [u8; 32],
+) -> Result<T, ApiError> {
+    if !content_type_ok {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::UnsupportedMediaType,
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::BodyTooLarge,
+            format!("the body must be at most {LIMIT} bytes"),
+        )
+    };
+    if declared_len.is_some_and(|n| n > LIMIT) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                Code::MalformedBody,
+                "the body could not be read",
+            )
+        })?;
+        if body.len() + chunk.len() > LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    *digest = crate::crypto::sha256(&body);
+    parse_json(&body)
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -55,87 +55,91 @@ pub enum Outcome {
     Replay { status: u16, body: String },
 }
 
-/// Runs `create` once per (scope, key): a replay with the same body answers
-/// what the first answered; the same key with another body is a 422.
-/// `scope` keeps one caller's keys apart from another's.
-pub async fn respond_idempotent<T, F>(
-    db: &Db,
+/// A create that honours `Idempotency-Key`: `create` runs once per (scope,
+/// key); a replay with the same body answers what the first answered; the
+/// same key with another body is a 422. `scope` keeps one caller's keys apart
+/// from another's. The key's record is written in the create's transaction.
+///
+/// ```ignore
+/// Idempotent::new(&state.db, now, caller.idempotency_scope(), key, body.digest)
+///     .run(move |conn| service::create_class(conn, now, &caller, &school_id, body))
+///     .await
+/// ```
+pub struct Idempotent<'a> {
+    db: &'a Db,
     now: NaiveDateTime,
     scope: String,
     key: IdempotencyKey,
     body_digest: [u8; 32],
     status: StatusCode,
-    create: F,
-) -> AppResult<HttpResponse>
-where
-    T: Serialize + Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
-{
-    respond_idempotent_committed(db, now, scope, key, body_digest, status, move |conn| {
-        create(conn).map(Ok)
-    })
-    .await
+    lane: Lane,
 }
 
-/// Like `respond_idempotent`, for a request whose refusal must itself be
-/// kept: when `create` answers `Ok(Err(problem))` its writes (alerts, audit)
-/// are committed, the problem is the response, and a replay of the key
-/// answers the same problem without running `create` again. `Err` still
-/// rolls everything back and records nothing.
-pub async fn respond_idempotent_committed<T, F>(
-    db: &Db,
-    now: NaiveDateTime,
-    scope: String,
-    key: IdempotencyKey,
-    body_digest: [u8; 32],
-    status: StatusCode,
-    create: F,
-) -> AppResult<HttpResponse>
-where
-    T: Serialize + Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> AppResult<Result<T, ApiError>> + Send + 'static,
-{
-    respond_idempotent_in(
-        Lane::Grouped,
-        db,
-        now,
-        scope,
-        key,
-        body_digest,
-        status,
-        create,
-    )
-    .await
-}
+impl<'a> Idempotent<'a> {
+    /// Answers 201 Created, in the group-commit lane, unless told otherwise.
+    pub fn new(
+        db: &'a Db,
+        now: NaiveDateTime,
+        scope: String,
+        key: IdempotencyKey,
+        body_digest: [u8; 32],
+    ) -> Self {
+        Idempotent {
+            db,
+            now,
+            scope,
+            key,
+            body_digest,
+            status: StatusCode::CREATED,
+            lane: Lane::Grouped,
+        }
+    }
 
-/// Like `respond_idempotent`, for a create that writes many rows (a notice
-/// fanned out to a district): it commits in a transaction of its own, so
-/// the group writer, which reports and handovers share, never waits behind
-/// it.
-pub async fn respond_idempotent_bulk<T, F>(
-    db: &Db,
-    now: NaiveDateTime,
-    scope: String,
-    key: IdempotencyKey,
-    body_digest: [u8; 32],
-    status: StatusCode,
-    create: F,
-) -> AppResult<HttpResponse>
-where
-    T: Serialize + Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
-{
-    respond_idempotent_in(
-        Lane::Alone,
-        db,
-        now,
-        scope,
-        key,
-        body_digest,
-        status,
-        move |conn| create(conn).map(Ok),
-    )
-    .await
+    /// The status of a fresh answer.
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// For a create that writes many rows (a notice fanned out to a
+    /// district): it commits in a transaction of its own, so the group
+    /// writer, which reports and handovers share, never waits behind it.
+    pub fn alone(mut self) -> Self {
+        self.lane = Lane::Alone;
+        self
+    }
+
+    pub async fn run<T, F>(self, create: F) -> AppResult<HttpResponse>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        self.run_keeping_refusals(move |conn| create(conn).map(Ok))
+            .await
+    }
+
+    /// For a request whose refusal must itself be kept: when `create`
+    /// answers `Ok(Err(problem))` its writes (alerts, audit) are committed,
+    /// the problem is the response, and a replay of the key answers the same
+    /// problem without running `create` again. `Err` still rolls everything
+    /// back and records nothing.
+    pub async fn run_keeping_refusals<T, F>(self, create: F) -> AppResult<HttpResponse>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<Result<T, ApiError>> + Send + 'static,
+    {
+        respond_idempotent_in(
+            self.lane,
+            self.db,
+            self.now,
+            self.scope,
+            self.key,
+            self.body_digest,
+            self.status,
+            create,
+        )
+        .await
+    }
 }
 
 /// Which transaction a create commits in.
@@ -237,95 +241,100 @@ enum SecretAnswer<T> {
     Stored(u16, String),
 }
 
-/// Like `respond_idempotent`, for a create whose answer holds a secret
-/// shown once (a pickup pass code): the key's record keeps only
-/// `redact(&value)`, never the secret, and a replay answers
-/// `reissue(conn, record)`, which may show a fresh secret (the first answer
-/// was lost, or the client would not replay). A stored refusal replays as is.
-#[allow(clippy::too_many_arguments)]
-pub async fn respond_idempotent_secret<T, F, R>(
-    db: &Db,
-    now: NaiveDateTime,
-    scope: String,
-    key: IdempotencyKey,
-    body_digest: [u8; 32],
-    status: StatusCode,
-    create: F,
-    redact: fn(&T) -> serde_json::Value,
-    reissue: R,
-) -> AppResult<HttpResponse>
-where
-    T: Serialize + Send + 'static,
-    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
-    R: Fn(&mut AnyConnection, serde_json::Value) -> AppResult<T> + Clone + Send + 'static,
-{
-    let Some(k) = key.key else {
-        let value = db.write(create).await?;
-        return Ok(HttpResponse::build(status).json(value));
-    };
-    let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
-    let replay = |conn: &mut AnyConnection,
-                  found: Option<Outcome>,
-                  reissue: &R|
-     -> AppResult<Option<SecretAnswer<T>>> {
-        Ok(match found {
-            Some(Outcome::Replay { status, body }) if (200..300).contains(&status) => {
-                let record = serde_json::from_str(&body).map_err(ApiError::internal)?;
-                Some(SecretAnswer::Replayed(reissue(conn, record)?))
+impl Idempotent<'_> {
+    /// For a create whose answer holds a secret shown once (a pickup pass
+    /// code): the key's record keeps only `redact(&value)`, never the
+    /// secret, and a replay answers `reissue(conn, record)`, which may show a
+    /// fresh secret (the first answer was lost, or the client would not
+    /// replay). A stored refusal replays as is.
+    pub async fn run_secret<T, F, R>(
+        self,
+        create: F,
+        redact: fn(&T) -> serde_json::Value,
+        reissue: R,
+    ) -> AppResult<HttpResponse>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+        R: Fn(&mut AnyConnection, serde_json::Value) -> AppResult<T> + Clone + Send + 'static,
+    {
+        let Idempotent {
+            db,
+            now,
+            scope,
+            key,
+            body_digest,
+            status,
+            ..
+        } = self;
+        let Some(k) = key.key else {
+            let value = db.write(create).await?;
+            return Ok(HttpResponse::build(status).json(value));
+        };
+        let fingerprint = sha256_hex(format!("{}\n{}", key.target, hex(&body_digest)).as_bytes());
+        let replay = |conn: &mut AnyConnection,
+                      found: Option<Outcome>,
+                      reissue: &R|
+         -> AppResult<Option<SecretAnswer<T>>> {
+            Ok(match found {
+                Some(Outcome::Replay { status, body }) if (200..300).contains(&status) => {
+                    let record = serde_json::from_str(&body).map_err(ApiError::internal)?;
+                    Some(SecretAnswer::Replayed(reissue(conn, record)?))
+                }
+                Some(Outcome::Replay { status, body }) => Some(SecretAnswer::Stored(status, body)),
+                Some(Outcome::Fresh(_)) | None => None,
+            })
+        };
+        let (scope2, k2, fp2, reissue2) = (
+            scope.clone(),
+            k.clone(),
+            fingerprint.clone(),
+            reissue.clone(),
+        );
+        let attempt = db
+            .write(move |conn| {
+                forget_expired(conn, &scope, &k, now)?;
+                let found = lookup(conn, &scope, &k, &fingerprint, now)?;
+                if let Some(answer) = replay(conn, found, &reissue)? {
+                    return Ok(answer);
+                }
+                let value = create(conn)?;
+                let record = serde_json::to_string(&redact(&value)).map_err(ApiError::internal)?;
+                remember(conn, &scope, &k, &fingerprint, status, &record, now)?;
+                Ok(SecretAnswer::Fresh(value))
+            })
+            .await;
+        let answer = match attempt {
+            Ok(answer) => answer,
+            // A concurrent twin may have committed first: answer as a replay.
+            Err(err) if err.status.is_client_error() || err.code == Code::IdempotencyInFlight => {
+                let found = db
+                    .write(move |conn| {
+                        let found = lookup(conn, &scope2, &k2, &fp2, now)?;
+                        replay(conn, found, &reissue2)
+                    })
+                    .await?;
+                match found {
+                    Some(answer) => answer,
+                    None => return Err(err),
+                }
             }
-            Some(Outcome::Replay { status, body }) => Some(SecretAnswer::Stored(status, body)),
-            Some(Outcome::Fresh(_)) | None => None,
-        })
-    };
-    let (scope2, k2, fp2, reissue2) = (
-        scope.clone(),
-        k.clone(),
-        fingerprint.clone(),
-        reissue.clone(),
-    );
-    let attempt = db
-        .write(move |conn| {
-            forget_expired(conn, &scope, &k, now)?;
-            let found = lookup(conn, &scope, &k, &fingerprint, now)?;
-            if let Some(answer) = replay(conn, found, &reissue)? {
-                return Ok(answer);
-            }
-            let value = create(conn)?;
-            let record = serde_json::to_string(&redact(&value)).map_err(ApiError::internal)?;
-            remember(conn, &scope, &k, &fingerprint, status, &record, now)?;
-            Ok(SecretAnswer::Fresh(value))
-        })
-        .await;
-    let answer = match attempt {
-        Ok(answer) => answer,
-        // A concurrent twin may have committed first: answer as a replay.
-        Err(err) if err.status.is_client_error() || err.code == Code::IdempotencyInFlight => {
-            let found = db
-                .write(move |conn| {
-                    let found = lookup(conn, &scope2, &k2, &fp2, now)?;
-                    replay(conn, found, &reissue2)
-                })
-                .await?;
-            match found {
-                Some(answer) => answer,
-                None => return Err(err),
-            }
-        }
-        Err(err) => return Err(err),
-    };
-    Ok(match answer {
-        SecretAnswer::Fresh(value) => HttpResponse::build(status).json(value),
-        SecretAnswer::Replayed(value) => HttpResponse::build(status)
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(value),
-        SecretAnswer::Stored(code, body) => {
-            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
-            HttpResponse::build(code)
-                .insert_header((header::CONTENT_TYPE, content_type(code)))
+            Err(err) => return Err(err),
+        };
+        Ok(match answer {
+            SecretAnswer::Fresh(value) => HttpResponse::build(status).json(value),
+            SecretAnswer::Replayed(value) => HttpResponse::build(status)
                 .insert_header(("Idempotent-Replayed", "true"))
-                .body(body)
-        }
-    })
+                .json(value),
+            SecretAnswer::Stored(code, body) => {
+                let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+                HttpResponse::build(code)
+                    .insert_header((header::CONTENT_TYPE, content_type(code)))
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .body(body)
+            }
+        })
+    }
 }
 
 /// Drops the key's record once it has outlived `KEY_LIFETIME_HOURS`, so the

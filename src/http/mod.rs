@@ -6,10 +6,7 @@ mod idempotency;
 mod log;
 
 pub use body::{parse_json, JsonBody, Text, DEFAULT_BODY_LIMIT};
-pub use idempotency::{
-    purge_expired as purge_expired_keys, respond_idempotent, respond_idempotent_bulk,
-    respond_idempotent_committed, respond_idempotent_secret, IdempotencyKey, Outcome,
-};
+pub use idempotency::{purge_expired as purge_expired_keys, IdempotencyKey, Idempotent, Outcome};
 pub use log::access_log;
 
 use crate::error::{ApiError, Code};

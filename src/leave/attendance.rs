@@ -10,11 +10,10 @@ use crate::config::LeavePolicy;
 use crate::db::schema::{absences, classes, concerns, leave_requests, roll_calls, students};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
+use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
 use crate::org::family;
 use crate::state::State;
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::Datelike;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -129,7 +128,7 @@ pub(super) async fn take_roll_call(
     }
     let class_id = id.into_inner();
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     if !(1..=12).contains(&b.period) {
         return Err(ApiError::invalid("period", "period must be from 1 to 12"));
     }
@@ -139,14 +138,8 @@ pub(super) async fn take_roll_call(
     let now_utc = state.now();
     let now = state.now_db();
     let policy = state.settings.leave.clone();
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let class = crate::org::repo::class(conn, &caller, &class_id)?;
             let tz = repo::timezone(conn, &class.school_id)?;
             let today = school_local(now_utc, &tz).date();
@@ -318,9 +311,8 @@ pub(super) async fn take_roll_call(
                 absences: absence_views(conn, &caller, rows)?,
                 withdrawn_student_ids: withdrawn,
             })
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// Raises one confidential concern when the student's unexcused absences
@@ -418,7 +410,7 @@ pub(super) async fn explain(
     body: JsonBody<Explain>,
 ) -> AppResult<web::Json<Absence>> {
     let id = id.into_inner();
-    let note = body.into_inner().note;
+    let note = body.into_inner()?.note;
     let now = state.now_db();
     let view = state
         .db

@@ -9,9 +9,7 @@ use crate::clock::{school_local, to_utc};
 use crate::db::schema::{leave_requests, pickup_persons, schools, students};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::{
-    respond_idempotent, respond_idempotent_committed, IdempotencyKey, JsonBody, Page,
-};
+use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page};
 use crate::notify::{self, Category, Template};
 use crate::org::family;
 use crate::org::family::Identity;
@@ -100,7 +98,7 @@ pub(super) async fn create_leave(
     body: JsonBody<NewLeave>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
     let policy = state.settings.leave.clone();
     let starts = b.starts_at.naive_utc();
@@ -129,14 +127,8 @@ pub(super) async fn create_leave(
             "a leave may start at most a year from now",
         ));
     }
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let student = crate::org::repo::student(conn, &caller, b.student_id.as_str())?;
             let status = match caller.role {
                 Role::Student => LeaveStatus::PendingGuardian,
@@ -219,9 +211,8 @@ pub(super) async fn create_leave(
                     .in_school(Some(&student.school_id)),
             )?;
             repo::view(conn, &caller, &id)
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// A leave filed after an absence alert answers it: the student's
@@ -435,16 +426,11 @@ pub(super) async fn guardian_decision(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::OK,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .status(StatusCode::OK)
+        .run(move |conn| {
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
             if caller.role != Role::Parent
                 || !family::is_guardian(conn, &caller.user_id, &student.id)?
@@ -487,9 +473,8 @@ pub(super) async fn guardian_decision(
                     .in_school(Some(&student.school_id)),
             )?;
             repo::view(conn, &caller, &row.id)
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// The head teacher decides; a leave longer than the school threshold then
@@ -514,16 +499,11 @@ pub(super) async fn decision(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::OK,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .status(StatusCode::OK)
+        .run(move |conn| {
             let (row, student) = repo::visible_leave(conn, &caller, &id)?;
             let head = family::is_head_teacher(conn, &caller, &row.class_id)?;
             let admin = caller.role == Role::SchoolAdmin
@@ -607,9 +587,8 @@ pub(super) async fn decision(
                     .in_school(Some(&student.school_id)),
             )?;
             repo::view(conn, &caller, &row.id)
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// The requester withdraws a leave before it starts.
@@ -919,22 +898,22 @@ pub(super) async fn exit(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let caller = gate.0;
     let (adult, presented) = adult_of(b.guardian_user_id, b.pickup_person_id, b.presented)?;
     let now_utc = state.now();
-    respond_idempotent_committed(
+    Idempotent::new(
         &state.db,
         state.now_db(),
         caller.idempotency_scope(),
         key,
         digest,
-        StatusCode::OK,
-        move |conn| {
-            let (row, student) = repo::visible_leave(conn, &caller, &id)?;
-            exit_leave(conn, &caller, row, student, adult, presented, now_utc)
-        },
     )
+    .status(StatusCode::OK)
+    .run_keeping_refusals(move |conn| {
+        let (row, student) = repo::visible_leave(conn, &caller, &id)?;
+        exit_leave(conn, &caller, row, student, adult, presented, now_utc)
+    })
     .await
 }
 
@@ -957,7 +936,7 @@ pub(super) async fn gate_exit(
     body: JsonBody<GateExit>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let caller = gate.0;
     let hash = match (&b.code, &b.qr_token) {
         (Some(c), None) => {
@@ -976,42 +955,42 @@ pub(super) async fn gate_exit(
     };
     let (adult, presented) = adult_of(b.guardian_user_id, b.pickup_person_id, b.presented)?;
     let now_utc = state.now();
-    respond_idempotent_committed(
+    Idempotent::new(
         &state.db,
         state.now_db(),
         caller.idempotency_scope(),
         key,
         digest,
-        StatusCode::OK,
-        move |conn| {
-            let school = caller.own_school()?.to_string();
-            // A pass waiting at the gate first; else the latest that held
-            // this code (so a second scan answers "already left").
-            let mut found = None;
-            for waiting in [true, false] {
-                let mut q = leave_requests::table
-                    .filter(leave_requests::school_id.eq(&school))
-                    .select(leave_requests::id)
-                    .order(leave_requests::id.desc())
-                    .into_boxed();
-                q = if hash.0 {
-                    q.filter(leave_requests::code_hash.eq(&hash.1))
-                } else {
-                    q.filter(leave_requests::qr_token_hash.eq(&hash.1))
-                };
-                if waiting {
-                    q = q.filter(leave_requests::status.eq(LeaveStatus::Approved.as_str()));
-                }
-                found = q.first::<String>(conn).optional()?;
-                if found.is_some() {
-                    break;
-                }
-            }
-            let id = found.ok_or_else(|| ApiError::not_found("leave pass"))?;
-            let (row, student) = repo::visible_leave(conn, &caller, &id)?;
-            exit_leave(conn, &caller, row, student, adult, presented, now_utc)
-        },
     )
+    .status(StatusCode::OK)
+    .run_keeping_refusals(move |conn| {
+        let school = caller.own_school()?.to_string();
+        // A pass waiting at the gate first; else the latest that held
+        // this code (so a second scan answers "already left").
+        let mut found = None;
+        for waiting in [true, false] {
+            let mut q = leave_requests::table
+                .filter(leave_requests::school_id.eq(&school))
+                .select(leave_requests::id)
+                .order(leave_requests::id.desc())
+                .into_boxed();
+            q = if hash.0 {
+                q.filter(leave_requests::code_hash.eq(&hash.1))
+            } else {
+                q.filter(leave_requests::qr_token_hash.eq(&hash.1))
+            };
+            if waiting {
+                q = q.filter(leave_requests::status.eq(LeaveStatus::Approved.as_str()));
+            }
+            found = q.first::<String>(conn).optional()?;
+            if found.is_some() {
+                break;
+            }
+        }
+        let id = found.ok_or_else(|| ApiError::not_found("leave pass"))?;
+        let (row, student) = repo::visible_leave(conn, &caller, &id)?;
+        exit_leave(conn, &caller, row, student, adult, presented, now_utc)
+    })
     .await
 }
 
@@ -1037,64 +1016,61 @@ pub(super) async fn record_return(
     let caller = gate.0;
     let now = state.now_db();
     let now_utc = state.now();
-    respond_idempotent(
+    Idempotent::new(
         &state.db,
         now,
         caller.idempotency_scope(),
         key,
         crate::crypto::sha256(b""),
-        StatusCode::OK,
-        move |conn| {
-            let (row, student) = repo::visible_leave(conn, &caller, &id)?;
-            if caller.role == Role::Teacher
-                && !family::is_head_teacher(conn, &caller, &row.class_id)?
-            {
-                return Err(ApiError::forbidden(
-                    Code::NotHeadTeacher,
-                    "the guard or the head teacher records a return",
-                ));
-            }
-            let status = row.status();
-            let back_from = match status {
-                LeaveStatus::Out | LeaveStatus::Overdue => status,
-                LeaveStatus::Approved if !row.leaves_campus => status,
-                LeaveStatus::Approved => {
-                    return Err(not_active("this student has not left on this leave"))
-                }
-                LeaveStatus::Returned => return Err(not_active("this return is already recorded")),
-                _ => return Err(not_active("this leave is not approved")),
-            };
-            set_status(conn, &row.id, back_from, LeaveStatus::Returned, now)?;
-            diesel::update(leave_requests::table.find(&row.id))
-                .set((
-                    leave_requests::returned_at.eq(now),
-                    leave_requests::returned_by.eq(&caller.user_id),
-                ))
-                .execute(conn)?;
-            let mut to = crate::org::family::guardians(conn, &student.id)?;
-            to.extend(family::head_teacher_of(conn, &row.class_id)?);
-            to.sort();
-            to.dedup();
-            let tz = repo::timezone(conn, &student.school_id)?;
-            let mut data = leave_data(conn, &row, &student.name)?;
-            data["time"] =
-                serde_json::json!(school_local(now_utc, &tz).format("%H:%M").to_string());
-            notify::send(
-                conn,
-                now,
-                &to,
-                Template::LeaveReturned,
-                data,
-                Category::Leave,
-            )?;
-            audit::record(
-                conn,
-                now,
-                AuditEvent::by(&caller, "leave.return", "leave_request", Some(&row.id))
-                    .in_school(Some(&student.school_id)),
-            )?;
-            repo::view(conn, &caller, &row.id)
-        },
     )
+    .status(StatusCode::OK)
+    .run(move |conn| {
+        let (row, student) = repo::visible_leave(conn, &caller, &id)?;
+        if caller.role == Role::Teacher && !family::is_head_teacher(conn, &caller, &row.class_id)? {
+            return Err(ApiError::forbidden(
+                Code::NotHeadTeacher,
+                "the guard or the head teacher records a return",
+            ));
+        }
+        let status = row.status();
+        let back_from = match status {
+            LeaveStatus::Out | LeaveStatus::Overdue => status,
+            LeaveStatus::Approved if !row.leaves_campus => status,
+            LeaveStatus::Approved => {
+                return Err(not_active("this student has not left on this leave"))
+            }
+            LeaveStatus::Returned => return Err(not_active("this return is already recorded")),
+            _ => return Err(not_active("this leave is not approved")),
+        };
+        set_status(conn, &row.id, back_from, LeaveStatus::Returned, now)?;
+        diesel::update(leave_requests::table.find(&row.id))
+            .set((
+                leave_requests::returned_at.eq(now),
+                leave_requests::returned_by.eq(&caller.user_id),
+            ))
+            .execute(conn)?;
+        let mut to = crate::org::family::guardians(conn, &student.id)?;
+        to.extend(family::head_teacher_of(conn, &row.class_id)?);
+        to.sort();
+        to.dedup();
+        let tz = repo::timezone(conn, &student.school_id)?;
+        let mut data = leave_data(conn, &row, &student.name)?;
+        data["time"] = serde_json::json!(school_local(now_utc, &tz).format("%H:%M").to_string());
+        notify::send(
+            conn,
+            now,
+            &to,
+            Template::LeaveReturned,
+            data,
+            Category::Leave,
+        )?;
+        audit::record(
+            conn,
+            now,
+            AuditEvent::by(&caller, "leave.return", "leave_request", Some(&row.id))
+                .in_school(Some(&student.school_id)),
+        )?;
+        repo::view(conn, &caller, &row.id)
+    })
     .await
 }

@@ -10,10 +10,9 @@ use crate::db::schema::{
 };
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::{respond_idempotent_bulk, IdempotencyKey, JsonBody, PageQuery};
+use crate::http::{IdempotencyKey, Idempotent, JsonBody, PageQuery};
 use crate::i18n::Language;
 use crate::state::State;
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -281,19 +280,13 @@ pub(super) async fn create_notice(
     body: JsonBody<NewNotice>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let req = body.into_inner();
+    let req = body.into_inner()?;
     let caller = sender.0;
     let now = state.now_db();
-    respond_idempotent_bulk(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| notices::create_notice(conn, now, &caller, req),
-    )
-    .await
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .alone()
+        .run(move |conn| notices::create_notice(conn, now, &caller, req))
+        .await
 }
 
 /// Notices the caller sent (a school admin: their school's; district roles:

@@ -104,7 +104,7 @@ pub(super) async fn put_preferences(
     caller: Caller,
     body: JsonBody<PreferencesUpdate>,
 ) -> AppResult<web::Json<Preferences>> {
-    let update = body.into_inner();
+    let update = body.into_inner()?;
     if update.categories.len() > Category::ALL.len() {
         return Err(ApiError::invalid(
             "categories",

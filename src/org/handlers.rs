@@ -6,10 +6,9 @@ use crate::auth::{self, Admin, Caller, DistrictAdmin, Parent, Role, Staff};
 use crate::db::schema::{classes, guardianships, schools, students, users};
 use crate::db::{conflict_on_unique, new_id};
 use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page, PageQuery};
+use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
 use crate::notify::{self, Category, Template};
 use crate::state::State;
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use diesel::prelude::*;
 
@@ -39,17 +38,11 @@ pub(super) async fn create_school(
     body: JsonBody<NewSchool>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
     let caller = admin.0;
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let row = SchoolRow {
                 id: new_id(now),
                 district_id: caller.district_id.clone(),
@@ -78,9 +71,8 @@ pub(super) async fn create_school(
                     .in_school(Some(&row.id)),
             )?;
             Ok(row.into_dto())
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// The schools the caller may see.
@@ -158,18 +150,12 @@ pub(super) async fn create_class(
     body: JsonBody<NewClass>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let school_id = id.into_inner();
     let now = state.now_db();
     let caller = admin.0;
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let school = repo::school(conn, &caller, &school_id)?;
             let grade = check_grade(b.grade)?;
             if let Some(teacher) = &b.head_teacher_id {
@@ -207,9 +193,8 @@ pub(super) async fn create_class(
                     .in_school(Some(&row.school_id)),
             )?;
             Ok(row.into_dto())
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// The classes of a school.
@@ -288,7 +273,7 @@ pub(super) async fn create_user(
     body: JsonBody<NewUser>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let caller = admin.0;
     if caller.role == Role::SchoolAdmin && !school_admin_may_create(b.role) {
         return Err(ApiError::forbidden(
@@ -300,14 +285,8 @@ pub(super) async fn create_user(
     let password = NewPassword::parse("password", b.password.into_string(), b.username.as_str())?;
     let hash = state.passwords.hash(password.into_string()).await?;
     let now = state.now_db();
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let wanted_school = b.school_id.map(Id::into_string);
             let school_id = if b.role.is_district() {
                 if wanted_school.is_some() {
@@ -358,9 +337,8 @@ pub(super) async fn create_user(
                     .in_school(row.school_id.as_deref()),
             )?;
             Ok(row.into_dto())
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// One account the caller may see.
@@ -449,10 +427,10 @@ pub(super) async fn create_student(
     body: JsonBody<NewStudent>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
     let caller = admin.0;
-    respond_idempotent(&state.db, now, caller.idempotency_scope(), key, digest, StatusCode::CREATED, move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest).run(move |conn| {
         let school = repo::school(conn, &caller, b.school_id.as_str())?;
         let grade = check_grade(b.grade)?;
         let class_found: i64 = classes::table
@@ -582,11 +560,11 @@ pub(super) async fn add_guardian(
     body: JsonBody<NewGuardian>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let student_id = id.into_inner();
     let now = state.now_db();
     let caller = admin.0;
-    respond_idempotent(&state.db, now, caller.idempotency_scope(), key, digest, StatusCode::CREATED, move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest).run(move |conn| {
         let student = repo::student(conn, &caller, &student_id)?;
         let parent: Option<String> = users::table
             .filter(users::id.eq(b.user_id.as_str()))

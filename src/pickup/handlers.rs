@@ -9,10 +9,7 @@ use crate::db::schema::{
 };
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::{
-    respond_idempotent, respond_idempotent_committed, respond_idempotent_secret, IdempotencyKey,
-    JsonBody,
-};
+use crate::http::{IdempotencyKey, Idempotent, JsonBody};
 use crate::leave::Presence;
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
@@ -20,7 +17,6 @@ use crate::org::family;
 use crate::org::family::Identity;
 use crate::org::repo::StudentRow;
 use crate::state::State;
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use base64::Engine;
 use chrono::Datelike;
@@ -112,7 +108,7 @@ pub(super) async fn add_pickup_person(
     body: JsonBody<NewPickupPerson, PERSON_BODY_LIMIT>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let student_id = id.into_inner();
     let now_utc = state.now();
     let now = state.now_db();
@@ -136,14 +132,8 @@ pub(super) async fn add_pickup_person(
             "valid_until must not be before valid_from",
         ));
     }
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.primary_guardian || rel.school_admin) {
                 return Err(forbidden(
@@ -225,9 +215,8 @@ pub(super) async fn add_pickup_person(
                 .in_school(Some(&student.school_id)),
             )?;
             Ok(load_person(conn, &row_id)?.into_dto())
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// The adults authorised to pick up a pupil, revoked ones included (family and the school's staff).
@@ -403,17 +392,11 @@ pub(super) async fn add_pickup_block(
     body: JsonBody<NewPickupBlock>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let student_id = id.into_inner();
     let now = state.now_db();
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
             if !(rel.guardian || rel.school_admin) {
                 return Err(forbidden(
@@ -467,9 +450,8 @@ pub(super) async fn add_pickup_block(
                 .select(repo::BlockRow::as_select())
                 .first::<repo::BlockRow>(conn)?
                 .into_dto())
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// The pupil's never-release list, lifted entries included (family and the school's staff).
@@ -528,7 +510,7 @@ pub(super) async fn lift_pickup_block(
     body: JsonBody<LiftBlock>,
 ) -> AppResult<web::Json<PickupBlock>> {
     let block_id = id.into_inner();
-    let note = body.into_inner().note;
+    let note = body.into_inner()?.note;
     let now = state.now_db();
     let row = state
         .db
@@ -611,105 +593,101 @@ pub(super) async fn issue_pickup_pass(
     body: JsonBody<NewPickupPass>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let student_id = id.into_inner();
     let now_utc = state.now();
     let now = state.now_db();
     let replay_caller = caller.clone();
-    respond_idempotent_secret(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
-            let (student, rel) = family::student_for_family_or_school(conn, &caller, &student_id)?;
-            if !rel.guardian {
-                return Err(forbidden(
-                    Code::GuardianRequired,
-                    "only a guardian may issue a pickup pass",
-                ));
-            }
-            // A pass naming nobody lets any holder take the child: only a
-            // primary guardian may give such trust, like naming a pickup person.
-            if b.pickup_person_id.is_none() && !rel.primary_guardian {
-                return Err(forbidden(
-                    Code::PrimaryGuardianRequired,
-                    "only a primary guardian may issue a pass that names no pickup person",
-                ));
-            }
-            let (local, timezone) = local_now(conn, &student.school_id, now_utc)?;
-            let today = local.date();
-            if b.date < today || b.date > today + chrono::Duration::days(31) {
-                return Err(ApiError::invalid(
-                    "date",
-                    "a pass is for a school day from today to 31 days ahead",
-                ));
-            }
-            let (_, cutoff) = repo::settings(conn, &student.school_id)?;
-            if let Some(cutoff) = cutoff {
-                if b.date == today && local.format("%H:%M").to_string() >= cutoff {
-                    return Err(ApiError::conflict(
-                        Code::AfterCutoff,
-                        format!(
-                            "passes for today close at {cutoff}; call the head teacher instead"
-                        ),
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run_secret(
+            move |conn| {
+                let (student, rel) =
+                    family::student_for_family_or_school(conn, &caller, &student_id)?;
+                if !rel.guardian {
+                    return Err(forbidden(
+                        Code::GuardianRequired,
+                        "only a guardian may issue a pickup pass",
                     ));
                 }
-            }
-            let person_id = b.pickup_person_id.map(Id::into_string);
-            if let Some(pid) = &person_id {
-                let ok = load_person(conn, pid)
-                    .ok()
-                    .filter(|p| p.student_id == student.id && p.revoked_at.is_none());
-                if ok.is_none() {
+                // A pass naming nobody lets any holder take the child: only a
+                // primary guardian may give such trust, like naming a pickup person.
+                if b.pickup_person_id.is_none() && !rel.primary_guardian {
+                    return Err(forbidden(
+                        Code::PrimaryGuardianRequired,
+                        "only a primary guardian may issue a pass that names no pickup person",
+                    ));
+                }
+                let (local, timezone) = local_now(conn, &student.school_id, now_utc)?;
+                let today = local.date();
+                if b.date < today || b.date > today + chrono::Duration::days(31) {
                     return Err(ApiError::invalid(
-                        "pickup_person_id",
-                        "not an authorised pickup person of this pupil",
+                        "date",
+                        "a pass is for a school day from today to 31 days ahead",
                     ));
                 }
-            }
-            let (code, qr_token) = pass_secrets()?;
-            let pass_id = new_id(now);
-            let expires_at = repo::end_of_day_utc(b.date, &timezone);
-            diesel::insert_into(pickup_passes::table)
-                .values((
-                    pickup_passes::id.eq(&pass_id),
-                    pickup_passes::student_id.eq(&student.id),
-                    pickup_passes::pickup_person_id.eq(&person_id),
-                    pickup_passes::valid_on.eq(repo::date_key(b.date)),
-                    pickup_passes::code_hash.eq(repo::pass_code_hash(&code)),
-                    pickup_passes::qr_token_hash.eq(repo::qr_token_hash(&qr_token)),
-                    pickup_passes::expires_at.eq(expires_at),
-                    pickup_passes::issued_by.eq(&caller.user_id),
-                    pickup_passes::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            audit::record(
-                conn,
-                now,
-                AuditEvent::by(&caller, "pickup_pass.issue", "pickup_pass", Some(&pass_id))
-                    .in_school(Some(&student.school_id)),
-            )?;
-            Ok(PickupPassIssued {
-                pass_id,
-                code,
-                qr_token,
-                valid_on: b.date,
-                expires_at: crate::clock::to_utc(expires_at),
-                pickup_person_id: person_id,
-            })
-        },
-        |issued: &PickupPassIssued| {
-            // The key's record never holds the code or QR token.
-            serde_json::json!({ "pass_id": issued.pass_id })
-        },
-        move |conn: &mut AnyConnection, record: serde_json::Value| {
-            reissue_pass(conn, &replay_caller, now, record)
-        },
-    )
-    .await
+                let (_, cutoff) = repo::settings(conn, &student.school_id)?;
+                if let Some(cutoff) = cutoff {
+                    if b.date == today && local.format("%H:%M").to_string() >= cutoff {
+                        return Err(ApiError::conflict(
+                            Code::AfterCutoff,
+                            format!(
+                                "passes for today close at {cutoff}; call the head teacher instead"
+                            ),
+                        ));
+                    }
+                }
+                let person_id = b.pickup_person_id.map(Id::into_string);
+                if let Some(pid) = &person_id {
+                    let ok = load_person(conn, pid)
+                        .ok()
+                        .filter(|p| p.student_id == student.id && p.revoked_at.is_none());
+                    if ok.is_none() {
+                        return Err(ApiError::invalid(
+                            "pickup_person_id",
+                            "not an authorised pickup person of this pupil",
+                        ));
+                    }
+                }
+                let (code, qr_token) = pass_secrets()?;
+                let pass_id = new_id(now);
+                let expires_at = repo::end_of_day_utc(b.date, &timezone);
+                diesel::insert_into(pickup_passes::table)
+                    .values((
+                        pickup_passes::id.eq(&pass_id),
+                        pickup_passes::student_id.eq(&student.id),
+                        pickup_passes::pickup_person_id.eq(&person_id),
+                        pickup_passes::valid_on.eq(repo::date_key(b.date)),
+                        pickup_passes::code_hash.eq(repo::pass_code_hash(&code)),
+                        pickup_passes::qr_token_hash.eq(repo::qr_token_hash(&qr_token)),
+                        pickup_passes::expires_at.eq(expires_at),
+                        pickup_passes::issued_by.eq(&caller.user_id),
+                        pickup_passes::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                audit::record(
+                    conn,
+                    now,
+                    AuditEvent::by(&caller, "pickup_pass.issue", "pickup_pass", Some(&pass_id))
+                        .in_school(Some(&student.school_id)),
+                )?;
+                Ok(PickupPassIssued {
+                    pass_id,
+                    code,
+                    qr_token,
+                    valid_on: b.date,
+                    expires_at: crate::clock::to_utc(expires_at),
+                    pickup_person_id: person_id,
+                })
+            },
+            |issued: &PickupPassIssued| {
+                // The key's record never holds the code or QR token.
+                serde_json::json!({ "pass_id": issued.pass_id })
+            },
+            move |conn: &mut AnyConnection, record: serde_json::Value| {
+                reissue_pass(conn, &replay_caller, now, record)
+            },
+        )
+        .await
 }
 
 /// A pass's code and QR token: shown once, stored only as hashes.
@@ -892,7 +870,7 @@ pub(super) async fn create_handover(
     body: JsonBody<NewHandover>,
 ) -> AppResult<HttpResponse> {
     let digest = body.digest;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let caller = gate.0;
     let now_utc = state.now();
     let now = state.now_db();
@@ -926,14 +904,8 @@ pub(super) async fn create_handover(
         id_last4: presented.id_last4.map(IdLast4::into_string),
     };
     let student_id = b.student_id.into_string();
-    respond_idempotent_committed(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run_keeping_refusals(move |conn| {
             let student = crate::org::repo::student(conn, &caller, &student_id)?;
             let (local, _) = local_now(conn, &student.school_id, now_utc)?;
             let time = local.format("%H:%M").to_string();
@@ -1002,9 +974,8 @@ pub(super) async fn create_handover(
             )?;
             let row = handover_row(conn, &handover_id)?;
             Ok(Ok(row.into_dto(student.name, released.has_photo)))
-        },
-    )
-    .await
+        })
+        .await
 }
 
 fn handover_row(conn: &mut AnyConnection, id: &str) -> AppResult<HandoverRow> {
@@ -1108,7 +1079,7 @@ pub(super) async fn dispute_handover(
     body: JsonBody<DisputeBody>,
 ) -> AppResult<web::Json<Handover>> {
     let id = id.into_inner();
-    let note = body.into_inner().note;
+    let note = body.into_inner()?.note;
     let now_utc = state.now();
     let now = state.now_db();
     let view = state
@@ -1171,7 +1142,7 @@ pub(super) async fn set_dismissal_mode(
     body: JsonBody<DismissalModeBody>,
 ) -> AppResult<web::Json<DismissalModeView>> {
     let student_id = id.into_inner();
-    let mode = body.into_inner().mode;
+    let mode = body.into_inner()?.mode;
     let now = state.now_db();
     let view = state
         .db
@@ -1662,7 +1633,7 @@ pub(super) async fn put_pickup_settings(
     body: JsonBody<PickupSettingsBody>,
 ) -> AppResult<web::Json<PickupSettings>> {
     let school_id = id.into_inner();
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let caller = admin.0;
     let now = state.now_db();
     let late = b

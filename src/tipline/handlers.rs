@@ -12,7 +12,7 @@ use crate::db::schema::{
     tip_mailbox_recipients as mr, tip_recipient_keys as rk, tip_report_access as ra, users,
 };
 use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::{respond_idempotent, IdempotencyKey, JsonBody, Page};
+use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page};
 use crate::state::State;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
@@ -56,7 +56,7 @@ pub(super) async fn put_encryption_key(
     caller: TiplineKeyHolder,
     body: JsonBody<PutEncryptionKey>,
 ) -> AppResult<web::Json<KeyCreated>> {
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let pk = b64u_decode(&b.public_key)
         .filter(|k| hpke::usable_public_key(k).is_ok())
         .ok_or_else(|| {
@@ -165,7 +165,7 @@ pub(super) async fn set_recipients(
     body: JsonBody<SetRecipients>,
 ) -> AppResult<web::Json<MailboxRecipients>> {
     let school_id = path.into_inner();
-    let mut user_ids = body.into_inner().user_ids;
+    let mut user_ids = body.into_inner()?.user_ids;
     if user_ids.is_empty() || user_ids.len() > 50 {
         return Err(ApiError::invalid("user_ids", "name 1 to 50 recipients"));
     }
@@ -306,7 +306,7 @@ pub(super) async fn submit_report(
     body: JsonBody<NewReport, CONTENT_BODY_LIMIT>,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
     let made = service::NewReceipt::generate(&state.settings.receipt_pepper);
     let receipt = state
@@ -336,7 +336,7 @@ pub(super) async fn followup(
     body: JsonBody<FollowupRequest>,
 ) -> AppResult<web::Json<Followup>> {
     anonymous_only(&req)?;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let report = service::report_by_receipt(&state, &b.receipt).await?;
     let receipt = Receipt::parse(&b.receipt).expect("checked by report_by_receipt");
     let out = state
@@ -363,7 +363,7 @@ pub(super) async fn reporter_message(
     body: JsonBody<ReporterMessage, CONTENT_BODY_LIMIT>,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let report = service::report_by_receipt(&state, &b.receipt).await?;
     let now = state.now_db();
     let created = state
@@ -393,7 +393,7 @@ pub(super) async fn reporter_attachment(
     body: JsonBody<ReporterAttachment, ATTACHMENT_BODY_LIMIT>,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let report = service::report_by_receipt(&state, &b.receipt).await?;
     let now = state.now_db();
     let created = state
@@ -546,16 +546,10 @@ pub(super) async fn staff_reply(
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let digest = body.digest;
-    let env = body.into_inner().envelope;
+    let env = body.into_inner()?.envelope;
     let now = state.now_db();
-    respond_idempotent(
-        &state.db,
-        now,
-        caller.idempotency_scope(),
-        key,
-        digest,
-        StatusCode::CREATED,
-        move |conn| {
+    Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
+        .run(move |conn| {
             let report = repo::visible_report(conn, &caller, &id)?;
             let keys = repo::report_keys(conn, &report)?;
             repo::check_envelope(
@@ -590,9 +584,8 @@ pub(super) async fn staff_reply(
                 id: msg_id,
                 sent_on: now.date(),
             })
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// Move a report along: new → acknowledged → investigating → referred_to_police |
@@ -615,7 +608,7 @@ pub(super) async fn change_status(
     body: JsonBody<StatusChange>,
 ) -> AppResult<web::Json<ReportSummary>> {
     let id = path.into_inner();
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     let now = state.now_db();
     let out = state
         .db
@@ -736,7 +729,7 @@ pub(super) async fn add_keys(
     body: JsonBody<AddKeys, CONTENT_BODY_LIMIT>,
 ) -> AppResult<web::Json<KeysAdded>> {
     let id = path.into_inner();
-    let b = body.into_inner();
+    let b = body.into_inner()?;
     if b.share_with.len() > 50 {
         return Err(ApiError::invalid(
             "share_with",
