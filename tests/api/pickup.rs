@@ -1,12 +1,10 @@
 //! Pickup at dismissal: who may take a pupil, who never may, passes, the
 //! handover at the gate, both sides confirming, and late-pickup escalation.
 
-mod common;
-
+use crate::support::*;
 use actix_web::web;
 use base64::Engine;
 use chrono::Duration;
-use common::*;
 use serde_json::{json, Value};
 
 /// Signs in again after the clock moved past the access tokens' lifetime.

@@ -3,11 +3,9 @@
 //! inventory, from the router itself), so a new route is covered — or makes
 //! a test fail until someone says how it is protected.
 
-mod common;
-
+use crate::support::receivers::WebhookReceiver;
+use crate::support::*;
 use actix_web::{web, HttpRequest};
-use common::receivers::WebhookReceiver;
-use common::*;
 use safecampus::crypto::envelope;
 use safecampus::crypto::{b64u, b64u_decode, hpke};
 use safecampus::tipline::pow;

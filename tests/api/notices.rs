@@ -1,12 +1,10 @@
 //! Notices, receipts and coverage, the feed, preferences, and delivery by
 //! email and webhook through the outbox, with a set clock.
 
-mod common;
-
+use crate::support::receivers::{SmtpSink, WebhookReceiver};
+use crate::support::*;
 use actix_web::web;
 use chrono::{Duration, TimeZone, Utc};
-use common::receivers::{SmtpSink, WebhookReceiver};
-use common::*;
 use safecampus::app::AppState;
 use serde_json::{json, Value};
 
@@ -759,7 +757,7 @@ fn hooks_for(
     hook: &WebhookReceiver,
     user_id: &str,
     category: &str,
-) -> Vec<common::receivers::Hook> {
+) -> Vec<crate::support::receivers::Hook> {
     hook.hooks()
         .into_iter()
         .filter(|h| h.body["user_id"] == json!(user_id) && h.body["category"] == json!(category))

@@ -1,11 +1,9 @@
 //! Leave and return: the approval chain, the gate, overdue returns, roll
 //! call and absence alerts, and the confidential concern pattern.
 
-mod common;
-
+use crate::support::*;
 use actix_web::web;
 use chrono::Duration;
-use common::*;
 use serde_json::{json, Value};
 
 async fn relog(app: &TestApp, s: &Session) -> Session {

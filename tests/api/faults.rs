@@ -2,12 +2,10 @@
 //! ready, back by itself), and SMTP and the push webhook down for a while
 //! (every queued message delivered exactly once when they return).
 
-mod common;
-
+use crate::support::receivers::{SmtpSink, WebhookReceiver};
+use crate::support::*;
 use actix_web::web;
 use chrono::Duration;
-use common::receivers::{SmtpSink, WebhookReceiver};
-use common::*;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::{json, Value};

@@ -1,6 +1,4 @@
-mod common;
-
-use common::{Session, TestApp, World, PASSWORD};
+use crate::support::{Session, TestApp, World, PASSWORD};
 use safecampus::crypto::envelope::{self, Envelope};
 use safecampus::crypto::{b64u, b64u_decode, hpke};
 use safecampus::tipline::pow;

@@ -29,12 +29,12 @@ macro_rules! on_both_databases {
             mod $name {
                 #[actix_web::test]
                 async fn sqlite() {
-                    super::$name($crate::common::TestApp::spawn($crate::common::Which::Sqlite).await).await
+                    super::$name($crate::support::TestApp::spawn($crate::support::Which::Sqlite).await).await
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    match $crate::common::TestApp::try_spawn($crate::common::Which::Postgres).await {
+                    match $crate::support::TestApp::try_spawn($crate::support::Which::Postgres).await {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped"),
                     }
@@ -54,13 +54,13 @@ macro_rules! on_both {
             mod $name {
                 #[actix_web::test]
                 async fn sqlite() {
-                    super::$name($crate::common::Which::Sqlite).await
+                    super::$name($crate::support::Which::Sqlite).await
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    if $crate::common::postgres_url().is_some() {
-                        super::$name($crate::common::Which::Postgres).await
+                    if $crate::support::postgres_url().is_some() {
+                        super::$name($crate::support::Which::Postgres).await
                     } else {
                         eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
                     }

@@ -2,10 +2,8 @@
 //! loses no acknowledged write and duplicates none, and its audit chain
 //! still verifies; concurrent duplicates of one request make one row.
 
-mod common;
-
+use crate::support::*;
 use chrono::Utc;
-use common::*;
 use futures_util::future::join_all;
 use safecampus::crypto::envelope::{self, Envelope};
 use safecampus::crypto::{b64u, b64u_decode, hpke};

@@ -2,9 +2,7 @@
 //! keep or lose only their own writes, a failed commit fails them all, and
 //! concurrent writes all land exactly once.
 
-mod common;
-
-use common::TestApp;
+use crate::support::TestApp;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
