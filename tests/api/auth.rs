@@ -1,12 +1,12 @@
-use crate::support::{ClockExt, TestApp, PASSWORD};
+use crate::support::{ClockExt, TestApp, JWT_SECRET, PASSWORD};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0001";
+const SECRET: &[u8] = JWT_SECRET.as_bytes();
 
 fn forge(claims: serde_json::Value, secret: &[u8], alg: jsonwebtoken::Algorithm) -> String {
     let mut header = Header::new(alg);
-    header.kid = Some(safecampus::crypto::sha256_hex(secret)[..16].to_string());
+    header.kid = Some(crate::support::library::sha256_hex(secret)[..16].to_string());
     encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
