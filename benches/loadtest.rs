@@ -19,8 +19,6 @@ use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
-use safecampus::crypto::envelope::{self, Envelope};
-use safecampus::crypto::{b64u, b64u_decode, hpke};
 use safecampus::db::schema::{
     classes, districts, guardianships, notifications, schools, students, users,
 };
@@ -34,6 +32,9 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "../tests/api/support/tipline_client.rs"]
+mod tipline_client;
 
 const SCHOOLS: usize = 20;
 const CLASSES_PER_SCHOOL: usize = 20;
@@ -916,13 +917,13 @@ fn main() {
     // Sign in: the readers, the guards, the bureau officer (who registers
     // the mailbox key the reports are sealed to).
     let bureau = login_sync(&base, "bureau");
-    let (_sk, pk) = hpke::generate();
+    let (_sk, public_key) = tipline_client::new_key();
     get_sync(
         &base,
         "/api/v1/me/encryption-key",
         Some(&bureau),
         "PUT",
-        Some(json!({"public_key": b64u(&hpke::public_key_bytes(&pk))})),
+        Some(json!({ "public_key": public_key })),
     );
     let mailbox = get_sync(
         &base,
@@ -931,26 +932,13 @@ fn main() {
         "GET",
         None,
     );
-    let recipients: Vec<(String, hpke::PublicKey)> = mailbox["recipient_keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let pk = b64u_decode(k["public_key"].as_str().unwrap()).unwrap();
-            (
-                k["key_id"].as_str().unwrap().to_string(),
-                hpke::public_key_from_bytes(&pk).unwrap(),
-            )
-        })
-        .collect();
-    // Sealed by the client with the crate's own envelope code (in advance,
-    // so the client's crypto does not compete with the server for the CPU).
+    // Sealed by the client with the tests' tip-line client (the crate's own
+    // envelope code), in advance, so the client's crypto does not compete
+    // with the server for the CPU.
     let envelopes: Arc<Vec<Value>> = Arc::new(
         (0..256)
             .map(|i| {
-                let pt = envelope::padded_json(&json!({"text": format!("load report {i}")}));
-                let env: Envelope = envelope::seal(&recipients, &pt).unwrap();
-                serde_json::to_value(env).unwrap()
+                tipline_client::seal_text(&mailbox["recipient_keys"], &format!("load report {i}"))
             })
             .collect(),
     );

@@ -3,285 +3,18 @@
 //! inventory, from the router itself), so a new route is covered — or makes
 //! a test fail until someone says how it is protected.
 
-mod common;
-
+use crate::support::library::{self, envelope, hpke, pow};
+use crate::support::receivers::WebhookReceiver;
+use crate::support::scene::{id_of, objects_of, scene};
+use crate::support::tipline::{designate, register_key, solve_pow};
+use crate::support::tipline_client::seal_text;
+use crate::support::walk::*;
+use crate::support::*;
 use actix_web::{web, HttpRequest};
-use common::receivers::WebhookReceiver;
-use common::*;
-use safecampus::crypto::envelope;
-use safecampus::crypto::{b64u, b64u_decode, hpke};
-use safecampus::tipline::pow;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-const API: &str = "/api/v1";
-const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0001";
-const PEPPER: &str = "test-pepper-test-pepper-test-pepper-0001";
-const TEN: &str = "2026-11-30T02:00:00Z"; // 10:00 in Shanghai
-const NOON: &str = "2026-11-30T04:00:00Z";
-const NOWHERE: &str = "0190f000-0000-7000-8000-000000000000";
-
-// --- the OpenAPI document -------------------------------------------------------------
-
-struct Op {
-    method: String,
-    /// As served, with `/api/v1`.
-    path: String,
-    id: String,
-    op: Value,
-}
-
-fn document() -> Value {
-    serde_json::from_str(&safecampus::app::openapi_json()).unwrap()
-}
-
-fn operations(doc: &Value) -> Vec<Op> {
-    let mut out = Vec::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            out.push(Op {
-                method: method.to_uppercase(),
-                path: path.clone(),
-                id: op["operationId"].as_str().unwrap().to_string(),
-                op: op.clone(),
-            });
-        }
-    }
-    out
-}
-
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
-    match schema["$ref"].as_str() {
-        Some(r) => {
-            let name = r.rsplit('/').next().unwrap();
-            resolve(doc, &doc["components"]["schemas"][name])
-        }
-        None => schema,
-    }
-}
-
-fn request_schema<'a>(doc: &'a Value, op: &'a Value) -> Option<&'a Value> {
-    let content = op["requestBody"]["content"].as_object()?;
-    let (_, media) = content.iter().next()?;
-    Some(resolve(doc, &media["schema"]))
-}
-
-/// A body that satisfies the schema's shape (required fields, plausible
-/// values), so that a request reaches the checks behind parsing.
-fn sample(doc: &Value, schema: &Value, ids: &HashMap<&str, String>, field: &str) -> Value {
-    let schema = resolve(doc, schema);
-    if let Some(all) = schema["allOf"].as_array() {
-        return sample(doc, &all[0], ids, field);
-    }
-    if let Some(one) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
-        let first = one.iter().find(|s| s["type"] != "null").unwrap_or(&one[0]);
-        return sample(doc, first, ids, field);
-    }
-    if let Some(values) = schema["enum"].as_array() {
-        return values.iter().find(|v| !v.is_null()).cloned().unwrap();
-    }
-    let ty = match &schema["type"] {
-        Value::Array(ts) => ts
-            .iter()
-            .find(|t| *t != "null")
-            .and_then(Value::as_str)
-            .unwrap_or("string")
-            .to_string(),
-        Value::String(t) => t.clone(),
-        _ if schema["properties"].is_object() => "object".into(),
-        _ => "string".into(),
-    };
-    match ty.as_str() {
-        "object" => {
-            let mut out = serde_json::Map::new();
-            let required: BTreeSet<&str> = schema["required"]
-                .as_array()
-                .map(|r| r.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            if let Some(props) = schema["properties"].as_object() {
-                for (name, p) in props {
-                    if required.contains(name.as_str()) {
-                        out.insert(name.clone(), sample(doc, p, ids, name));
-                    }
-                }
-            }
-            Value::Object(out)
-        }
-        "array" => json!([]),
-        "integer" | "number" => json!(1),
-        "boolean" => json!(false),
-        _ => match schema["format"].as_str() {
-            Some("date") => json!("2026-11-30"),
-            Some("date-time") => json!(TEN),
-            _ => {
-                let id = |k: &str| json!(ids.get(k).cloned().unwrap_or_else(|| NOWHERE.into()));
-                match field {
-                    "student_id" => id("student"),
-                    "school_id" => id("school"),
-                    "class_id" => id("class"),
-                    "user_id" | "guardian_user_id" => id("user"),
-                    "phone" => json!("13800000077"),
-                    "time" | "pass_cutoff" => json!("12:00"),
-                    _ => json!("x"),
-                }
-            }
-        },
-    }
-}
-
-/// A body for an operation that gets past parsing and validation, so the
-/// checks behind them are what answers.
-fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Value> {
-    let schema = request_schema(doc, &op.op)?;
-    let id = |k: &str| ids.get(k).cloned().unwrap_or_else(|| NOWHERE.into());
-    Some(match op.id.as_str() {
-        "add_pickup_person" => json!({"name": "Uncle Wang", "relation": "uncle",
-            "phone": "13800000002", "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
-        "set_recipients" => json!({"user_ids": [id("user")]}),
-        "create_school" => json!({"name": "Z School", "code": "SCH-Z", "kind": "primary"}),
-        "create_user" => json!({"role": "teacher", "username": "made.by.test",
-            "display_name": "m", "password": PASSWORD}),
-        "create_class" => json!({"grade": 3, "name": "Class 3"}),
-        "create_student" => json!({"school_id": id("school"), "class_id": id("class"),
-            "name": "made-by-test", "student_no": "NO-made", "grade": 1}),
-        "add_guardian" => json!({"user_id": id("user"), "relation": "aunt", "primary": false}),
-        "put_pickup_settings" => json!({"pass_cutoff": "12:00", "dismissal_times": []}),
-        "put_encryption_key" => {
-            let (_, pk) = hpke::generate();
-            json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "b"})
-        }
-        "issue_pickup_pass" => json!({"date": "2026-11-30"}),
-        "add_pickup_block" => json!({"name": "Someone Else", "note": "n"}),
-        "create_leave" => json!({"student_id": id("student"), "kind": "sick", "starts_at": TEN,
-            "ends_at": NOON, "reason": "fever", "leaves_campus": true}),
-        "take_roll_call" => json!({"date": "2026-11-30", "period": 2, "absent": []}),
-        "create_handover" => json!({"student_id": id("student"), "guardian_user_id": id("user")}),
-        "create_notice" => json!({"audience": {"school_ids": [id("school")]}, "to": "guardians",
-            "category": "general", "title": "t", "body": "b"}),
-        _ => sample(doc, schema, ids, ""),
-    })
-}
-
-/// The operation's required query parameters, with plausible values.
-fn with_query(doc: &Value, op: &Value, url: String) -> String {
-    let ids = HashMap::new();
-    let q: Vec<String> = op["parameters"]
-        .as_array()
-        .map(|ps| {
-            ps.iter()
-                .filter(|p| p["in"] == "query" && p["required"] == true)
-                .map(|p| {
-                    let v = sample(doc, &p["schema"], &ids, p["name"].as_str().unwrap());
-                    let v = match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    format!(
-                        "{}={}",
-                        p["name"].as_str().unwrap(),
-                        v.replace(':', "%3A").replace('+', "%2B")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if q.is_empty() {
-        url
-    } else {
-        format!("{url}?{}", q.join("&"))
-    }
-}
-
-/// Whether a concrete path is served by a path template.
-fn matches_template(template: &str, path: &str) -> bool {
-    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
-    t.len() == p.len()
-        && t.iter()
-            .zip(&p)
-            .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
-}
-
-fn params(template: &str) -> Vec<String> {
-    template
-        .split('/')
-        .filter(|s| s.starts_with('{'))
-        .map(|s| s.trim_matches(|c| c == '{' || c == '}').to_string())
-        .collect()
-}
-
-/// Which kind of object a path parameter names, from the path's family.
-/// A new route whose object is unknown here fails the BOLA walk until it is
-/// added (or listed as public below).
-fn object_kind(template: &str, param: &str) -> &'static str {
-    if param == "person_id" {
-        return "person";
-    }
-    if param == "school_code" {
-        return "school_code";
-    }
-    let family = template
-        .trim_start_matches(API)
-        .split('/')
-        .nth(1)
-        .unwrap_or_default();
-    match (family, param) {
-        ("absences", "id") => "absence",
-        ("admin", "id") => "outbox",
-        ("classes", "id") => "class",
-        ("handovers", "id") => "handover",
-        ("leave-requests", "id") => "leave",
-        ("me", "id") => "notification",
-        ("notices", "id") => "notice",
-        ("pickup-blocks", "id") => "block",
-        ("pickup-passes", "id") => "pass",
-        ("pickup-persons", "id") => "person",
-        ("reports", "id") => "report",
-        ("schools", "id") => "school",
-        ("students", "id") => "student",
-        ("users", "id") => "user",
-        _ => panic!(
-            "{template}: parameter {param} names an object the BOLA walk does not know; add it"
-        ),
-    }
-}
-
-/// Objects anyone may name, with the reason.
-const PUBLIC_OBJECTS: &[(&str, &str)] = &[(
-    "/api/v1/mailboxes/{school_code}",
-    "a school's mailbox keys are public: reporters seal to them before any account exists",
-)];
-
-fn fill(template: &str, ids: &HashMap<&str, String>) -> Option<String> {
-    let mut out = template.to_string();
-    for p in params(template) {
-        let id = ids.get(object_kind(template, &p))?;
-        out = out.replace(&format!("{{{p}}}"), id);
-    }
-    Some(out)
-}
-
 // --- small helpers --------------------------------------------------------------------
-
-async fn strings(app: &TestApp, sql: String) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct S {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        s: String,
-    }
-    let db = app.state.db.clone();
-    web::block(move || {
-        use diesel::RunQueryDsl;
-        let mut conn = db.conn().unwrap();
-        diesel::sql_query(sql)
-            .load::<S>(&mut *conn)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.s)
-            .collect()
-    })
-    .await
-    .unwrap()
-}
 
 async fn call(
     app: &TestApp,
@@ -291,280 +24,6 @@ async fn call(
     body: Option<&Value>,
 ) -> Resp {
     app.send(method, path, token, body, &[]).await
-}
-
-fn id_of(v: &Value) -> String {
-    v["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {v}"))
-        .to_string()
-}
-
-struct Holder {
-    s: Session,
-    key_id: String,
-    sk: hpke::PrivateKey,
-}
-
-async fn register_key(app: &TestApp, s: Session) -> Holder {
-    let (sk, pk) = hpke::generate();
-    let body = app
-        .send(
-            "PUT",
-            "/api/v1/me/encryption-key",
-            Some(&s.token),
-            Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "opaque-backup"})),
-            &[],
-        )
-        .await
-        .expect(200);
-    Holder {
-        s,
-        key_id: body["key_id"].as_str().unwrap().to_string(),
-        sk,
-    }
-}
-
-async fn designate(app: &TestApp, admin: &Session, school_id: &str, user_ids: &[&str]) {
-    app.send(
-        "PUT",
-        &format!("/api/v1/schools/{school_id}/mailbox/recipients"),
-        Some(&admin.token),
-        Some(&json!({ "user_ids": user_ids })),
-        &[],
-    )
-    .await
-    .expect(200);
-}
-
-async fn solve_pow(app: &TestApp) -> Value {
-    let c = app
-        .post_anon("/api/v1/reports/challenge", json!({}))
-        .await
-        .expect(201);
-    let challenge = c["challenge"].as_str().unwrap().to_string();
-    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
-    let nonce = (0u64..)
-        .map(|n| n.to_string())
-        .find(|n| pow::meets(&challenge, n, difficulty))
-        .unwrap();
-    json!({"challenge": challenge, "nonce": nonce})
-}
-
-fn seal_text(keys: &Value, text: &str) -> Value {
-    let recipients: Vec<(String, hpke::PublicKey)> = keys
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let pk = b64u_decode(k["public_key"].as_str().unwrap()).unwrap();
-            (
-                k["key_id"].as_str().unwrap().to_string(),
-                hpke::public_key_from_bytes(&pk).unwrap(),
-            )
-        })
-        .collect();
-    let pt = envelope::padded_json(&json!({ "text": text }));
-    serde_json::to_value(envelope::seal(&recipients, &pt).unwrap()).unwrap()
-}
-
-/// Submits a sealed report to a school; returns the receipt.
-async fn report_to(app: &TestApp, code: &str, text: &str) -> String {
-    let mb = app
-        .send("GET", &format!("/api/v1/mailboxes/{code}"), None, None, &[])
-        .await
-        .expect(200);
-    let body = json!({
-        "school_code": code, "category": "sexual_abuse", "urgency": "normal",
-        "concerns_staff": false, "envelope": seal_text(&mb["recipient_keys"], text),
-        "pow": solve_pow(app).await,
-    });
-    let r = app.post_anon("/api/v1/reports", body).await.expect(201);
-    r["receipt"].as_str().unwrap().to_string()
-}
-
-/// The world, a bureau officer, tip-line key holders (X's admin and
-/// counsellor, Y's admin, the bureau), a report to each school, and school
-/// X's other roles.
-struct Scene {
-    w: World,
-    bureau: Holder,
-    x_admin: Holder,
-    x_counselor: Holder,
-    roles: BTreeMap<&'static str, Session>,
-    receipts: Vec<String>,
-}
-
-async fn scene(app: &TestApp) -> Scene {
-    let w = app.world().await;
-    app.create_user(&w.district_admin, "bureau_officer", "bureau.zhao", None)
-        .await;
-    for (role, name) in [
-        ("counselor", "sch-x.counselor"),
-        ("legal_vp", "sch-x.legalvp"),
-        ("dorm_manager", "sch-x.dorm"),
-        ("student", "sch-x.student"),
-    ] {
-        app.create_user(&w.x.admin, role, name, None).await;
-    }
-    let bureau = register_key(app, app.login("bureau.zhao", PASSWORD).await).await;
-    let x_admin = register_key(app, w.x.admin.clone()).await;
-    let x_counselor = register_key(app, app.login("sch-x.counselor", PASSWORD).await).await;
-    let y_admin = register_key(app, w.y.admin.clone()).await;
-    designate(
-        app,
-        &w.x.admin,
-        &w.x.id,
-        &[&x_admin.s.user_id, &x_counselor.s.user_id],
-    )
-    .await;
-    designate(app, &w.y.admin, &w.y.id, &[&y_admin.s.user_id]).await;
-    let receipts = vec![
-        report_to(app, "SCH-X", "report to x").await,
-        report_to(app, "SCH-Y", "report to y").await,
-    ];
-    let mut roles = BTreeMap::new();
-    roles.insert("district_admin", w.district_admin.clone());
-    roles.insert("bureau_officer", bureau.s.clone());
-    roles.insert("school_admin", w.x.admin.clone());
-    roles.insert("teacher", w.x.teacher.clone());
-    roles.insert("guard", w.x.guard.clone());
-    roles.insert("counselor", x_counselor.s.clone());
-    roles.insert("legal_vp", app.login("sch-x.legalvp", PASSWORD).await);
-    roles.insert("dorm_manager", app.login("sch-x.dorm", PASSWORD).await);
-    roles.insert("parent", w.x.parent.clone());
-    roles.insert("student", app.login("sch-x.student", PASSWORD).await);
-    Scene {
-        w,
-        bureau,
-        x_admin,
-        x_counselor,
-        roles,
-        receipts,
-    }
-}
-
-/// One of every kind of object, belonging to one school's family: the
-/// pupil, their parent, their class and school, and what the school day
-/// makes of them.
-async fn objects_of(
-    app: &TestApp,
-    p: &SchoolPeople,
-    student: &str,
-    parent: &Session,
-    report_holder: &Session,
-) -> HashMap<&'static str, String> {
-    let mut ids: HashMap<&'static str, String> = HashMap::new();
-    let code = strings(
-        app,
-        format!("SELECT code AS s FROM schools WHERE id = '{}'", p.id),
-    )
-    .await;
-    ids.insert("school_code", code[0].clone());
-    ids.insert("school", p.id.clone());
-    ids.insert("class", p.class_id.clone());
-    ids.insert("student", student.to_string());
-    ids.insert("user", parent.user_id.clone());
-    let person = app
-        .post(
-            &format!("/api/v1/students/{student}/pickup-persons"),
-            &parent.token,
-            json!({"name": "Grandma Li", "relation": "grandmother", "phone": "13800000001",
-                   "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
-        )
-        .await
-        .expect(201);
-    ids.insert("person", id_of(&person));
-    let pass = app
-        .post(
-            &format!("/api/v1/students/{student}/pickup-passes"),
-            &parent.token,
-            json!({"date": "2026-11-30"}),
-        )
-        .await
-        .expect(201);
-    ids.insert("pass", pass["pass_id"].as_str().unwrap().to_string());
-    let block = app
-        .post(
-            &format!("/api/v1/students/{student}/pickup-blocks"),
-            &p.admin.token,
-            json!({"name": "Stranger Danger", "note": "not allowed"}),
-        )
-        .await
-        .expect(201);
-    ids.insert("block", id_of(&block));
-    let leave = app
-        .post(
-            "/api/v1/leave-requests",
-            &p.teacher.token,
-            json!({"student_id": student, "kind": "sick", "starts_at": TEN, "ends_at": NOON,
-                   "reason": "fever", "leaves_campus": true}),
-        )
-        .await
-        .expect(201);
-    ids.insert("leave", id_of(&leave));
-    let notice = app
-        .post(
-            "/api/v1/notices",
-            &p.admin.token,
-            json!({"audience": {"school_ids": [p.id]}, "to": "guardians", "category": "general",
-                   "title": "Open day", "body": "Come and see", "requires_ack": true,
-                   "ack_due_at": "2026-12-05T00:00:00Z"}),
-        )
-        .await
-        .expect(201);
-    ids.insert("notice", id_of(&notice));
-    let handover = app
-        .post(
-            "/api/v1/handovers",
-            &p.guard.token,
-            json!({"student_id": student, "guardian_user_id": parent.user_id}),
-        )
-        .await
-        .expect(201);
-    ids.insert(
-        "handover",
-        handover["handover_id"].as_str().unwrap().to_string(),
-    );
-    app.post(
-        &format!("/api/v1/classes/{}/roll-calls", p.class_id),
-        &p.teacher.token,
-        json!({"date": "2026-11-30", "period": 1, "absent": [student]}),
-    )
-    .await
-    .expect(201);
-    let absence = strings(
-        app,
-        format!("SELECT id AS s FROM absences WHERE student_id = '{student}'"),
-    )
-    .await;
-    ids.insert("absence", absence[0].clone());
-    let note = strings(
-        app,
-        format!(
-            "SELECT id AS s FROM notifications WHERE user_id = '{}' ORDER BY id",
-            parent.user_id
-        ),
-    )
-    .await;
-    ids.insert("notification", note[0].clone());
-    let outbox = strings(
-        app,
-        format!(
-            "SELECT id AS s FROM outbox WHERE user_id = '{}' ORDER BY id",
-            parent.user_id
-        ),
-    )
-    .await;
-    ids.insert("outbox", outbox[0].clone());
-    let reports = app
-        .get("/api/v1/reports", &report_holder.token)
-        .await
-        .expect(200);
-    if let Some(r) = reports["items"].as_array().and_then(|a| a.first()) {
-        ids.insert("report", id_of(r));
-    }
-    ids
 }
 
 fn any_id_in(text: &str, ids: &HashMap<&'static str, String>) -> Option<String> {
@@ -586,7 +45,7 @@ const DUMP: &str = "/__security_test_route_dump";
 /// Every route (path pattern, once per registered resource) the router
 /// serves, read from actix's resource tree.
 async fn served_routes(app: &TestApp) -> Vec<String> {
-    let srv = actix_web::test::init_service(safecampus::app::build(app.state.clone()).route(
+    let srv = actix_web::test::init_service(library::build_app(app.state.clone()).route(
         DUMP,
         web::get().to(|req: HttpRequest| async move { format!("{:?}", req.resource_map()) }),
     ))
@@ -1196,30 +655,6 @@ async fn a_reused_refresh_token_revokes_its_family_and_logout_takes_effect(app: 
 
 // --- API1: broken object-level authorisation ------------------------------------------
 
-fn nowhere_ids() -> HashMap<&'static str, String> {
-    [
-        "absence",
-        "outbox",
-        "class",
-        "handover",
-        "leave",
-        "notification",
-        "notice",
-        "block",
-        "pass",
-        "person",
-        "report",
-        "school",
-        "student",
-        "user",
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, k)| (k, format!("0190f000-0000-7000-8000-{:012}", i + 1)))
-    .chain([("school_code", "SCH-NOWHERE".to_string())])
-    .collect()
-}
-
 /// Each attacker asks for each victim object on every route that names an
 /// object. The answer must be exactly what a made-up id gets (so nothing
 /// about the object leaks), and never a success.
@@ -1396,89 +831,6 @@ async fn another_familys_objects_are_not_found_on_every_route(app: TestApp) {
 }
 
 // --- API5: function-level authorisation --------------------------------------------------
-
-const STAFF: &[&str] = &[
-    "district_admin",
-    "bureau_officer",
-    "school_admin",
-    "teacher",
-    "guard",
-    "counselor",
-    "legal_vp",
-    "dorm_manager",
-];
-const ADMINS: &[&str] = &["district_admin", "school_admin"];
-const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
-const GATE: &[&str] = &["school_admin", "teacher", "guard"];
-
-/// Who may call each restricted operation; everyone else gets 403 (or 404).
-fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
-    let mut m: BTreeMap<&str, &[&str]> = BTreeMap::new();
-    for op in ["create_school", "verify_chain"] {
-        m.insert(op, &["district_admin"]);
-    }
-    for op in [
-        "create_class",
-        "create_user",
-        "disable_user",
-        "create_student",
-        "add_guardian",
-        "put_pickup_settings",
-        "set_recipients",
-        "dismissal_summary",
-        "admin_outbox",
-        "retry_outbox",
-    ] {
-        m.insert(op, ADMINS);
-    }
-    m.insert("overdue_reports", &["bureau_officer"]);
-    m.insert(
-        "create_notice",
-        &["teacher", "school_admin", "bureau_officer"],
-    );
-    for op in [
-        "list_notices",
-        "get_notice",
-        "receipts",
-        "coverage",
-        "list_classes",
-        "list_class_students",
-        "get_pickup_settings",
-    ] {
-        m.insert(op, STAFF);
-    }
-    for op in [
-        "put_encryption_key",
-        "get_encryption_key",
-        "list_reports",
-        "get_report",
-        "staff_reply",
-        "change_status",
-        "recuse",
-        "add_keys",
-    ] {
-        m.insert(op, KEY_HOLDERS);
-    }
-    for op in [
-        "create_handover",
-        "dismissal_board",
-        "exit",
-        "gate_exit",
-        "record_return",
-    ] {
-        m.insert(op, GATE);
-    }
-    m.insert("my_children", &["parent"]);
-    // A guardian bars someone from their own child; the school admin anyone.
-    m.insert(
-        "add_pickup_block",
-        &["district_admin", "school_admin", "parent"],
-    );
-    m.insert("lift_pickup_block", ADMINS);
-    m.insert("take_roll_call", &["school_admin", "teacher"]);
-    m.insert("decision", &["school_admin", "teacher"]);
-    m
-}
 
 /// Operations every signed-in user may call: what they reach is scoped to
 /// them (their own account, feed, children or school), with why.
@@ -1720,7 +1072,7 @@ async fn no_body_takes_fields_it_does_not_declare(app: TestApp) {
 async fn secrets(app: &TestApp, receipts: &[String]) -> Vec<String> {
     let mut out: Vec<String> = vec![
         JWT_SECRET.into(),
-        PEPPER.into(),
+        RECEIPT_PEPPER.into(),
         PASSWORD.into(),
         ADMIN_PASSWORD.into(),
         "$argon2".into(),
@@ -1733,7 +1085,7 @@ async fn secrets(app: &TestApp, receipts: &[String]) -> Vec<String> {
         "SELECT code_hash AS s FROM pickup_passes",
         "SELECT qr_token_hash AS s FROM pickup_passes",
     ] {
-        out.extend(strings(app, sql.into()).await);
+        out.extend(app.strings(sql.into()).await);
     }
     out.retain(|s| s.len() >= 8);
     out
@@ -2296,10 +1648,7 @@ async fn the_push_gateways_answers_are_not_trusted(app: TestApp) {
             .query_i64("SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent'".into())
             .await;
         let st = state.clone();
-        web::block(move || safecampus::notify::run_outbox(&st))
-            .await
-            .unwrap()
-            .unwrap();
+        workers::run_outbox(&st).await;
         assert_eq!(
             gw.inner_hits.load(std::sync::atomic::Ordering::SeqCst),
             0,
@@ -2315,9 +1664,7 @@ async fn the_push_gateways_answers_are_not_trusted(app: TestApp) {
             0,
             "{mode}: every message was tried once"
         );
-        let stored = strings(
-            &app,
-            "SELECT COALESCE(provider_id, '') || ' ' || COALESCE(last_error, '') AS s FROM outbox"
+        let stored = app.strings("SELECT COALESCE(provider_id, '') || ' ' || COALESCE(last_error, '') AS s FROM outbox"
                 .into(),
         )
         .await;
@@ -2409,21 +1756,21 @@ async fn a_pass_code_is_never_kept_for_replays_and_a_replay_gets_a_working_one(a
     let hashes = |pass: String| {
         let app = &app;
         async move {
-            strings(app, format!("SELECT code_hash || ' ' || qr_token_hash AS s FROM pickup_passes WHERE id = '{pass}'")).await
+            app.strings(format!("SELECT code_hash || ' ' || qr_token_hash AS s FROM pickup_passes WHERE id = '{pass}'")).await
         }
     };
     let secret_hashes = |code: &Value, qr: &Value| {
         format!(
             "{} {}",
-            safecampus::pickup::repo::pass_code_hash(code.as_str().unwrap()),
-            safecampus::pickup::repo::qr_token_hash(qr.as_str().unwrap())
+            library::pass_code_hash(code.as_str().unwrap()),
+            library::qr_token_hash(qr.as_str().unwrap())
         )
     };
     assert_eq!(
         hashes(pass_id.clone()).await,
         vec![secret_hashes(&first["code"], &first["qr_token"])]
     );
-    let records = || strings(&app, "SELECT body AS s FROM idempotency_keys".into());
+    let records = || app.strings("SELECT body AS s FROM idempotency_keys".into());
     for r in records().await {
         assert!(
             !r.contains(first["code"].as_str().unwrap()),
@@ -2474,13 +1821,13 @@ async fn a_pass_code_is_never_kept_for_replays_and_a_replay_gets_a_working_one(a
 async fn school_admins_do_not_see_when_tip_line_alerts_went_out(app: TestApp) {
     let sc = scene(&app).await;
     let w = &sc.w;
-    let tipline_rows = strings(
-        &app,
-        "SELECT o.id AS s FROM outbox o JOIN notifications n ON n.id = o.notification_id \
+    let tipline_rows = app
+        .strings(
+            "SELECT o.id AS s FROM outbox o JOIN notifications n ON n.id = o.notification_id \
          WHERE n.category = 'tipline' ORDER BY o.id"
-            .into(),
-    )
-    .await;
+                .into(),
+        )
+        .await;
     assert!(
         !tipline_rows.is_empty(),
         "the reports raised no alerts to deliver"
@@ -2627,7 +1974,7 @@ async fn a_reporter_cannot_flood_a_report_with_messages(app: TestApp) {
 }
 
 async fn a_bogus_wrap_does_not_hide_a_recipients_real_one(app: TestApp) {
-    use safecampus::crypto::envelope::Envelope;
+    use library::Envelope;
     let sc = scene(&app).await;
     let w = &sc.w;
     app.create_user(&w.x.admin, "counselor", "sch-x.newcomer", None)

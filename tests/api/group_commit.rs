@@ -2,15 +2,11 @@
 //! keep or lose only their own writes, a failed commit fails them all, and
 //! concurrent writes all land exactly once.
 
-mod common;
-
-use common::TestApp;
+use crate::support::library::{AnyConnection, ApiError, AppResult, Backend, Code, Db};
+use crate::support::TestApp;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use safecampus::db::{AnyConnection, Backend, Db};
-use safecampus::error::Code;
-use safecampus::error::{ApiError, AppResult};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -224,9 +220,9 @@ async fn concurrent_writes_all_land_exactly_once(app: TestApp) {
 /// Two requests with one Idempotency-Key that land in the same batch: the
 /// second sees the first's key inside the shared transaction and replays it.
 async fn idempotent_twins_in_one_batch_create_one_row(app: TestApp) {
+    use crate::support::library::{IdempotencyKey, Idempotent};
     use actix_web::http::StatusCode;
     use actix_web::FromRequest;
-    use safecampus::http::{respond_idempotent, IdempotencyKey};
     let db = app.state.db.clone();
     setup(&db).await;
     let (release, held) = hold_writer(&db).await;
@@ -240,18 +236,11 @@ async fn idempotent_twins_in_one_batch_create_one_row(app: TestApp) {
                     .insert_header(("Idempotency-Key", "twin"))
                     .to_http_request();
                 let key = IdempotencyKey::extract(&req).await.unwrap();
-                let res = respond_idempotent(
-                    &db,
-                    now,
-                    "probe".into(),
-                    key,
-                    [7u8; 32],
-                    StatusCode::CREATED,
-                    move |conn| {
+                let res = Idempotent::new(&db, now, "probe".into(), key, [7u8; 32])
+                    .run(move |conn| {
                         insert(conn, &format!("row-{i}"), None)?;
                         Ok(serde_json::json!({ "made": i }))
-                    },
-                )
+                    })
                 .await
                 .unwrap();
                 (

@@ -1,6 +1,4 @@
-mod common;
-
-use common::TestApp;
+use crate::support::TestApp;
 use serde_json::json;
 
 async fn the_feed_pages_newest_first_and_counts_unread(app: TestApp) {
@@ -89,7 +87,7 @@ async fn texts_follow_the_readers_language(app: TestApp) {
         .post(
             "/api/v1/users",
             &admin.token,
-            json!({"role": "parent", "username": "parent.en", "display_name": "P", "password": common::PASSWORD, "language": "en"}),
+            json!({"role": "parent", "username": "parent.en", "display_name": "P", "password": crate::support::PASSWORD, "language": "en"}),
         )
         .await
         .expect(201);
@@ -100,7 +98,7 @@ async fn texts_follow_the_readers_language(app: TestApp) {
     let en_feed = app
         .get(
             "/api/v1/me/notifications",
-            &app.login("parent.en", common::PASSWORD).await.token,
+            &app.login("parent.en", crate::support::PASSWORD).await.token,
         )
         .await
         .expect(200);
@@ -108,7 +106,7 @@ async fn texts_follow_the_readers_language(app: TestApp) {
     let zh_feed = app
         .get(
             "/api/v1/me/notifications",
-            &app.login("parent.zh", common::PASSWORD).await.token,
+            &app.login("parent.zh", crate::support::PASSWORD).await.token,
         )
         .await
         .expect(200);

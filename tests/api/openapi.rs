@@ -1,12 +1,13 @@
 //! The committed OpenAPI document is the one the code generates.
 //! Regenerate with: cargo run -q -- openapi > openapi/openapi.json
 
+use crate::support::library;
 use serde_json::Value;
 use std::collections::HashSet;
 
 #[test]
 fn committed_openapi_matches_the_code() {
-    let generated = safecampus::app::openapi_json();
+    let generated = library::openapi_json();
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
             .expect("openapi/openapi.json exists");
@@ -35,7 +36,7 @@ fn refs(v: &Value, out: &mut Vec<String>) {
 
 #[test]
 fn the_document_is_openapi_3_and_every_reference_resolves() {
-    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    let doc: Value = serde_json::from_str(&library::openapi_json()).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     let paths = doc["paths"].as_object().unwrap();
@@ -70,7 +71,7 @@ fn the_document_is_openapi_3_and_every_reference_resolves() {
 /// every such operation (schemathesis found 403s and others undocumented).
 #[test]
 fn every_operation_documents_its_common_problems() {
-    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    let doc: Value = serde_json::from_str(&library::openapi_json()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
@@ -115,7 +116,7 @@ fn every_operation_documents_its_common_problems() {
 /// preferences were documented with the tip line's categories.
 #[test]
 fn notification_and_report_categories_are_distinct_schemas() {
-    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    let doc: Value = serde_json::from_str(&library::openapi_json()).unwrap();
     let schemas = &doc["components"]["schemas"];
     let names = |name: &str| -> Vec<String> {
         schemas[name]["enum"]

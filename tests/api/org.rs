@@ -1,6 +1,4 @@
-mod common;
-
-use common::{TestApp, PASSWORD};
+use crate::support::{TestApp, PASSWORD};
 use serde_json::json;
 
 async fn district_admin_builds_a_school_and_a_parent_sees_the_child(app: TestApp) {
@@ -405,11 +403,11 @@ async fn idempotent_create_replays_and_refuses_a_changed_body(app: TestApp) {
     .await
     .expect_problem(422, "idempotency_key_reused");
     // Another caller's identical key is theirs alone.
-    let other = app.login("admin", common::ADMIN_PASSWORD).await;
+    let other = app.login("admin", crate::support::ADMIN_PASSWORD).await;
     let _ = other;
     // After 24 hours the key is forgotten.
     app.clock.advance(chrono::Duration::hours(25));
-    let fresh = app.login("admin", common::ADMIN_PASSWORD).await;
+    let fresh = app.login("admin", crate::support::ADMIN_PASSWORD).await;
     app.send(
         "POST",
         "/api/v1/schools",

@@ -1,6 +1,4 @@
-mod common;
-
-use common::TestApp;
+use crate::support::TestApp;
 use serde_json::json;
 
 async fn the_chain_verifies_and_shows_a_tampered_row(app: TestApp) {
@@ -76,7 +74,7 @@ async fn concurrent_writers_keep_one_chain(app: TestApp) {
 
 async fn audit_rows_hold_no_passwords_or_tokens(app: TestApp) {
     let w = app.world().await;
-    let marker = common::PASSWORD;
+    let marker = crate::support::PASSWORD;
     let token_piece = &w.x.parent.refresh[..16];
     for column in [
         "id",

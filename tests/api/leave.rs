@@ -1,40 +1,10 @@
 //! Leave and return: the approval chain, the gate, overdue returns, roll
 //! call and absence alerts, and the confidential concern pattern.
 
-mod common;
-
-use actix_web::web;
+use crate::support::library::Presence;
+use crate::support::*;
 use chrono::Duration;
-use common::*;
 use serde_json::{json, Value};
-
-async fn relog(app: &TestApp, s: &Session) -> Session {
-    let password = if s.username == "admin" {
-        ADMIN_PASSWORD
-    } else {
-        PASSWORD
-    };
-    app.login(&s.username, password).await
-}
-
-/// Moves the clock, and everyone in the world signs in again.
-async fn advance(app: &TestApp, w: &mut World, by: Duration) {
-    app.clock.advance(by);
-    w.district_admin = relog(app, &w.district_admin).await;
-    for p in [&mut w.x, &mut w.y] {
-        p.admin = relog(app, &p.admin).await;
-        p.teacher = relog(app, &p.teacher).await;
-        p.guard = relog(app, &p.guard).await;
-        p.parent = relog(app, &p.parent).await;
-    }
-}
-
-async fn notes(app: &TestApp, user_id: &str, template: &str) -> i64 {
-    app.query_i64(format!(
-        "SELECT COUNT(*) AS n FROM notifications WHERE user_id = '{user_id}' AND template = '{template}'"
-    ))
-    .await
-}
 
 async fn notes_of_template(app: &TestApp, template: &str) -> i64 {
     app.query_i64(format!(
@@ -87,9 +57,6 @@ fn leave(student: &str, starts: &str, ends: &str, campus: bool) -> Value {
            "reason": "fever", "leaves_campus": campus})
 }
 
-const TEN: &str = "2026-11-30T02:00:00Z"; // 10:00 local
-const NOON: &str = "2026-11-30T04:00:00Z"; // 12:00 local
-
 async fn file(app: &TestApp, who: &Session, body: Value) -> Value {
     app.post("/api/v1/leave-requests", &who.token, body)
         .await
@@ -140,14 +107,6 @@ async fn approved_leave(app: &TestApp, w: &World, student: &str) -> String {
     id
 }
 
-async fn run_overdue(app: &TestApp) -> usize {
-    let state = app.state.clone();
-    web::block(move || safecampus::leave::run_overdue_leave_worker(&state))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 async fn roll_call(
     app: &TestApp,
     who: &Session,
@@ -172,7 +131,8 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
     assert_eq!(l["status"], "pending_guardian");
     assert_eq!(l["needs_school_approval"], false);
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "leave.awaiting_decision").await,
+        app.notes(&w.x.parent.user_id, "leave.awaiting_decision")
+            .await,
         1
     );
 
@@ -194,7 +154,8 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
     assert_eq!(c["status"], "pending_teacher");
     assert_eq!(c["guardian_decision"]["by"], w.x.parent.user_id.as_str());
     assert_eq!(
-        notes(&app, &w.x.teacher.user_id, "leave.awaiting_decision").await,
+        app.notes(&w.x.teacher.user_id, "leave.awaiting_decision")
+            .await,
         1
     );
     cosign(&app, &w.x.parent, id, true)
@@ -218,8 +179,8 @@ async fn student_leave_is_cosigned_then_approved_and_each_step_is_told(app: Test
     let a = decide(&app, &w.x.teacher, id, true).await.expect(200);
     assert_eq!(a["status"], "approved");
     assert_eq!(a["teacher_decision"]["approve"], true);
-    assert_eq!(notes(&app, &kid_s.user_id, "leave.approved").await, 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 1);
+    assert_eq!(app.notes(&kid_s.user_id, "leave.approved").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.approved").await, 1);
     decide(&app, &w.x.teacher, id, true)
         .await
         .expect_problem(409, "leave_not_pending");
@@ -284,10 +245,11 @@ async fn long_leave_needs_the_school_admin_and_queues_show_who_decides(app: Test
     let t = decide(&app, &w.x.teacher, id, true).await.expect(200);
     assert_eq!(t["status"], "pending_school");
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "leave.awaiting_decision").await,
+        app.notes(&w.x.admin.user_id, "leave.awaiting_decision")
+            .await,
         1
     );
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 0);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.approved").await, 0);
     decide(&app, &w.x.teacher, id, true)
         .await
         .expect_problem(403, "school_admin_required");
@@ -303,7 +265,7 @@ async fn long_leave_needs_the_school_admin_and_queues_show_who_decides(app: Test
     let a = decide(&app, &w.x.admin, id, true).await.expect(200);
     assert_eq!(a["status"], "approved");
     assert_eq!(a["school_decision"]["by"], w.x.admin.user_id.as_str());
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.approved").await, 1);
     assert_eq!(app.count("leave_requests").await, 1);
 }
 
@@ -316,9 +278,10 @@ async fn rejection_and_withdrawal_end_the_request_for_the_right_people_only(app:
     let r = cosign(&app, &w.x.parent, id, false).await.expect(200);
     assert_eq!(r["status"], "rejected");
     assert_eq!(r["guardian_decision"]["approve"], false);
-    assert_eq!(notes(&app, &kid_s.user_id, "leave.rejected").await, 1);
+    assert_eq!(app.notes(&kid_s.user_id, "leave.rejected").await, 1);
     assert_eq!(
-        notes(&app, &w.x.teacher.user_id, "leave.awaiting_decision").await,
+        app.notes(&w.x.teacher.user_id, "leave.awaiting_decision")
+            .await,
         0
     );
 
@@ -328,7 +291,7 @@ async fn rejection_and_withdrawal_end_the_request_for_the_right_people_only(app:
     let r = decide(&app, &w.x.teacher, id, false).await.expect(200);
     assert_eq!(r["status"], "rejected");
     assert_eq!(r["teacher_decision"]["approve"], false);
-    assert_eq!(notes(&app, &kid_s.user_id, "leave.rejected").await, 2);
+    assert_eq!(app.notes(&kid_s.user_id, "leave.rejected").await, 2);
 
     // Withdrawal: only the requester, only before the start.
     let l = file(
@@ -353,10 +316,7 @@ async fn rejection_and_withdrawal_end_the_request_for_the_right_people_only(app:
         .await
         .expect(200);
     assert_eq!(wd["status"], "withdrawn");
-    assert_eq!(
-        notes(&app, &w.x.teacher.user_id, "leave.withdrawn").await,
-        1
-    );
+    assert_eq!(app.notes(&w.x.teacher.user_id, "leave.withdrawn").await, 1);
     app.post(&path, &w.x.parent.token, json!({}))
         .await
         .expect_problem(409, "leave_not_pending");
@@ -364,7 +324,7 @@ async fn rejection_and_withdrawal_end_the_request_for_the_right_people_only(app:
     // An approved leave that has started cannot be withdrawn.
     let started = approved_leave(&app, &w, &kid).await;
     let mut w = w;
-    advance(&app, &mut w, Duration::hours(3)).await; // 11:00 local
+    app.advance(&mut w, Duration::hours(3)).await; // 11:00 local
     app.post(
         &format!("/api/v1/leave-requests/{started}/withdraw"),
         &w.x.parent.token,
@@ -459,15 +419,15 @@ async fn gate_exit_only_inside_the_window_once_and_after_approval(app: TestApp) 
     exit(&app, &w.y.guard, &id, json!({}))
         .await
         .expect_problem(404, "not_found");
-    advance(&app, &mut w, Duration::minutes(91)).await; // 09:31: inside the 30 minutes before
+    app.advance(&mut w, Duration::minutes(91)).await; // 09:31: inside the 30 minutes before
     let e = exit(&app, &w.x.guard, &id, json!({})).await.expect(200);
     assert_eq!(e["status"], "out");
     assert_eq!(e["exit"]["adult_kind"], "none");
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.exited").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.exited").await, 1);
     exit(&app, &w.x.guard, &id, json!({}))
         .await
         .expect_problem(409, "leave_not_active");
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.exited").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.exited").await, 1);
 
     // After the end, and by pass code.
     let l2 = file(
@@ -509,7 +469,7 @@ async fn gate_exit_only_inside_the_window_once_and_after_approval(app: TestApp) 
     )
     .await
     .expect_problem(422, "invalid_field");
-    advance(&app, &mut w, Duration::hours(5)).await; // 14:31: after its end
+    app.advance(&mut w, Duration::hours(5)).await; // 14:31: after its end
     app.post(
         "/api/v1/gate/leave-exit",
         &w.x.guard.token,
@@ -557,8 +517,8 @@ async fn gate_exit_only_inside_the_window_once_and_after_approval(app: TestApp) 
 async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
     let mut w = app.world().await;
     let id = approved_leave(&app, &w, &w.x.student_id.clone()).await;
-    advance(&app, &mut w, Duration::hours(2)).await; // 10:00 local
-                                                     // Nobody named.
+    app.advance(&mut w, Duration::hours(2)).await; // 10:00 local
+                                                   // Nobody named.
     exit(&app, &w.x.guard, &id, json!({}))
         .await
         .expect_problem(403, "pickup_not_authorized");
@@ -571,8 +531,8 @@ async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
     )
     .await
     .expect_problem(403, "pickup_not_authorized");
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.refused").await, 1);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.refused").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.refused").await, 1);
+    assert_eq!(app.notes(&w.x.teacher.user_id, "pickup.refused").await, 1);
     let l = app
         .get(&format!("/api/v1/leave-requests/{id}"), &w.x.guard.token)
         .await
@@ -600,7 +560,8 @@ async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
         .await
         .expect_problem(403, "pickup_blocked");
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "pickup.blocked_attempt").await,
+        app.notes(&w.x.admin.user_id, "pickup.blocked_attempt")
+            .await,
         1
     );
 
@@ -615,7 +576,7 @@ async fn handover_student_leaves_only_with_an_authorised_adult(app: TestApp) {
     .expect(200);
     assert_eq!(e["status"], "out");
     assert_eq!(e["exit"]["adult_kind"], "guardian");
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.exited").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.exited").await, 1);
 }
 
 async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
@@ -629,16 +590,17 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
     decide(&app, &w.x.teacher, untouched["id"].as_str().unwrap(), true)
         .await
         .expect(200);
-    advance(&app, &mut w, Duration::hours(2)).await; // 10:00
+    app.advance(&mut w, Duration::hours(2)).await; // 10:00
     exit(&app, &w.x.guard, &id, json!({})).await.expect(200);
-    advance(&app, &mut w, Duration::minutes(119)).await; // 11:59
-    assert_eq!(run_overdue(&app).await, 0);
-    advance(&app, &mut w, Duration::minutes(1)).await; // 12:00: the end
-    assert_eq!(run_overdue(&app).await, 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.overdue").await, 1);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "leave.overdue").await, 1);
+    app.advance(&mut w, Duration::minutes(119)).await; // 11:59
+    assert_eq!(app.run_overdue_leave().await, 0);
+    app.advance(&mut w, Duration::minutes(1)).await; // 12:00: the end
+    assert_eq!(app.run_overdue_leave().await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.overdue").await, 1);
+    assert_eq!(app.notes(&w.x.teacher.user_id, "leave.overdue").await, 1);
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "leave.overdue_escalated").await,
+        app.notes(&w.x.admin.user_id, "leave.overdue_escalated")
+            .await,
         0
     );
     let l = app
@@ -647,20 +609,22 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
         .expect(200);
     assert_eq!(l["status"], "overdue");
     assert!(l["overdue_since"].is_string());
-    assert_eq!(run_overdue(&app).await, 0);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.overdue").await, 1);
+    assert_eq!(app.run_overdue_leave().await, 0);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.overdue").await, 1);
 
-    advance(&app, &mut w, Duration::minutes(120)).await; // two hours later
-    assert_eq!(run_overdue(&app).await, 1);
+    app.advance(&mut w, Duration::minutes(120)).await; // two hours later
+    assert_eq!(app.run_overdue_leave().await, 1);
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "leave.overdue_escalated").await,
+        app.notes(&w.x.admin.user_id, "leave.overdue_escalated")
+            .await,
         1
     );
     assert_eq!(
-        notes(&app, &w.y.admin.user_id, "leave.overdue_escalated").await,
+        app.notes(&w.y.admin.user_id, "leave.overdue_escalated")
+            .await,
         0
     );
-    assert_eq!(run_overdue(&app).await, 0);
+    assert_eq!(app.run_overdue_leave().await, 0);
     assert_eq!(app.count("leave_overdue_alerts").await, 2);
 
     // Another school's guard cannot record it; a parent is not gate staff.
@@ -673,13 +637,13 @@ async fn overdue_alerts_once_escalates_once_and_return_clears_it(app: TestApp) {
     let r = back(&app, &w.x.guard, &id).await.expect(200);
     assert_eq!(r["status"], "returned");
     assert!(r["returned_at"].is_string());
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.returned").await, 1);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "leave.returned").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.returned").await, 1);
+    assert_eq!(app.notes(&w.x.teacher.user_id, "leave.returned").await, 1);
     back(&app, &w.x.guard, &id)
         .await
         .expect_problem(409, "leave_not_active");
-    advance(&app, &mut w, Duration::hours(3)).await;
-    assert_eq!(run_overdue(&app).await, 0);
+    app.advance(&mut w, Duration::hours(3)).await;
+    assert_eq!(app.run_overdue_leave().await, 0);
     assert_eq!(app.count("leave_overdue_alerts").await, 2);
 }
 
@@ -692,9 +656,9 @@ async fn early_return_ends_the_leave_and_only_the_head_teacher_among_teachers_re
     back(&app, &w.x.guard, &id)
         .await
         .expect_problem(409, "leave_not_active");
-    advance(&app, &mut w, Duration::hours(2)).await;
+    app.advance(&mut w, Duration::hours(2)).await;
     exit(&app, &w.x.guard, &id, json!({})).await.expect(200);
-    advance(&app, &mut w, Duration::minutes(30)).await; // 10:30, back early
+    app.advance(&mut w, Duration::minutes(30)).await; // 10:30, back early
     app.create_user(&w.x.admin, "teacher", "x.teacher2", None)
         .await;
     let other_teacher = app.login("x.teacher2", PASSWORD).await;
@@ -703,41 +667,12 @@ async fn early_return_ends_the_leave_and_only_the_head_teacher_among_teachers_re
         .expect_problem(403, "not_head_teacher");
     let r = back(&app, &w.x.teacher, &id).await.expect(200);
     assert_eq!(r["status"], "returned");
-    advance(&app, &mut w, Duration::hours(3)).await;
-    assert_eq!(run_overdue(&app).await, 0);
-    let state = app.state.clone();
-    let s = older.clone();
-    let at = app_now(&app);
-    let p = web::block(move || {
-        let mut conn = state.db.conn().unwrap();
-        safecampus::leave::presence(&mut conn, &s, at)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(p, safecampus::leave::Presence::Present);
-}
-
-fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
-    use safecampus::clock::Clock;
-    app.clock.now()
-}
-
-async fn presence(app: &TestApp, student: &str) -> safecampus::leave::Presence {
-    let state = app.state.clone();
-    let s = student.to_string();
-    let at = app_now(app);
-    web::block(move || {
-        let mut conn = state.db.conn().unwrap();
-        safecampus::leave::presence(&mut conn, &s, at)
-    })
-    .await
-    .unwrap()
-    .unwrap()
+    app.advance(&mut w, Duration::hours(3)).await;
+    assert_eq!(app.run_overdue_leave().await, 0);
+    assert_eq!(app.presence(&older).await, Presence::Present);
 }
 
 async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdraws(app: TestApp) {
-    use safecampus::leave::Presence;
     let mut w = app.world().await;
     // A second guardian for the world's pupil.
     let dad = app.create_user(&w.x.admin, "parent", "x.dad", None).await;
@@ -745,12 +680,12 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
         .await;
     let older = older_pupil(&app, &w, "zhangsan").await;
     let leave_id = approved_leave(&app, &w, &older).await;
-    advance(&app, &mut w, Duration::hours(2)).await; // 10:00
+    app.advance(&mut w, Duration::hours(2)).await; // 10:00
     exit(&app, &w.x.guard, &leave_id, json!({}))
         .await
         .expect(200);
-    assert_eq!(presence(&app, &older).await, Presence::OnLeave);
-    assert_eq!(presence(&app, &w.x.student_id).await, Presence::Present);
+    assert_eq!(app.presence(&older).await, Presence::OnLeave);
+    assert_eq!(app.presence(&w.x.student_id).await, Presence::Present);
 
     // Who may take a roll call.
     roll_call(&app, &w.x.parent, &w.x.class_id, "2026-11-30", 2, &[])
@@ -797,15 +732,16 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
     // Each guardian of the unexcused pupil, and nobody for the one on leave
     // (the world's parent is guardian of both).
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "attendance.absent_unexcused").await,
+        app.notes(&w.x.parent.user_id, "attendance.absent_unexcused")
+            .await,
         1
     );
-    assert_eq!(notes(&app, &dad, "attendance.absent_unexcused").await, 1);
+    assert_eq!(app.notes(&dad, "attendance.absent_unexcused").await, 1);
     assert_eq!(
         notes_of_template(&app, "attendance.absent_unexcused").await,
         2
     );
-    assert_eq!(presence(&app, &w.x.student_id).await, Presence::Absent);
+    assert_eq!(app.presence(&w.x.student_id).await, Presence::Absent);
 
     // The pupil was there after all: the correction withdraws the alert.
     let fix = roll_call(
@@ -823,16 +759,17 @@ async fn roll_call_alerts_each_guardian_of_the_unexcused_and_a_correction_withdr
     assert_eq!(fix["withdrawn_student_ids"][0], w.x.student_id.as_str());
     assert_eq!(fix["absences"].as_array().unwrap().len(), 1);
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "attendance.absence_withdrawn").await,
+        app.notes(&w.x.parent.user_id, "attendance.absence_withdrawn")
+            .await,
         1
     );
-    assert_eq!(notes(&app, &dad, "attendance.absence_withdrawn").await, 1);
+    assert_eq!(app.notes(&dad, "attendance.absence_withdrawn").await, 1);
     assert_eq!(
         notes_of_template(&app, "attendance.absent_unexcused").await,
         2
     );
     assert_eq!(app.count("roll_calls").await, 1);
-    assert_eq!(presence(&app, &w.x.student_id).await, Presence::Present);
+    assert_eq!(app.presence(&w.x.student_id).await, Presence::Present);
 
     // The history the family and the school read.
     let att = app
@@ -890,7 +827,8 @@ async fn guardian_explains_an_absence_and_the_head_teacher_is_told(app: TestApp)
         .expect(200);
     assert_eq!(e["explanation"], "dentist, forgot to file");
     assert_eq!(
-        notes(&app, &w.x.teacher.user_id, "attendance.absence_explained").await,
+        app.notes(&w.x.teacher.user_id, "attendance.absence_explained")
+            .await,
         1
     );
     // The family's words are for the family, the head teacher and the
@@ -994,15 +932,18 @@ async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: Te
         3
     );
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "attendance.concern_raised").await,
+        app.notes(&w.x.parent.user_id, "attendance.concern_raised")
+            .await,
         0
     );
     assert_eq!(
-        notes(&app, &other_teacher.user_id, "attendance.concern_raised").await,
+        app.notes(&other_teacher.user_id, "attendance.concern_raised")
+            .await,
         0
     );
     assert_eq!(
-        notes(&app, &counselor.user_id, "attendance.concern_raised").await,
+        app.notes(&counselor.user_id, "attendance.concern_raised")
+            .await,
         1
     );
 }
@@ -1047,9 +988,9 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
         .await;
     assert_eq!(again.expect(200)["status"], "approved");
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.approved").await, 1);
 
-    advance(&app, &mut w, Duration::hours(2)).await;
+    app.advance(&mut w, Duration::hours(2)).await;
     let ekey = [("Idempotency-Key", "exit-1")];
     let path = format!("/api/v1/leave-requests/{id}/exit");
     for _ in 0..2 {
@@ -1064,7 +1005,7 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
             .await;
         assert_eq!(e.expect(200)["status"], "out");
     }
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.exited").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.exited").await, 1);
 
     let rkey = [("Idempotency-Key", "return-1")];
     let path = format!("/api/v1/leave-requests/{id}/return");
@@ -1074,7 +1015,7 @@ async fn retries_with_an_idempotency_key_act_once(app: TestApp) {
             .await;
         assert_eq!(r.expect(200)["status"], "returned");
     }
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.returned").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.returned").await, 1);
     // The same key with another body is refused.
     let mut other = body.clone();
     other["reason"] = json!("cough");
@@ -1095,7 +1036,7 @@ async fn a_pupil_handed_over_today_cannot_also_leave_on_a_leave_pass(app: TestAp
     let l = file(&app, &w.x.parent, leave(&older, TEN, NOON, true)).await;
     let id = l["id"].as_str().unwrap().to_string();
     decide(&app, &w.x.teacher, &id, true).await.expect(200);
-    advance(&app, &mut w, Duration::minutes(91)).await;
+    app.advance(&mut w, Duration::minutes(91)).await;
     app.post(
         "/api/v1/handovers",
         &w.x.guard.token,
@@ -1152,14 +1093,15 @@ async fn a_barred_guardian_hears_nothing_of_leave_or_absence(app: TestApp) {
     )
     .await
     .expect(200);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "leave.approved").await, 0);
+    assert_eq!(app.notes(&w.x.parent.user_id, "leave.approved").await, 0);
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "attendance.absent_unexcused").await,
+        app.notes(&w.x.parent.user_id, "attendance.absent_unexcused")
+            .await,
         0
     );
     // The pupil's other guardian is still told.
-    assert_eq!(notes(&app, &dad, "leave.approved").await, 1);
-    assert_eq!(notes(&app, &dad, "attendance.absent_unexcused").await, 1);
+    assert_eq!(app.notes(&dad, "leave.approved").await, 1);
+    assert_eq!(app.notes(&dad, "attendance.absent_unexcused").await, 1);
 }
 
 on_both_databases!(

@@ -1,9 +1,7 @@
 //! Regressions from the hostile-input runs (schemathesis, cargo-fuzz): each
 //! scenario on SQLite and PostgreSQL.
 
-mod common;
-
-use common::TestApp;
+use crate::support::TestApp;
 
 /// A documented path called with a method it does not have is 405 with
 /// `Allow` (RFC 9110), not 404; an unknown path stays 404.

@@ -1,53 +1,14 @@
 //! Pickup at dismissal: who may take a pupil, who never may, passes, the
 //! handover at the gate, both sides confirming, and late-pickup escalation.
 
-mod common;
-
-use actix_web::web;
+use crate::support::*;
 use base64::Engine;
 use chrono::Duration;
-use common::*;
 use serde_json::{json, Value};
-
-/// Signs in again after the clock moved past the access tokens' lifetime.
-async fn relog(app: &TestApp, s: &Session) -> Session {
-    let password = if s.username == "admin" {
-        ADMIN_PASSWORD
-    } else {
-        PASSWORD
-    };
-    app.login(&s.username, password).await
-}
-
-/// Moves the clock, and everyone in the world signs in again.
-async fn advance(app: &TestApp, w: &mut World, by: Duration) {
-    app.clock.advance(by);
-    w.district_admin = relog(app, &w.district_admin).await;
-    for p in [&mut w.x, &mut w.y] {
-        p.admin = relog(app, &p.admin).await;
-        p.teacher = relog(app, &p.teacher).await;
-        p.guard = relog(app, &p.guard).await;
-        p.parent = relog(app, &p.parent).await;
-    }
-}
 
 /// 16:30 in Shanghai on Monday 30 November 2026: dismissal.
 async fn to_dismissal(app: &TestApp, w: &mut World) {
-    advance(app, w, Duration::minutes(8 * 60 + 30)).await;
-}
-
-async fn notes(app: &TestApp, user_id: &str, template: &str) -> i64 {
-    app.query_i64(format!(
-        "SELECT COUNT(*) AS n FROM notifications WHERE user_id = '{user_id}' AND template = '{template}'"
-    ))
-    .await
-}
-
-async fn audits(app: &TestApp, action: &str) -> i64 {
-    app.query_i64(format!(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}'"
-    ))
-    .await
+    app.advance(w, Duration::minutes(8 * 60 + 30)).await;
 }
 
 async fn add_person(app: &TestApp, who: &Session, student: &str, body: Value) -> Value {
@@ -90,14 +51,6 @@ async fn second_pupil(app: &TestApp, w: &World, name: &str) -> (String, Session)
     (student, app.login(&uname, PASSWORD).await)
 }
 
-async fn run_late_worker(app: &TestApp) -> usize {
-    let state = app.state.clone();
-    web::block(move || safecampus::pickup::run_late_pickup_worker(&state))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 async fn guardian_handover_releases_once_and_tells_the_family(app: TestApp) {
     let mut w = app.world().await;
     to_dismissal(&app, &mut w).await;
@@ -108,7 +61,7 @@ async fn guardian_handover_releases_once_and_tells_the_family(app: TestApp) {
     assert_eq!(h["released_to"]["relation"], "mother");
     assert_eq!(h["student"]["id"], w.x.student_id.as_str());
     assert_eq!(h["date"], "2026-11-30");
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.released").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.released").await, 1);
 
     handover(&app, &w.x.teacher, body)
         .await
@@ -159,7 +112,7 @@ async fn delegate_is_released_only_inside_validity_window_and_weekdays(app: Test
     assert_eq!(gm["weekdays"].as_array().unwrap().len(), 7);
     // Every change is told to the family.
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "pickup.person_added").await,
+        app.notes(&w.x.parent.user_id, "pickup.person_added").await,
         3
     );
     to_dismissal(&app, &mut w).await;
@@ -182,7 +135,7 @@ async fn delegate_is_released_only_inside_validity_window_and_weekdays(app: Test
     .expect(201);
     assert_eq!(h["released_to"]["name"], "Grandma Li");
     // The next day grandma's authorisation has ended; the aunt's has begun.
-    advance(&app, &mut w, Duration::days(1)).await;
+    app.advance(&mut w, Duration::days(1)).await;
     handover(
         &app,
         &w.x.guard,
@@ -216,7 +169,8 @@ async fn revoked_delegate_is_refused_and_the_entry_is_kept(app: TestApp) {
         .expect(200);
     assert!(revoked["revoked_at"].is_string());
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "pickup.person_revoked").await,
+        app.notes(&w.x.parent.user_id, "pickup.person_revoked")
+            .await,
         1
     );
     to_dismissal(&app, &mut w).await;
@@ -302,13 +256,9 @@ async fn blocked_person_is_refused_even_with_a_valid_pass_and_everyone_is_alerte
         &w.x.teacher.user_id,
         &w.x.admin.user_id,
     ] {
-        assert_eq!(
-            notes(&app, user, "pickup.blocked_attempt").await,
-            4,
-            "{user}"
-        );
+        assert_eq!(app.notes(user, "pickup.blocked_attempt").await, 4, "{user}");
     }
-    assert_eq!(audits(&app, "pickup.blocked_attempt").await, 4);
+    assert_eq!(app.audits("pickup.blocked_attempt").await, 4);
     // Only the school admin lifts a block; then the pass works.
     let bid = block["id"].as_str().unwrap();
     app.post(
@@ -326,7 +276,7 @@ async fn blocked_person_is_refused_even_with_a_valid_pass_and_everyone_is_alerte
     .await
     .expect(200);
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "pickup.block_lifted").await,
+        app.notes(&w.x.parent.user_id, "pickup.block_lifted").await,
         1
     );
     let h = handover(
@@ -372,7 +322,7 @@ async fn another_students_pass_is_refused(app: TestApp) {
         .await
         .expect(201);
     to_dismissal(&app, &mut w).await;
-    let other_parent = relog(&app, &other_parent).await;
+    let other_parent = app.relog(&other_parent).await;
     let s = &w.x.student_id.clone();
     for body in [
         json!({"student_id": s, "pass_code": pass["code"], "presented": {"name": "Mr Zhou"}}),
@@ -430,7 +380,7 @@ async fn pass_for_today_after_the_cutoff_is_refused(app: TestApp) {
     issue_pass(&app, &w.x.parent, s, json!({"date": "2026-11-30"}))
         .await
         .expect(201);
-    advance(&app, &mut w, Duration::hours(5)).await; // 13:00 in Shanghai
+    app.advance(&mut w, Duration::hours(5)).await; // 13:00 in Shanghai
     issue_pass(&app, &w.x.parent, s, json!({"date": "2026-11-30"}))
         .await
         .expect_problem(409, "after_cutoff");
@@ -464,11 +414,11 @@ async fn unauthorised_attempt_is_refused_alerted_and_audited(app: TestApp) {
     .await
     .expect_problem(403, "pickup_not_authorized");
     assert_eq!(app.count("handovers").await, 0);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.refused").await, 2);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.refused").await, 2);
-    assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.refused").await, 0);
-    assert_eq!(notes(&app, &w.y.parent.user_id, "pickup.refused").await, 0);
-    assert_eq!(audits(&app, "pickup.refused").await, 2);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.refused").await, 2);
+    assert_eq!(app.notes(&w.x.teacher.user_id, "pickup.refused").await, 2);
+    assert_eq!(app.notes(&w.x.admin.user_id, "pickup.refused").await, 0);
+    assert_eq!(app.notes(&w.y.parent.user_id, "pickup.refused").await, 0);
+    assert_eq!(app.audits("pickup.refused").await, 2);
     let feed = app
         .get("/api/v1/me/notifications", &w.x.parent.token)
         .await
@@ -551,41 +501,42 @@ async fn late_pickup_escalates_at_the_threshold_and_twice_it_without_repeats(app
     .await
     .expect(201);
 
-    advance(&app, &mut w, Duration::minutes(14)).await; // 16:44
-    assert_eq!(run_late_worker(&app).await, 0);
-    advance(&app, &mut w, Duration::minutes(1)).await; // 16:45: the threshold
-                                                       // One late pupil in each school.
-    assert_eq!(run_late_worker(&app).await, 2);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
-    assert_eq!(notes(&app, &w.x.teacher.user_id, "pickup.late").await, 1);
+    app.advance(&mut w, Duration::minutes(14)).await; // 16:44
+    assert_eq!(app.run_late_pickup().await, 0);
+    app.advance(&mut w, Duration::minutes(1)).await; // 16:45: the threshold
+                                                     // One late pupil in each school.
+    assert_eq!(app.run_late_pickup().await, 2);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.late").await, 1);
+    assert_eq!(app.notes(&w.x.teacher.user_id, "pickup.late").await, 1);
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await,
+        app.notes(&w.x.admin.user_id, "pickup.late_escalated").await,
         0
     );
-    assert_eq!(notes(&app, &bus_parent.user_id, "pickup.late").await, 0);
-    assert_eq!(run_late_worker(&app).await, 0);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
+    assert_eq!(app.notes(&bus_parent.user_id, "pickup.late").await, 0);
+    assert_eq!(app.run_late_pickup().await, 0);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.late").await, 1);
 
-    advance(&app, &mut w, Duration::minutes(15)).await; // 17:00: twice the threshold
-    assert_eq!(run_late_worker(&app).await, 2);
+    app.advance(&mut w, Duration::minutes(15)).await; // 17:00: twice the threshold
+    assert_eq!(app.run_late_pickup().await, 2);
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await,
+        app.notes(&w.x.admin.user_id, "pickup.late_escalated").await,
         1
     );
     assert_eq!(
-        notes(&app, &w.x.teacher.user_id, "pickup.late_escalated").await,
+        app.notes(&w.x.teacher.user_id, "pickup.late_escalated")
+            .await,
         1
     );
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 2);
-    assert_eq!(run_late_worker(&app).await, 0);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.late").await, 2);
+    assert_eq!(app.run_late_pickup().await, 0);
     assert_eq!(
-        notes(&app, &w.x.admin.user_id, "pickup.late_escalated").await,
+        app.notes(&w.x.admin.user_id, "pickup.late_escalated").await,
         1
     );
     assert_eq!(app.count("pickup_late_alerts").await, 4);
     // School Y's pupil is late too, each school by its own clock and staff.
     assert_eq!(
-        notes(&app, &w.y.admin.user_id, "pickup.late_escalated").await,
+        app.notes(&w.y.admin.user_id, "pickup.late_escalated").await,
         1
     );
     // The late pupil still waits; only an authorised adult takes them.
@@ -634,11 +585,8 @@ async fn dispute_alerts_head_teacher_and_school_admin(app: TestApp) {
         .await
         .expect(200);
     assert!(d["disputed_at"].is_string());
-    assert_eq!(
-        notes(&app, &w.x.teacher.user_id, "pickup.disputed").await,
-        1
-    );
-    assert_eq!(notes(&app, &w.x.admin.user_id, "pickup.disputed").await, 1);
+    assert_eq!(app.notes(&w.x.teacher.user_id, "pickup.disputed").await, 1);
+    assert_eq!(app.notes(&w.x.admin.user_id, "pickup.disputed").await, 1);
     app.post(
         &format!("/api/v1/handovers/{id}/confirm"),
         &w.x.parent.token,
@@ -646,7 +594,7 @@ async fn dispute_alerts_head_teacher_and_school_admin(app: TestApp) {
     )
     .await
     .expect_problem(409, "handover_disputed");
-    assert_eq!(audits(&app, "handover.dispute").await, 1);
+    assert_eq!(app.audits("handover.dispute").await, 1);
 }
 
 async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
@@ -688,7 +636,7 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     assert_eq!(approved["approved_by"], w.x.admin.user_id.as_str());
     mode(&bus_parent, &bus, "bus").await.expect(200);
     to_dismissal(&app, &mut w).await;
-    let bus_parent = relog(&app, &bus_parent).await;
+    let bus_parent = app.relog(&bus_parent).await;
     handover(
         &app,
         &w.x.guard,
@@ -786,7 +734,7 @@ async fn handover_retried_with_idempotency_key_releases_and_alerts_once(app: Tes
     assert_eq!(again.expect(201), first_body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(app.count("handovers").await, 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.released").await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.released").await, 1);
 
     // A refused attempt retried is refused again, and alerts once.
     let (other, other_parent) = second_pupil(&app, &w, "pupil-two").await;
@@ -803,11 +751,8 @@ async fn handover_retried_with_idempotency_key_releases_and_alerts_once(app: Tes
         .await
         .expect_problem(403, "pickup_not_authorized");
     }
-    assert_eq!(
-        notes(&app, &other_parent.user_id, "pickup.refused").await,
-        1
-    );
-    assert_eq!(audits(&app, "pickup.refused").await, 1);
+    assert_eq!(app.notes(&other_parent.user_id, "pickup.refused").await, 1);
+    assert_eq!(app.audits("pickup.refused").await, 1);
 }
 
 async fn pickup_person_input_is_checked_and_only_primary_guardians_add(app: TestApp) {
@@ -865,9 +810,9 @@ async fn pickup_person_input_is_checked_and_only_primary_guardians_add(app: Test
     assert_eq!(app.count("pickup_persons").await, 0);
     // The school admin may, and every guardian hears of it.
     add_person(&app, &w.x.admin, s, grandma("2026-11-30", "2027-06-30")).await;
-    assert_eq!(notes(&app, &dad.user_id, "pickup.person_added").await, 1);
+    assert_eq!(app.notes(&dad.user_id, "pickup.person_added").await, 1);
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "pickup.person_added").await,
+        app.notes(&w.x.parent.user_id, "pickup.person_added").await,
         1
     );
 }
@@ -916,16 +861,17 @@ async fn school_sets_dismissal_times_threshold_and_closed_days(app: TestApp) {
         .expect(200);
     assert_eq!(board["dismissal_time"], "15:00");
     // Grade 1 on Monday leaves at 15:00; ten minutes later the family hears.
-    advance(&app, &mut w, Duration::minutes(7 * 60 + 9)).await;
-    assert_eq!(run_late_worker(&app).await, 0);
-    advance(&app, &mut w, Duration::minutes(1)).await;
-    assert_eq!(run_late_worker(&app).await, 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
+    app.advance(&mut w, Duration::minutes(7 * 60 + 9)).await;
+    assert_eq!(app.run_late_pickup().await, 0);
+    app.advance(&mut w, Duration::minutes(1)).await;
+    assert_eq!(app.run_late_pickup().await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.late").await, 1);
     // Tuesday is a holiday at school X, not at school Y.
-    advance(&app, &mut w, Duration::hours(26) + Duration::minutes(20)).await; // Tue 17:30
-    assert_eq!(run_late_worker(&app).await, 1);
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.late").await, 1);
-    assert_eq!(notes(&app, &w.y.parent.user_id, "pickup.late").await, 1);
+    app.advance(&mut w, Duration::hours(26) + Duration::minutes(20))
+        .await; // Tue 17:30
+    assert_eq!(app.run_late_pickup().await, 1);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.late").await, 1);
+    assert_eq!(app.notes(&w.y.parent.user_id, "pickup.late").await, 1);
 }
 
 async fn guardian_records_consent_for_an_older_pupil_to_go_home_alone(app: TestApp) {
@@ -990,10 +936,11 @@ async fn guardian_records_consent_for_an_older_pupil_to_go_home_alone(app: TestA
     assert_eq!(board["students"][0]["state"], "alone");
     assert_eq!(board["students"][0]["handover_required"], false);
     assert_eq!(
-        notes(&app, &dad.user_id, "pickup.dismissal_mode_changed").await,
+        app.notes(&dad.user_id, "pickup.dismissal_mode_changed")
+            .await,
         1
     );
-    assert_eq!(audits(&app, "pickup.dismissal_mode").await, 1);
+    assert_eq!(app.audits("pickup.dismissal_mode").await, 1);
 }
 
 async fn a_guardian_on_the_never_release_list_is_refused_and_told_nothing(app: TestApp) {
@@ -1030,12 +977,13 @@ async fn a_guardian_on_the_never_release_list_is_refused_and_told_nothing(app: T
     .await
     .expect(201);
     assert_eq!(
-        notes(&app, &w.x.parent.user_id, "pickup.blocked_attempt").await,
+        app.notes(&w.x.parent.user_id, "pickup.blocked_attempt")
+            .await,
         1
     );
-    assert_eq!(notes(&app, &w.x.parent.user_id, "pickup.released").await, 1);
-    assert_eq!(notes(&app, &dad, "pickup.blocked_attempt").await, 0);
-    assert_eq!(notes(&app, &dad, "pickup.released").await, 0);
+    assert_eq!(app.notes(&w.x.parent.user_id, "pickup.released").await, 1);
+    assert_eq!(app.notes(&dad, "pickup.blocked_attempt").await, 0);
+    assert_eq!(app.notes(&dad, "pickup.released").await, 0);
     // Nor can they read who takes the child, or issue passes.
     let dad = app.login("x.dad", PASSWORD).await;
     app.get(&format!("/api/v1/students/{s}/handovers"), &dad.token)
@@ -1080,7 +1028,7 @@ async fn a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased(app: TestA
         "SELECT COUNT(*) AS n FROM notifications WHERE template = 'pickup.late' AND user_id IN ('{}', '{}')",
         w.x.parent.user_id, w.y.parent.user_id
     );
-    run_late_worker(&app).await;
+    app.run_late_pickup().await;
     // School Y's pupil is waiting and is chased; school X's absent pupil is not.
     assert_eq!(
         app.query_i64(chased.replace(&w.x.parent.user_id, "-"))

@@ -2,13 +2,12 @@
 //! loses no acknowledged write and duplicates none, and its audit chain
 //! still verifies; concurrent duplicates of one request make one row.
 
-mod common;
-
+use crate::support::library::random_bytes;
+use crate::support::tipline::{designate, register_key, solve_pow, Holder};
+use crate::support::tipline_client::{open_text, seal_text};
+use crate::support::*;
 use chrono::Utc;
-use common::*;
 use futures_util::future::join_all;
-use safecampus::crypto::envelope::{self, Envelope};
-use safecampus::crypto::{b64u, b64u_decode, hpke};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::process::{Child, Command, Stdio};
@@ -110,93 +109,37 @@ async fn try_post(
 
 // --- the tip line's recipients -------------------------------------------------------
 
-struct Recipient {
-    session: Session,
-    sk: hpke::PrivateKey,
-}
-
-async fn with_key(app: &TestApp, session: Session) -> Recipient {
-    let (sk, pk) = hpke::generate();
-    app.send(
-        "PUT",
-        "/api/v1/me/encryption-key",
-        Some(&session.token),
-        Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "opaque"})),
-        &[],
-    )
-    .await
-    .expect(200);
-    Recipient { session, sk }
-}
-
 /// School X's mailbox, read by X's admin, with a bureau officer for the
 /// district; returns X's admin as the recipient the test reads with.
-async fn open_mailbox(app: &TestApp, w: &World) -> Recipient {
+async fn open_mailbox(app: &TestApp, w: &World) -> Holder {
     app.create_user(&w.district_admin, "bureau_officer", "bureau.qian", None)
         .await;
-    with_key(app, app.login("bureau.qian", PASSWORD).await).await;
-    let admin = with_key(app, w.x.admin.clone()).await;
-    app.send(
-        "PUT",
-        &format!("/api/v1/schools/{}/mailbox/recipients", w.x.id),
-        Some(&w.x.admin.token),
-        Some(&json!({"user_ids": [admin.session.user_id]})),
-        &[],
-    )
-    .await
-    .expect(200);
+    register_key(app, app.login("bureau.qian", PASSWORD).await).await;
+    let admin = register_key(app, w.x.admin.clone()).await;
+    designate(app, &w.x.admin, &w.x.id, &[&admin.s.user_id]).await;
     admin
-}
-
-fn seal(mailbox: &Value, text: &str) -> Value {
-    let keys: Vec<(String, hpke::PublicKey)> = mailbox["recipient_keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let pk = b64u_decode(k["public_key"].as_str().unwrap()).unwrap();
-            (
-                k["key_id"].as_str().unwrap().to_string(),
-                hpke::public_key_from_bytes(&pk).unwrap(),
-            )
-        })
-        .collect();
-    let pt = envelope::padded_json(&json!({ "text": text }));
-    serde_json::to_value(envelope::seal(&keys, &pt).unwrap()).unwrap()
 }
 
 /// A report body with a fresh, solved challenge (difficulty 0 here).
 async fn report_body(app: &TestApp, mailbox: &Value, text: &str) -> Value {
-    let c = app
-        .post_anon("/api/v1/reports/challenge", json!({}))
-        .await
-        .expect(201);
-    let challenge = c["challenge"].as_str().unwrap();
-    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
-    let nonce = (0u64..)
-        .map(|n| n.to_string())
-        .find(|n| safecampus::tipline::pow::meets(challenge, n, difficulty))
-        .unwrap();
     json!({"school_code": "SCH-X", "category": "sexual_abuse", "urgency": "normal",
-           "envelope": seal(mailbox, text), "pow": {"challenge": challenge, "nonce": nonce}})
+           "envelope": seal_text(&mailbox["recipient_keys"], text), "pow": solve_pow(app).await})
 }
 
 /// The plaintexts of every report in school X, as its recipient opens them.
-async fn report_texts(app: &TestApp, reader: &Recipient) -> Vec<String> {
+async fn report_texts(app: &TestApp, reader: &Holder) -> Vec<String> {
     let list = app
-        .get("/api/v1/reports?limit=100", &reader.session.token)
+        .get("/api/v1/reports?limit=100", &reader.s.token)
         .await
         .expect(200);
     let mut texts = Vec::new();
     for item in list["items"].as_array().unwrap() {
         let id = item["id"].as_str().unwrap();
         let detail = app
-            .get(&format!("/api/v1/reports/{id}"), &reader.session.token)
+            .get(&format!("/api/v1/reports/{id}"), &reader.s.token)
             .await
             .expect(200);
-        let env: Envelope = serde_json::from_value(detail["envelope"].clone()).unwrap();
-        let pt: Value = serde_json::from_slice(&env.open(&reader.sk).unwrap()).unwrap();
-        texts.push(pt["text"].as_str().unwrap().to_string());
+        texts.push(open_text(&detail["envelope"], &reader.sk));
     }
     texts
 }
@@ -338,7 +281,7 @@ impl Run<'_> {
         while self.answered.get() < self.kill_after && self.next.get() < self.plan.len() {
             actix_web::rt::time::sleep(Duration::from_millis(1)).await;
         }
-        let delay = safecampus::crypto::random_bytes(1)[0] as u64 % 11;
+        let delay = random_bytes(1)[0] as u64 % 11;
         actix_web::rt::time::sleep(Duration::from_millis(delay)).await;
         if let Some(server) = self.server.borrow_mut().take() {
             server.kill();
@@ -351,10 +294,6 @@ impl Run<'_> {
 fn id_of(body: &Value) -> String {
     let id = body.get("handover_id").unwrap_or(&body["id"]);
     id.as_str().expect("an id in the answer").to_string()
-}
-
-async fn count(app: &TestApp, sql: String) -> i64 {
-    app.query_i64(sql).await
 }
 
 async fn kill_9_mid_traffic_loses_no_acknowledged_write_and_duplicates_none(which: Which) {
@@ -397,7 +336,7 @@ async fn kill_9_mid_traffic_loses_no_acknowledged_write_and_duplicates_none(whic
         app: &app,
         w: &w,
         plan: &plan,
-        kill_after: 5 + (safecampus::crypto::random_bytes(1)[0] as usize % 12),
+        kill_after: 5 + (random_bytes(1)[0] as usize % 12),
         outcomes: RefCell::new(vec![Outcome::NotSent; plan.len()]),
         next: Cell::new(0),
         answered: Cell::new(0),
@@ -422,11 +361,9 @@ async fn kill_9_mid_traffic_loses_no_acknowledged_write_and_duplicates_none(whic
     assert!(lost > 0, "some requests were in flight at the kill");
 
     let saved = app.count("handovers").await
-        + count(
-            &app,
-            "SELECT COUNT(*) AS n FROM leave_requests WHERE status = 'out'".into(),
-        )
-        .await
+        + app
+            .query_i64("SELECT COUNT(*) AS n FROM leave_requests WHERE status = 'out'".into())
+            .await
         + app.count("tip_reports").await;
     let answered = before.len() - lost - before.iter().filter(|o| **o == Outcome::NotSent).count();
     eprintln!(
@@ -473,17 +410,13 @@ async fn kill_9_mid_traffic_loses_no_acknowledged_write_and_duplicates_none(whic
     for p in &plan {
         match &p.op {
             Op::Handover { student } => assert_eq!(
-                count(
-                    &app,
-                    format!("SELECT COUNT(*) AS n FROM handovers WHERE student_id = '{student}'")
+                app.query_i64(format!("SELECT COUNT(*) AS n FROM handovers WHERE student_id = '{student}'")
                 )
                 .await,
                 1
             ),
             Op::Exit { leave } => assert_eq!(
-                count(
-                    &app,
-                    format!(
+                app.query_i64(format!(
                         "SELECT COUNT(*) AS n FROM leave_requests WHERE id = '{leave}' AND status = 'out'"
                     )
                 )
@@ -500,15 +433,14 @@ async fn kill_9_mid_traffic_loses_no_acknowledged_write_and_duplicates_none(whic
         ("leave.exited", "leave.exit"),
     ] {
         assert_eq!(
-            count(&app, format!("SELECT COUNT(*) AS n FROM notifications WHERE user_id = '{parent}' AND template = '{template}'")).await,
+            app.query_i64(format!("SELECT COUNT(*) AS n FROM notifications WHERE user_id = '{parent}' AND template = '{template}'")).await,
             n,
             "{template}"
         );
         assert_eq!(
-            count(
-                &app,
-                format!("SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}'")
-            )
+            app.query_i64(format!(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE action = '{action}'"
+            ))
             .await,
             n,
             "{action}"

@@ -2,12 +2,11 @@
 //! ready, back by itself), and SMTP and the push webhook down for a while
 //! (every queued message delivered exactly once when they return).
 
-mod common;
-
-use actix_web::web;
+use crate::support::library;
+use crate::support::receivers::{SmtpSink, WebhookReceiver};
+use crate::support::workers::run_outbox;
+use crate::support::*;
 use chrono::Duration;
-use common::receivers::{SmtpSink, WebhookReceiver};
-use common::*;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::{json, Value};
@@ -217,7 +216,7 @@ fn unavailable(r: &Resp) {
 /// body, while the database is away: nothing answers 500, and a 503 is the
 /// database's. On PostgreSQL no route pretends the caller is unknown.
 async fn every_route_answers_without_a_500(app: &TestApp, which: Which, token: &str) {
-    let doc = serde_json::to_value(safecampus::app::openapi_document()).unwrap();
+    let doc = serde_json::to_value(library::openapi_document()).unwrap();
     let mut calls = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         if path.ends_with("/stream") {
@@ -413,35 +412,6 @@ async fn a_database_that_stops_answering_is_503_at_the_deadline_not_a_hang(which
 
 // --- SMTP and the webhook away ----------------------------------------------------------
 
-async fn run_outbox(state: &web::Data<safecampus::state::AppState>) {
-    let s = state.clone();
-    web::block(move || safecampus::notify::run_outbox(&s))
-        .await
-        .unwrap()
-        .unwrap();
-}
-
-async fn rows(app: &TestApp, sql: &str) -> Vec<String> {
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        id: String,
-    }
-    let (db, sql) = (app.state.db.clone(), sql.to_string());
-    web::block(move || {
-        use diesel::RunQueryDsl;
-        let mut conn = db.conn().unwrap();
-        diesel::sql_query(sql)
-            .load::<Id>(&mut *conn)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.id)
-            .collect()
-    })
-    .await
-    .unwrap()
-}
-
 async fn smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once(app: TestApp) {
     let w = app.world().await;
     let x = &w.x;
@@ -496,23 +466,16 @@ async fn smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once(ap
     }
     let failed_hooks = hook.hooks().len();
     assert!(failed_hooks > 0, "the webhook was tried while it failed");
-    let email = rows(
-        &app,
-        "SELECT id FROM outbox WHERE channel = 'email' ORDER BY id",
-    )
-    .await;
-    let push = rows(
-        &app,
-        "SELECT id FROM outbox WHERE channel = 'push' ORDER BY id",
-    )
-    .await;
+    let email = app
+        .strings("SELECT id AS s FROM outbox WHERE channel = 'email' ORDER BY id".into())
+        .await;
+    let push = app
+        .strings("SELECT id AS s FROM outbox WHERE channel = 'push' ORDER BY id".into())
+        .await;
     assert!(email.len() >= 24 && push.len() >= 24, "{email:?} {push:?}");
     assert_eq!(
-        rows(
-            &app,
-            "SELECT id FROM outbox WHERE state <> 'pending' OR attempts < 3"
-        )
-        .await,
+        app.strings("SELECT id AS s FROM outbox WHERE state <> 'pending' OR attempts < 3".into())
+            .await,
         Vec::<String>::new(),
         "nothing went out, nothing is dead yet"
     );
@@ -543,7 +506,8 @@ async fn smtp_and_webhook_down_for_a_while_deliver_every_message_exactly_once(ap
         "none twice: {delivered:?}"
     );
     assert_eq!(
-        rows(&app, "SELECT id FROM outbox WHERE state <> 'sent'").await,
+        app.strings("SELECT id AS s FROM outbox WHERE state <> 'sent'".into())
+            .await,
         Vec::<String>::new()
     );
 }

@@ -1,13 +1,12 @@
 //! Notices, receipts and coverage, the feed, preferences, and delivery by
 //! email and webhook through the outbox, with a set clock.
 
-mod common;
-
+use crate::support::library::{self, AppState};
+use crate::support::receivers::{SmtpSink, WebhookReceiver};
+use crate::support::workers::{run_escalation, run_outbox};
+use crate::support::*;
 use actix_web::web;
 use chrono::{Duration, TimeZone, Utc};
-use common::receivers::{SmtpSink, WebhookReceiver};
-use common::*;
-use safecampus::state::AppState;
 use serde_json::{json, Value};
 
 async fn person(
@@ -29,27 +28,6 @@ async fn person(
         .as_str()
         .unwrap()
         .to_string()
-}
-
-/// Access tokens last 15 minutes: sign in again after moving the clock.
-async fn again(app: &TestApp, s: &Session) -> Session {
-    app.login(&s.username, PASSWORD).await
-}
-
-async fn run_outbox(state: &web::Data<AppState>) -> usize {
-    let s = state.clone();
-    web::block(move || safecampus::notify::run_outbox(&s))
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn run_escalation(state: &web::Data<AppState>) -> usize {
-    let s = state.clone();
-    web::block(move || safecampus::notify::run_escalation(&s))
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 fn smtp_state(app: &TestApp, url: String) -> web::Data<AppState> {
@@ -502,12 +480,12 @@ async fn receipts_and_coverage_give_the_known_answers(app: TestApp) {
     .await
     .expect(204);
     app.clock.advance(Duration::days(1));
-    let admin = again(&app, &x.admin).await;
+    let admin = app.relog(&x.admin).await;
     let (parent, pa2s, pb1s, b3s) = (
-        again(&app, &x.parent).await,
-        again(&app, &pa2s).await,
-        again(&app, &pb1s).await,
-        again(&app, &b3s).await,
+        app.relog(&x.parent).await,
+        app.relog(&pa2s).await,
+        app.relog(&pb1s).await,
+        app.relog(&b3s).await,
     );
     let from = app.state.now() - Duration::hours(1);
     let notice = app
@@ -759,7 +737,7 @@ fn hooks_for(
     hook: &WebhookReceiver,
     user_id: &str,
     category: &str,
-) -> Vec<common::receivers::Hook> {
+) -> Vec<crate::support::receivers::Hook> {
     hook.hooks()
         .into_iter()
         .filter(|h| h.body["user_id"] == json!(user_id) && h.body["category"] == json!(category))
@@ -807,7 +785,7 @@ async fn webhook_is_signed_and_a_500_is_retried_until_delivered(app: TestApp) {
         s.push_webhook_url = Some(hook.url.clone());
         s.push_webhook_secret = b"another-secret-another-secret-00001".to_vec();
     });
-    let teacher = again(&app, &x.teacher).await;
+    let teacher = app.relog(&x.teacher).await;
     app.post("/api/v1/notices", &teacher.token, lesson(&x.class_id))
         .await
         .expect(201);
@@ -842,9 +820,9 @@ async fn webhook_400_goes_dead_after_the_limit_and_an_admin_retries_it(app: Test
     assert_eq!(seen.len(), 3, "three attempts, then no more");
     let key = seen[0].idempotency_key.clone();
     let (admin, y_admin, teacher) = (
-        again(&app, &x.admin).await,
-        again(&app, &w.y.admin).await,
-        again(&app, &x.teacher).await,
+        app.relog(&x.admin).await,
+        app.relog(&w.y.admin).await,
+        app.relog(&x.teacher).await,
     );
     let dead = app
         .get("/api/v1/admin/outbox?state=dead", &admin.token)
@@ -931,9 +909,9 @@ async fn a_worker_crash_between_send_and_mark_resends_once_with_the_same_idempot
     // The worker claims and sends, then dies before it marks anything.
     let s = state.clone();
     let claimed = web::block(move || {
-        let batch = safecampus::notify::outbox::claim(&s, 100).unwrap();
+        let batch = library::claim_outbox(&s, 100).unwrap();
         for c in &batch {
-            safecampus::notify::outbox::deliver(&s, c);
+            library::deliver_outbox(&s, c);
         }
         batch.len()
     })
@@ -1037,7 +1015,7 @@ async fn an_unread_notice_is_escalated_before_it_is_due(app: TestApp) {
     // A notice sent inside the window is not chased at once.
     let mut soon = lesson(&x.class_id);
     soon["ack_due_at"] = json!((app.state.now() + Duration::hours(5)).to_rfc3339());
-    let teacher = again(&app, &x.teacher).await;
+    let teacher = app.relog(&x.teacher).await;
     app.post("/api/v1/notices", &teacher.token, soon)
         .await
         .expect(201);
@@ -1065,7 +1043,7 @@ async fn quiet_hours_delay_ordinary_messages_but_not_urgent_ones(app: TestApp) {
     // 23:00 in Shanghai.
     app.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 30, 15, 0, 0).unwrap());
-    let teacher = again(&app, &x.teacher).await;
+    let teacher = app.relog(&x.teacher).await;
     let general = json!({"audience": {"class_ids": [x.class_id]}, "to": "guardians", "category": "general",
                          "title": "Library books", "body": "Return them by Friday."});
     app.post("/api/v1/notices", &teacher.token, general)

@@ -1,14 +1,12 @@
-mod common;
-
-use common::{ClockExt, TestApp, PASSWORD};
+use crate::support::{ClockExt, TestApp, JWT_SECRET, PASSWORD};
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 
-const SECRET: &[u8] = b"test-secret-test-secret-test-secret-0001";
+const SECRET: &[u8] = JWT_SECRET.as_bytes();
 
 fn forge(claims: serde_json::Value, secret: &[u8], alg: jsonwebtoken::Algorithm) -> String {
     let mut header = Header::new(alg);
-    header.kid = Some(safecampus::crypto::sha256_hex(secret)[..16].to_string());
+    header.kid = Some(crate::support::library::sha256_hex(secret)[..16].to_string());
     encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
@@ -35,7 +33,7 @@ async fn login_returns_tokens_and_user(app: TestApp) {
     let body = app
         .post_anon(
             "/api/v1/auth/login",
-            json!({"username": "ADMIN", "password": common::ADMIN_PASSWORD}),
+            json!({"username": "ADMIN", "password": crate::support::ADMIN_PASSWORD}),
         )
         .await
         .expect(200);
@@ -214,14 +212,14 @@ async fn refresh_rotates_and_reuse_revokes_the_family(app: TestApp) {
         .await
         .expect_problem(401, "unauthorized");
     // Another login is unaffected.
-    let again = app.login("admin", common::ADMIN_PASSWORD).await;
+    let again = app.login("admin", crate::support::ADMIN_PASSWORD).await;
     app.get("/api/v1/me", &again.token).await.expect(200);
 }
 
 async fn logout_ends_that_session_only(app: TestApp) {
     app.district_admin().await;
-    let phone = app.login("admin", common::ADMIN_PASSWORD).await;
-    let tablet = app.login("admin", common::ADMIN_PASSWORD).await;
+    let phone = app.login("admin", crate::support::ADMIN_PASSWORD).await;
+    let tablet = app.login("admin", crate::support::ADMIN_PASSWORD).await;
     app.post_anon(
         "/api/v1/auth/logout",
         json!({"refresh_token": phone.refresh}),

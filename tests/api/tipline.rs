@@ -1,173 +1,15 @@
-mod common;
+//! The tip line: anonymous sealed reports, the recipients who read them,
+//! the reporter's receipt, and what is never kept or logged.
 
-use common::{Session, TestApp, World, PASSWORD};
-use safecampus::crypto::envelope::{self, Envelope};
-use safecampus::crypto::{b64u, b64u_decode, hpke};
-use safecampus::tipline::pow;
-use safecampus::tipline::receipt::Receipt;
+use crate::support::library::{b64u, envelope, hpke, pow, Envelope, Receipt};
+use crate::support::tipline::{
+    designate, mailbox, register_key, solve_pow, submit_sealed, tip_world,
+};
+use crate::support::tipline_client::{open_text, recipients, seal_text};
+use crate::support::{Session, TestApp, PASSWORD};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 
 // --- helpers -------------------------------------------------------------------------
-
-/// A recipient: signed in, with a registered key whose private half the test holds.
-struct Holder {
-    s: Session,
-    key_id: String,
-    sk: hpke::PrivateKey,
-}
-
-struct Tip {
-    w: World,
-    bureau: Holder,
-    x_admin: Holder,
-    x_counselor: Holder,
-    y_admin: Holder,
-}
-
-async fn register_key(app: &TestApp, s: &Session) -> (String, hpke::PrivateKey) {
-    let (sk, pk) = hpke::generate();
-    let body = app
-        .send(
-            "PUT",
-            "/api/v1/me/encryption-key",
-            Some(&s.token),
-            Some(&json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "opaque-backup"})),
-            &[],
-        )
-        .await
-        .expect(200);
-    (body["key_id"].as_str().unwrap().to_string(), sk)
-}
-
-async fn holder(app: &TestApp, s: Session) -> Holder {
-    let (key_id, sk) = register_key(app, &s).await;
-    Holder { s, key_id, sk }
-}
-
-async fn designate(app: &TestApp, admin: &Session, school_id: &str, user_ids: &[&str]) {
-    app.send(
-        "PUT",
-        &format!("/api/v1/schools/{school_id}/mailbox/recipients"),
-        Some(&admin.token),
-        Some(&json!({ "user_ids": user_ids })),
-        &[],
-    )
-    .await
-    .expect(200);
-}
-
-/// Two schools, a bureau officer, and recipients with keys: X's admin and
-/// counsellor, Y's admin.
-async fn tip_world(app: &TestApp) -> Tip {
-    let w = app.world().await;
-    app.create_user(&w.district_admin, "bureau_officer", "bureau.zhao", None)
-        .await;
-    app.create_user(&w.x.admin, "counselor", "sch-x.counselor", None)
-        .await;
-    let bureau = holder(app, app.login("bureau.zhao", PASSWORD).await).await;
-    let x_admin = holder(app, w.x.admin.clone()).await;
-    let x_counselor = holder(app, app.login("sch-x.counselor", PASSWORD).await).await;
-    let y_admin = holder(app, w.y.admin.clone()).await;
-    designate(
-        app,
-        &w.x.admin,
-        &w.x.id,
-        &[&x_admin.s.user_id, &x_counselor.s.user_id],
-    )
-    .await;
-    designate(app, &w.y.admin, &w.y.id, &[&y_admin.s.user_id]).await;
-    Tip {
-        w,
-        bureau,
-        x_admin,
-        x_counselor,
-        y_admin,
-    }
-}
-
-async fn solve_pow(app: &TestApp) -> Value {
-    let c = app
-        .post_anon("/api/v1/reports/challenge", json!({}))
-        .await
-        .expect(201);
-    let challenge = c["challenge"].as_str().unwrap().to_string();
-    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
-    let nonce = (0u64..)
-        .map(|n| n.to_string())
-        .find(|n| pow::meets(&challenge, n, difficulty))
-        .unwrap();
-    json!({"challenge": challenge, "nonce": nonce})
-}
-
-fn recipients(keys: &Value) -> Vec<(String, hpke::PublicKey)> {
-    keys.as_array()
-        .unwrap()
-        .iter()
-        .map(|k| {
-            let pk = b64u_decode(k["public_key"].as_str().unwrap()).unwrap();
-            (
-                k["key_id"].as_str().unwrap().to_string(),
-                hpke::public_key_from_bytes(&pk).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn seal_text(keys: &Value, text: &str) -> Value {
-    let pt = envelope::padded_json(&json!({ "text": text }));
-    serde_json::to_value(envelope::seal(&recipients(keys), &pt).unwrap()).unwrap()
-}
-
-fn open_text(env: &Value, sk: &hpke::PrivateKey) -> String {
-    let env: Envelope = serde_json::from_value(env.clone()).unwrap();
-    let pt = env.open(sk).unwrap();
-    assert_eq!(pt.len() % 512, 0, "plaintext is padded");
-    let v: Value = serde_json::from_slice(&pt).unwrap();
-    v["text"].as_str().unwrap().to_string()
-}
-
-async fn mailbox(app: &TestApp, code: &str) -> Value {
-    app.send("GET", &format!("/api/v1/mailboxes/{code}"), None, None, &[])
-        .await
-        .expect(200)
-}
-
-/// Seals and submits an ordinary report to school X; returns the receipt.
-async fn submit_sealed(
-    app: &TestApp,
-    code: &str,
-    text: &str,
-    urgency: &str,
-    concerns_staff: bool,
-) -> String {
-    let mb = mailbox(app, code).await;
-    let keys = if concerns_staff {
-        &mb["district_keys"]
-    } else {
-        &mb["recipient_keys"]
-    };
-    let body = json!({
-        "school_code": code, "category": "sexual_abuse", "urgency": urgency,
-        "concerns_staff": concerns_staff, "envelope": seal_text(keys, text), "pow": solve_pow(app).await,
-    });
-    let r = app.post_anon("/api/v1/reports", body).await.expect(201);
-    assert_eq!(r["status"], "received");
-    r["receipt"].as_str().unwrap().to_string()
-}
-
-/// Signs in again after the clock moved past the access token's life.
-async fn relogin(app: &TestApp, t: &mut Tip) {
-    for h in [
-        &mut t.bureau,
-        &mut t.x_admin,
-        &mut t.x_counselor,
-        &mut t.y_admin,
-    ] {
-        h.s = app.login(&h.s.username, PASSWORD).await;
-    }
-}
 
 async fn list_ids(app: &TestApp, s: &Session) -> Vec<String> {
     app.get("/api/v1/reports", &s.token).await.expect(200)["items"]
@@ -197,103 +39,10 @@ async fn feed_templates(app: &TestApp, s: &Session) -> Vec<String> {
         .collect()
 }
 
-// --- captured logs -----------------------------------------------------------------
-
-#[derive(Clone)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every log line of this test binary, at trace level, from the moment of
-/// the first call.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = Buf(buf.clone());
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        tracing::info!("log capture started");
-        buf
-    })
-    .clone()
-}
-
-#[derive(diesel::QueryableByName)]
-struct Column {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    t: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    c: String,
-}
-
-/// Table and column names of the test database.
-async fn columns(app: &TestApp) -> Vec<(String, String)> {
-    let sql = match app.backend {
-        safecampus::db::Backend::Sqlite => "SELECT m.name AS t, p.name AS c FROM sqlite_master m \
-             JOIN pragma_table_info(m.name) p WHERE m.type = 'table'"
-            .to_string(),
-        safecampus::db::Backend::Postgres => {
-            "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c \
-             FROM information_schema.columns WHERE table_schema = current_schema()"
-                .to_string()
-        }
-    };
-    let db = app.state.db.clone();
-    actix_web::web::block(move || {
-        use diesel::RunQueryDsl;
-        let mut conn = db.conn().unwrap();
-        diesel::sql_query(sql)
-            .load::<Column>(&mut *conn)
-            .unwrap()
-            .into_iter()
-            .map(|c| (c.t, c.c))
-            .collect()
-    })
-    .await
-    .unwrap()
-}
-
-/// Rows of any table whose any column, as text, contains `needle` (any case).
-async fn rows_containing(app: &TestApp, needle: &str) -> Vec<String> {
-    let mut by_table: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for (t, c) in columns(app).await {
-        by_table.entry(t).or_default().push(c);
-    }
-    assert!(by_table.contains_key("tip_reports") && by_table.len() > 15);
-    let mut hits = Vec::new();
-    let needle = needle.to_lowercase().replace('\'', "''");
-    for (t, cols) in by_table {
-        let cond = cols
-            .iter()
-            .map(|c| format!("LOWER(CAST(\"{c}\" AS TEXT)) LIKE '%{needle}%'"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        let n = app
-            .query_i64(format!("SELECT COUNT(*) AS n FROM \"{t}\" WHERE {cond}"))
-            .await;
-        if n > 0 {
-            hits.push(t);
-        }
-    }
-    hits
-}
-
 // --- scenarios ---------------------------------------------------------------------
 
 async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_logs(app: TestApp) {
-    let logs = captured_logs();
+    let logs = app.capture_logs();
     let t = tip_world(&app).await;
     const IP: &str = "203.0.113.77";
     let secret = "Mr Qian in room 12 touched me after class - marker 7f3a9c";
@@ -519,12 +268,12 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     ];
     for m in markers {
         assert_eq!(
-            rows_containing(&app, m).await,
+            app.tables_containing(m).await,
             Vec::<String>::new(),
             "{m} is stored"
         );
     }
-    let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+    let text = logs.text();
     assert!(
         text.contains("/api/v1/reports/followup"),
         "the capture sees the server's access log"
@@ -834,12 +583,8 @@ async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
         .expect_problem(404, "not_found");
     // Escalation, too, reaches the bureau only.
     app.clock.advance(chrono::Duration::minutes(61));
-    let state = app.state.clone();
-    actix_web::web::block(move || safecampus::tipline::run_deadline_worker(&state))
-        .await
-        .unwrap()
-        .unwrap();
-    relogin(&app, &mut t).await;
+    app.run_tipline_deadlines().await;
+    t.relogin(&app).await;
     assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
     assert!(feed_templates(&app, &t.bureau.s)
         .await
@@ -1034,7 +779,7 @@ async fn reports_cannot_be_deleted(app: TestApp) {
             .await;
         assert!(r.status == 404 || r.status == 405, "{}", r.text);
     }
-    let doc: Value = serde_json::from_str(&safecampus::app::openapi_json()).unwrap();
+    let doc: Value = serde_json::from_str(&crate::support::library::openapi_json()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         if path.contains("/reports") {
             assert!(item.get("delete").is_none(), "{path} has DELETE");
@@ -1047,21 +792,12 @@ async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
     let mut t = tip_world(&app).await;
     submit_sealed(&app, "SCH-X", "urgent help", "danger_now", false).await;
     submit_sealed(&app, "SCH-X", "normal help", "normal", false).await;
-    let run = || {
-        let state = app.state.clone();
-        async move {
-            actix_web::web::block(move || safecampus::tipline::run_deadline_worker(&state))
-                .await
-                .unwrap()
-                .unwrap()
-        }
-    };
     let overdue = |s: &Session| {
         let token = s.token.clone();
         let app = &app;
         async move { app.get("/api/v1/reports/overdue", &token).await }
     };
-    assert_eq!(run().await, 0);
+    assert_eq!(app.run_tipline_deadlines().await, 0);
     assert!(overdue(&t.bureau.s).await.expect(200)["items"]
         .as_array()
         .unwrap()
@@ -1070,9 +806,13 @@ async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
         .await
         .expect_problem(403, "forbidden_role");
     app.clock.advance(chrono::Duration::minutes(61));
-    assert_eq!(run().await, 1);
-    assert_eq!(run().await, 0, "a report escalates once");
-    relogin(&app, &mut t).await;
+    assert_eq!(app.run_tipline_deadlines().await, 1);
+    assert_eq!(
+        app.run_tipline_deadlines().await,
+        0,
+        "a report escalates once"
+    );
+    t.relogin(&app).await;
     let items = overdue(&t.bureau.s).await.expect(200)["items"]
         .as_array()
         .unwrap()
@@ -1099,8 +839,8 @@ async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
     .await
     .expect(200);
     app.clock.advance(chrono::Duration::hours(24));
-    assert_eq!(run().await, 0);
-    relogin(&app, &mut t).await;
+    assert_eq!(app.run_tipline_deadlines().await, 0);
+    t.relogin(&app).await;
     assert_eq!(
         overdue(&t.bureau.s).await.expect(200)["items"]
             .as_array()
@@ -1188,7 +928,7 @@ async fn a_recipient_added_later_gets_wraps_from_a_colleague(app: TestApp) {
     .expect_problem(404, "not_found");
     app.create_user(&t.w.x.admin, "counselor", "sch-x.counselor2", None)
         .await;
-    let newcomer = holder(&app, app.login("sch-x.counselor2", PASSWORD).await).await;
+    let newcomer = register_key(&app, app.login("sch-x.counselor2", PASSWORD).await).await;
     designate(
         &app,
         &t.w.x.admin,
@@ -1432,7 +1172,7 @@ async fn a_key_nobody_can_seal_to_is_refused_and_report_ids_tell_only_the_hour(a
     .await
     .expect_problem(422, "invalid_field");
     app.clock.advance(chrono::Duration::minutes(37));
-    relogin(&app, &mut t).await;
+    t.relogin(&app).await;
     let receipt = submit_sealed(&app, "SCH-X", "someone touched me", "normal", false).await;
     assert!(!receipt.is_empty());
     let id = list_ids(&app, &t.bureau.s).await.remove(0);

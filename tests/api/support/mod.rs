@@ -3,17 +3,25 @@
 //! is set), a clock the test sets, and builders for a school's people.
 #![allow(dead_code)]
 
+pub mod library;
+pub mod logs;
+pub mod probes;
+pub mod receivers;
+pub mod scene;
+pub mod tipline;
+pub mod tipline_client;
+pub mod walk;
+pub mod workers;
+
 use actix_web::web;
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use safecampus::clock::ManualClock;
-use safecampus::config::Settings;
-use safecampus::db::{Backend, DatabaseUrl, Db};
-use safecampus::state::AppState;
+use library::{AppState, Backend, Clock, DatabaseUrl, Db, ManualClock, Settings};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
+use tracing::Instrument;
 
 pub const PASSWORD: &str = "correct-horse-battery-9";
 pub const ADMIN_PASSWORD: &str = "district-lantern-river-1";
@@ -29,12 +37,12 @@ macro_rules! on_both_databases {
             mod $name {
                 #[actix_web::test]
                 async fn sqlite() {
-                    super::$name($crate::common::TestApp::spawn($crate::common::Which::Sqlite).await).await
+                    super::$name($crate::support::TestApp::spawn($crate::support::Which::Sqlite).await).await
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    match $crate::common::TestApp::try_spawn($crate::common::Which::Postgres).await {
+                    match $crate::support::TestApp::try_spawn($crate::support::Which::Postgres).await {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped"),
                     }
@@ -54,13 +62,13 @@ macro_rules! on_both {
             mod $name {
                 #[actix_web::test]
                 async fn sqlite() {
-                    super::$name($crate::common::Which::Sqlite).await
+                    super::$name($crate::support::Which::Sqlite).await
                 }
 
                 #[actix_web::test]
                 async fn postgres() {
-                    if $crate::common::postgres_url().is_some() {
-                        super::$name($crate::common::Which::Postgres).await
+                    if $crate::support::postgres_url().is_some() {
+                        super::$name($crate::support::Which::Postgres).await
                     } else {
                         eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped");
                     }
@@ -81,6 +89,10 @@ pub fn school_morning() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap()
 }
 
+/// 10:00 and 12:00 in Shanghai on that Monday.
+pub const TEN: &str = "2026-11-30T02:00:00Z";
+pub const NOON: &str = "2026-11-30T04:00:00Z";
+
 pub struct TestApp {
     pub base: String,
     pub client: awc::Client,
@@ -88,6 +100,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub backend: Backend,
     pub database_url: String,
+    /// Names this app's requests in the logs (see `logs`).
+    log_id: u64,
     _dir: tempfile::TempDir,
 }
 
@@ -240,13 +254,19 @@ impl TestApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server_state = state.clone();
-        let server =
-            actix_web::HttpServer::new(move || safecampus::app::build(server_state.clone()))
-                .workers(2)
-                .disable_signals()
-                .listen(listener)
-                .unwrap()
-                .run();
+        let log_id = logs::next_app_id();
+        let server = actix_web::HttpServer::new(move || {
+            library::build_app(server_state.clone()).wrap_fn(move |req, srv| {
+                use actix_web::dev::Service;
+                srv.call(req)
+                    .instrument(tracing::info_span!(logs::APP_SPAN, app = log_id))
+            })
+        })
+        .workers(2)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
         actix_web::rt::spawn(server);
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -258,6 +278,7 @@ impl TestApp {
             state,
             backend: DatabaseUrl::parse(&database_url).unwrap().backend,
             database_url,
+            log_id,
             _dir: dir,
         })
     }
@@ -338,41 +359,6 @@ impl TestApp {
         self.send("POST", path, None, Some(&body), &[]).await
     }
 
-    /// Runs SQL against the test database (for checks that no row was written).
-    pub async fn count(&self, table: &str) -> i64 {
-        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
-        self.query_i64(sql).await
-    }
-
-    pub async fn query_i64(&self, sql: String) -> i64 {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let db = self.state.db.clone();
-        web::block(move || {
-            let mut conn = db.conn().unwrap();
-            use diesel::RunQueryDsl;
-            diesel::sql_query(sql)
-                .get_result::<N>(&mut *conn)
-                .unwrap()
-                .n
-        })
-        .await
-        .unwrap()
-    }
-
-    pub async fn execute(&self, sql: String) {
-        let db = self.state.db.clone();
-        web::block(move || {
-            let mut conn = db.conn().unwrap();
-            conn.batch_execute(&sql).unwrap();
-        })
-        .await
-        .unwrap()
-    }
-
     // --- people and places ---------------------------------------------------
 
     pub async fn login(&self, username: &str, password: &str) -> Session {
@@ -396,7 +382,7 @@ impl TestApp {
         let db = self.state.db.clone();
         let now = self.state.now_db();
         web::block(move || {
-            safecampus::demo::bootstrap_admin(&db, now, "Test District", "admin", ADMIN_PASSWORD)
+            library::bootstrap_admin(&db, now, "Test District", "admin", ADMIN_PASSWORD)
         })
         .await
         .unwrap()
@@ -564,16 +550,49 @@ pub trait ClockExt {
 
 impl ClockExt for ManualClock {
     fn now_ts(&self) -> i64 {
-        use safecampus::clock::Clock;
         self.now().timestamp()
     }
 }
 
-// --- notifications: real SMTP and webhook receivers, worker state -------------
-
-pub mod receivers;
-
 impl TestApp {
+    /// Signs in again, e.g. after the clock moved past the access tokens'
+    /// lifetime.
+    pub async fn relog(&self, s: &Session) -> Session {
+        let password = if s.username == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            PASSWORD
+        };
+        self.login(&s.username, password).await
+    }
+
+    /// Everyone in the world signs in again.
+    pub async fn relog_world(&self, w: &mut World) {
+        w.district_admin = self.relog(&w.district_admin).await;
+        for p in [&mut w.x, &mut w.y] {
+            p.admin = self.relog(&p.admin).await;
+            p.teacher = self.relog(&p.teacher).await;
+            p.guard = self.relog(&p.guard).await;
+            p.parent = self.relog(&p.parent).await;
+        }
+    }
+
+    /// Moves the clock, and everyone in the world signs in again.
+    pub async fn advance(&self, w: &mut World, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.relog_world(w).await;
+    }
+
+    /// What this app logs from now on (see `logs`).
+    pub fn capture_logs(&self) -> logs::LogCapture {
+        logs::LogCapture::start(self.log_id)
+    }
+
+    /// The service's clock, now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// The app's state with other settings (e.g. a test's SMTP port), on the
     /// same database and clock: for driving workers directly.
     pub fn state_with(&self, change: impl FnOnce(&mut Settings)) -> web::Data<AppState> {

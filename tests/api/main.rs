@@ -1,0 +1,25 @@
+//! The API, black box over HTTP: one test binary, one module per domain,
+//! the harness and shared helpers in `support`.
+//!
+//! Every `on_both_databases!` scenario runs on SQLite, and on PostgreSQL
+//! when SAFECAMPUS_TEST_POSTGRES_URL is set.
+
+#[macro_use]
+mod support;
+
+mod audit;
+mod auth;
+mod check_order;
+mod cli;
+mod durability;
+mod faults;
+mod group_commit;
+mod hostile;
+mod leave;
+mod notices;
+mod notifications;
+mod openapi;
+mod org;
+mod pickup;
+mod security;
+mod tipline;

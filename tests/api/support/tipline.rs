@@ -1,0 +1,142 @@
+//! The tip line's people and reports over HTTP: recipients with keys, the
+//! school mailboxes they read, and sealed reports with a solved proof of work.
+
+use super::tipline_client::{new_key, seal_text, solve, PrivateKey};
+use super::{Session, TestApp, World, PASSWORD};
+use serde_json::{json, Value};
+
+/// A recipient: signed in, with a registered key whose private half the
+/// test holds.
+pub struct Holder {
+    pub s: Session,
+    pub key_id: String,
+    pub sk: PrivateKey,
+}
+
+/// Registers a fresh key for the signed-in user.
+pub async fn register_key(app: &TestApp, s: Session) -> Holder {
+    let (sk, public_key) = new_key();
+    let body = app
+        .send(
+            "PUT",
+            "/api/v1/me/encryption-key",
+            Some(&s.token),
+            Some(&json!({"public_key": public_key, "key_backup": "opaque-backup"})),
+            &[],
+        )
+        .await
+        .expect(200);
+    Holder {
+        s,
+        key_id: body["key_id"].as_str().unwrap().to_string(),
+        sk,
+    }
+}
+
+/// Makes these users the school's mailbox recipients.
+pub async fn designate(app: &TestApp, admin: &Session, school_id: &str, user_ids: &[&str]) {
+    app.send(
+        "PUT",
+        &format!("/api/v1/schools/{school_id}/mailbox/recipients"),
+        Some(&admin.token),
+        Some(&json!({ "user_ids": user_ids })),
+        &[],
+    )
+    .await
+    .expect(200);
+}
+
+/// The world, a bureau officer, and recipients with keys: X's admin and
+/// counsellor, Y's admin.
+pub struct TipWorld {
+    pub w: World,
+    pub bureau: Holder,
+    pub x_admin: Holder,
+    pub x_counselor: Holder,
+    pub y_admin: Holder,
+}
+
+pub async fn tip_world(app: &TestApp) -> TipWorld {
+    let w = app.world().await;
+    app.create_user(&w.district_admin, "bureau_officer", "bureau.zhao", None)
+        .await;
+    app.create_user(&w.x.admin, "counselor", "sch-x.counselor", None)
+        .await;
+    let bureau = register_key(app, app.login("bureau.zhao", PASSWORD).await).await;
+    let x_admin = register_key(app, w.x.admin.clone()).await;
+    let x_counselor = register_key(app, app.login("sch-x.counselor", PASSWORD).await).await;
+    let y_admin = register_key(app, w.y.admin.clone()).await;
+    designate(
+        app,
+        &w.x.admin,
+        &w.x.id,
+        &[&x_admin.s.user_id, &x_counselor.s.user_id],
+    )
+    .await;
+    designate(app, &w.y.admin, &w.y.id, &[&y_admin.s.user_id]).await;
+    TipWorld {
+        w,
+        bureau,
+        x_admin,
+        x_counselor,
+        y_admin,
+    }
+}
+
+impl TipWorld {
+    /// Signs the key holders in again after the clock moved past the access
+    /// tokens' life.
+    pub async fn relogin(&mut self, app: &TestApp) {
+        for h in [
+            &mut self.bureau,
+            &mut self.x_admin,
+            &mut self.x_counselor,
+            &mut self.y_admin,
+        ] {
+            h.s = app.relog(&h.s).await;
+        }
+    }
+}
+
+/// A fresh challenge, solved.
+pub async fn solve_pow(app: &TestApp) -> Value {
+    let c = app
+        .post_anon("/api/v1/reports/challenge", json!({}))
+        .await
+        .expect(201);
+    let challenge = c["challenge"].as_str().unwrap().to_string();
+    let difficulty = c["difficulty"].as_u64().unwrap() as u32;
+    let nonce = solve(&challenge, difficulty);
+    json!({"challenge": challenge, "nonce": nonce})
+}
+
+/// A school's public mailbox: the keys a reporter seals to.
+pub async fn mailbox(app: &TestApp, code: &str) -> Value {
+    app.send("GET", &format!("/api/v1/mailboxes/{code}"), None, None, &[])
+        .await
+        .expect(200)
+}
+
+/// Seals and submits a report to a school (to the district's keys when it
+/// concerns staff); returns the receipt.
+pub async fn submit_sealed(
+    app: &TestApp,
+    code: &str,
+    text: &str,
+    urgency: &str,
+    concerns_staff: bool,
+) -> String {
+    let mb = mailbox(app, code).await;
+    let keys = if concerns_staff {
+        &mb["district_keys"]
+    } else {
+        &mb["recipient_keys"]
+    };
+    let body = json!({
+        "school_code": code, "category": "sexual_abuse", "urgency": urgency,
+        "concerns_staff": concerns_staff, "envelope": seal_text(keys, text), "pow": solve_pow(app).await,
+    });
+    let r = app.post_anon("/api/v1/reports", body).await.expect(201);
+    assert_eq!(r["status"], "received");
+    r["receipt"].as_str().unwrap().to_string()
+}

@@ -1,0 +1,356 @@
+//! The documented routes as data, for walks over every operation: the
+//! operations of the OpenAPI document, a body each will accept, the objects
+//! their paths name (filled from a scene's ids or made-up ones), and who may
+//! call each.
+
+use super::library::{self, b64u, hpke};
+use super::{NOON, PASSWORD, TEN};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const API: &str = "/api/v1";
+pub const NOWHERE: &str = "0190f000-0000-7000-8000-000000000000";
+
+pub struct Op {
+    pub method: String,
+    /// As served, with `/api/v1`.
+    pub path: String,
+    pub id: String,
+    pub op: Value,
+}
+
+pub fn document() -> Value {
+    serde_json::from_str(&library::openapi_json()).unwrap()
+}
+
+pub fn operations(doc: &Value) -> Vec<Op> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push(Op {
+                method: method.to_uppercase(),
+                path: path.clone(),
+                id: op["operationId"].as_str().unwrap().to_string(),
+                op: op.clone(),
+            });
+        }
+    }
+    out
+}
+
+pub fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.rsplit('/').next().unwrap();
+            resolve(doc, &doc["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+pub fn request_schema<'a>(doc: &'a Value, op: &'a Value) -> Option<&'a Value> {
+    let content = op["requestBody"]["content"].as_object()?;
+    let (_, media) = content.iter().next()?;
+    Some(resolve(doc, &media["schema"]))
+}
+
+/// A body that satisfies the schema's shape (required fields, plausible
+/// values), so that a request reaches the checks behind parsing.
+pub fn sample(doc: &Value, schema: &Value, ids: &HashMap<&str, String>, field: &str) -> Value {
+    let schema = resolve(doc, schema);
+    if let Some(all) = schema["allOf"].as_array() {
+        return sample(doc, &all[0], ids, field);
+    }
+    if let Some(one) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+        let first = one.iter().find(|s| s["type"] != "null").unwrap_or(&one[0]);
+        return sample(doc, first, ids, field);
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        return values.iter().find(|v| !v.is_null()).cloned().unwrap();
+    }
+    let ty = match &schema["type"] {
+        Value::Array(ts) => ts
+            .iter()
+            .find(|t| *t != "null")
+            .and_then(Value::as_str)
+            .unwrap_or("string")
+            .to_string(),
+        Value::String(t) => t.clone(),
+        _ if schema["properties"].is_object() => "object".into(),
+        _ => "string".into(),
+    };
+    match ty.as_str() {
+        "object" => {
+            let mut out = serde_json::Map::new();
+            let required: BTreeSet<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(props) = schema["properties"].as_object() {
+                for (name, p) in props {
+                    if required.contains(name.as_str()) {
+                        out.insert(name.clone(), sample(doc, p, ids, name));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        "array" => json!([]),
+        "integer" | "number" => json!(1),
+        "boolean" => json!(false),
+        _ => match schema["format"].as_str() {
+            Some("date") => json!("2026-11-30"),
+            Some("date-time") => json!(TEN),
+            _ => {
+                let id = |k: &str| json!(ids.get(k).cloned().unwrap_or_else(|| NOWHERE.into()));
+                match field {
+                    "student_id" => id("student"),
+                    "school_id" => id("school"),
+                    "class_id" => id("class"),
+                    "user_id" | "guardian_user_id" => id("user"),
+                    "phone" => json!("13800000077"),
+                    "time" | "pass_cutoff" => json!("12:00"),
+                    _ => json!("x"),
+                }
+            }
+        },
+    }
+}
+
+/// A body for an operation that gets past parsing and validation, so the
+/// checks behind them are what answers.
+pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Value> {
+    let schema = request_schema(doc, &op.op)?;
+    let id = |k: &str| ids.get(k).cloned().unwrap_or_else(|| NOWHERE.into());
+    Some(match op.id.as_str() {
+        "add_pickup_person" => json!({"name": "Uncle Wang", "relation": "uncle",
+            "phone": "13800000002", "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
+        "set_recipients" => json!({"user_ids": [id("user")]}),
+        "create_school" => json!({"name": "Z School", "code": "SCH-Z", "kind": "primary"}),
+        "create_user" => json!({"role": "teacher", "username": "made.by.test",
+            "display_name": "m", "password": PASSWORD}),
+        "create_class" => json!({"grade": 3, "name": "Class 3"}),
+        "create_student" => json!({"school_id": id("school"), "class_id": id("class"),
+            "name": "made-by-test", "student_no": "NO-made", "grade": 1}),
+        "add_guardian" => json!({"user_id": id("user"), "relation": "aunt", "primary": false}),
+        "put_pickup_settings" => json!({"pass_cutoff": "12:00", "dismissal_times": []}),
+        "put_encryption_key" => {
+            let (_, pk) = hpke::generate();
+            json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "b"})
+        }
+        "issue_pickup_pass" => json!({"date": "2026-11-30"}),
+        "add_pickup_block" => json!({"name": "Someone Else", "note": "n"}),
+        "create_leave" => json!({"student_id": id("student"), "kind": "sick", "starts_at": TEN,
+            "ends_at": NOON, "reason": "fever", "leaves_campus": true}),
+        "take_roll_call" => json!({"date": "2026-11-30", "period": 2, "absent": []}),
+        "create_handover" => json!({"student_id": id("student"), "guardian_user_id": id("user")}),
+        "create_notice" => json!({"audience": {"school_ids": [id("school")]}, "to": "guardians",
+            "category": "general", "title": "t", "body": "b"}),
+        _ => sample(doc, schema, ids, ""),
+    })
+}
+
+/// The operation's required query parameters, with plausible values.
+pub fn with_query(doc: &Value, op: &Value, url: String) -> String {
+    let ids = HashMap::new();
+    let q: Vec<String> = op["parameters"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .filter(|p| p["in"] == "query" && p["required"] == true)
+                .map(|p| {
+                    let v = sample(doc, &p["schema"], &ids, p["name"].as_str().unwrap());
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    format!(
+                        "{}={}",
+                        p["name"].as_str().unwrap(),
+                        v.replace(':', "%3A").replace('+', "%2B")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if q.is_empty() {
+        url
+    } else {
+        format!("{url}?{}", q.join("&"))
+    }
+}
+
+/// Whether a concrete path is served by a path template.
+pub fn matches_template(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+}
+
+pub fn params(template: &str) -> Vec<String> {
+    template
+        .split('/')
+        .filter(|s| s.starts_with('{'))
+        .map(|s| s.trim_matches(|c| c == '{' || c == '}').to_string())
+        .collect()
+}
+
+/// Which kind of object a path parameter names, from the path's family.
+/// A new route whose object is unknown here fails the BOLA walk until it is
+/// added (or listed as public below).
+pub fn object_kind(template: &str, param: &str) -> &'static str {
+    if param == "person_id" {
+        return "person";
+    }
+    if param == "school_code" {
+        return "school_code";
+    }
+    let family = template
+        .trim_start_matches(API)
+        .split('/')
+        .nth(1)
+        .unwrap_or_default();
+    match (family, param) {
+        ("absences", "id") => "absence",
+        ("admin", "id") => "outbox",
+        ("classes", "id") => "class",
+        ("handovers", "id") => "handover",
+        ("leave-requests", "id") => "leave",
+        ("me", "id") => "notification",
+        ("notices", "id") => "notice",
+        ("pickup-blocks", "id") => "block",
+        ("pickup-passes", "id") => "pass",
+        ("pickup-persons", "id") => "person",
+        ("reports", "id") => "report",
+        ("schools", "id") => "school",
+        ("students", "id") => "student",
+        ("users", "id") => "user",
+        _ => panic!(
+            "{template}: parameter {param} names an object the BOLA walk does not know; add it"
+        ),
+    }
+}
+
+/// Objects anyone may name, with the reason.
+pub const PUBLIC_OBJECTS: &[(&str, &str)] = &[(
+    "/api/v1/mailboxes/{school_code}",
+    "a school's mailbox keys are public: reporters seal to them before any account exists",
+)];
+
+pub fn fill(template: &str, ids: &HashMap<&str, String>) -> Option<String> {
+    let mut out = template.to_string();
+    for p in params(template) {
+        let id = ids.get(object_kind(template, &p))?;
+        out = out.replace(&format!("{{{p}}}"), id);
+    }
+    Some(out)
+}
+
+pub fn nowhere_ids() -> HashMap<&'static str, String> {
+    [
+        "absence",
+        "outbox",
+        "class",
+        "handover",
+        "leave",
+        "notification",
+        "notice",
+        "block",
+        "pass",
+        "person",
+        "report",
+        "school",
+        "student",
+        "user",
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, k)| (k, format!("0190f000-0000-7000-8000-{:012}", i + 1)))
+    .chain([("school_code", "SCH-NOWHERE".to_string())])
+    .collect()
+}
+
+pub const STAFF: &[&str] = &[
+    "district_admin",
+    "bureau_officer",
+    "school_admin",
+    "teacher",
+    "guard",
+    "counselor",
+    "legal_vp",
+    "dorm_manager",
+];
+pub const ADMINS: &[&str] = &["district_admin", "school_admin"];
+pub const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
+pub const GATE: &[&str] = &["school_admin", "teacher", "guard"];
+
+/// Who may call each restricted operation; everyone else gets 403 (or 404).
+pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
+    let mut m: BTreeMap<&str, &[&str]> = BTreeMap::new();
+    for op in ["create_school", "verify_chain"] {
+        m.insert(op, &["district_admin"]);
+    }
+    for op in [
+        "create_class",
+        "create_user",
+        "disable_user",
+        "create_student",
+        "add_guardian",
+        "put_pickup_settings",
+        "set_recipients",
+        "dismissal_summary",
+        "admin_outbox",
+        "retry_outbox",
+    ] {
+        m.insert(op, ADMINS);
+    }
+    m.insert("overdue_reports", &["bureau_officer"]);
+    m.insert(
+        "create_notice",
+        &["teacher", "school_admin", "bureau_officer"],
+    );
+    for op in [
+        "list_notices",
+        "get_notice",
+        "receipts",
+        "coverage",
+        "list_classes",
+        "list_class_students",
+        "get_pickup_settings",
+    ] {
+        m.insert(op, STAFF);
+    }
+    for op in [
+        "put_encryption_key",
+        "get_encryption_key",
+        "list_reports",
+        "get_report",
+        "staff_reply",
+        "change_status",
+        "recuse",
+        "add_keys",
+    ] {
+        m.insert(op, KEY_HOLDERS);
+    }
+    for op in [
+        "create_handover",
+        "dismissal_board",
+        "exit",
+        "gate_exit",
+        "record_return",
+    ] {
+        m.insert(op, GATE);
+    }
+    m.insert("my_children", &["parent"]);
+    // A guardian bars someone from their own child; the school admin anyone.
+    m.insert(
+        "add_pickup_block",
+        &["district_admin", "school_admin", "parent"],
+    );
+    m.insert("lift_pickup_block", ADMINS);
+    m.insert("take_roll_call", &["school_admin", "teacher"]);
+    m.insert("decision", &["school_admin", "teacher"]);
+    m
+}

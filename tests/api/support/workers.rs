@@ -1,0 +1,53 @@
+//! The background jobs, run once by the test instead of on a timer: each
+//! returns how much it did.
+
+use super::library::{self, AppState};
+use super::TestApp;
+use actix_web::web;
+
+/// One pass of the outbox (email, push) with these settings.
+pub async fn run_outbox(state: &web::Data<AppState>) -> usize {
+    let s = state.clone();
+    web::block(move || library::run_outbox(&s))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// One pass of unread-notice escalation.
+pub async fn run_escalation(state: &web::Data<AppState>) -> usize {
+    let s = state.clone();
+    web::block(move || library::run_escalation(&s))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+impl TestApp {
+    /// One pass of the late-pickup escalation.
+    pub async fn run_late_pickup(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_late_pickup_worker(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// One pass of the overdue-return check for leave.
+    pub async fn run_overdue_leave(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_overdue_leave_worker(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// One pass of the tip line's acknowledgement deadlines.
+    pub async fn run_tipline_deadlines(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_deadline_worker(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
