@@ -3,6 +3,7 @@
 //! serves and the tests drive.
 
 pub mod app;
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod clock;

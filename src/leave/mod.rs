@@ -1,18 +1,12 @@
-//! Leave and return (请假/销假), gate exits, roll call and absence alerts.
-//! No student leaves school without an approved leave; leave and return
-//! are both recorded; an unexplained absence reaches the family at once,
-//! and a pattern of them raises a confidential concern for screening.
-//!
-//! `presence` tells the pickup handover where a student is.
+//! Leave and return (请假/销假) and gate exits. No student leaves school
+//! without an approved leave; leave and return are both recorded.
 
-mod attendance;
 pub mod dto;
 mod handlers;
 mod overdue;
 pub mod repo;
 
 pub use overdue::run_overdue_leave_worker;
-pub use repo::{presence, Presence};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(handlers::create_leave)
@@ -24,9 +18,5 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(handlers::issue_pass)
         .service(handlers::exit)
         .service(handlers::gate_exit)
-        .service(handlers::record_return)
-        .service(attendance::take_roll_call)
-        .service(attendance::explain)
-        .service(attendance::list_concerns)
-        .service(attendance::attendance);
+        .service(handlers::record_return);
 }

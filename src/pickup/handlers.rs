@@ -1,5 +1,6 @@
 use super::dto::*;
 use super::repo::{self, AdultRef, HandoverRow, PersonRow};
+use crate::attendance::Presence;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, Caller, GateStaff, Staff};
 use crate::clock::school_local;
@@ -10,7 +11,6 @@ use crate::db::schema::{
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody};
-use crate::leave::Presence;
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
 use crate::org::family;
@@ -916,7 +916,7 @@ pub(super) async fn create_handover(
                     return Ok(Err(refusal.error()));
                 }
             };
-            match crate::leave::presence(conn, &student.id, now_utc)? {
+            match crate::attendance::presence(conn, &student.id, now_utc)? {
                 Presence::Present => {}
                 Presence::Absent => {
                     return Err(ApiError::conflict(
@@ -1237,7 +1237,7 @@ fn day_state(
 ) -> AppResult<DayState> {
     let mut presence = HashMap::new();
     for id in student_ids {
-        presence.insert(id.clone(), crate::leave::presence(conn, id, at)?);
+        presence.insert(id.clone(), crate::attendance::presence(conn, id, at)?);
     }
     let mut handover_map = HashMap::new();
     let mut modes = HashMap::new();

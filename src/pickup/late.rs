@@ -83,7 +83,8 @@ fn late_for_school(
     let mut sent = 0;
     for (student_id, name, class_id, grade) in waiting {
         if gone_home_another_way.contains(&student_id)
-            || crate::leave::presence(conn, &student_id, now)? != crate::leave::Presence::Present
+            || crate::attendance::presence(conn, &student_id, now)?
+                != crate::attendance::Presence::Present
         {
             continue;
         }

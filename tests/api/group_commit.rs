@@ -241,8 +241,8 @@ async fn idempotent_twins_in_one_batch_create_one_row(app: TestApp) {
                         insert(conn, &format!("row-{i}"), None)?;
                         Ok(serde_json::json!({ "made": i }))
                     })
-                .await
-                .unwrap();
+                    .await
+                    .unwrap();
                 (
                     res.status(),
                     res.headers().contains_key("idempotent-replayed"),

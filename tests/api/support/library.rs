@@ -4,7 +4,7 @@
 //! `tipline_client.rs`.)
 
 pub use safecampus::app::{build as build_app, openapi_document, openapi_json};
-pub use safecampus::state::AppState;
+pub use safecampus::attendance::{presence, Presence};
 pub use safecampus::clock::{Clock, ManualClock};
 pub use safecampus::config::Settings;
 pub use safecampus::crypto::envelope::{self, Envelope};
@@ -13,11 +13,12 @@ pub use safecampus::db::{AnyConnection, Backend, DatabaseUrl, Db};
 pub use safecampus::demo::bootstrap_admin;
 pub use safecampus::error::{ApiError, AppResult, Code};
 pub use safecampus::http::{IdempotencyKey, Idempotent};
-pub use safecampus::leave::{presence, run_overdue_leave_worker, Presence};
+pub use safecampus::leave::run_overdue_leave_worker;
 pub use safecampus::notify::outbox::{claim as claim_outbox, deliver as deliver_outbox};
 pub use safecampus::notify::{run_escalation, run_outbox};
 pub use safecampus::pickup::repo::{pass_code_hash, qr_token_hash};
 pub use safecampus::pickup::run_late_pickup_worker;
+pub use safecampus::state::AppState;
 pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;
 pub use safecampus::tipline::run_deadline_worker;

@@ -1,8 +1,6 @@
 //! Roll calls, absences and their alerts, the confidential concern pattern,
 //! and a student's attendance record.
 
-use super::dto::*;
-use super::repo::{self, date_key, parse_date_key};
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::{school_local, school_local_to_utc, to_utc};
@@ -11,6 +9,8 @@ use crate::db::schema::{absences, classes, concerns, leave_requests, roll_calls,
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
+use crate::leave::dto::*;
+use crate::leave::repo::{self, date_key, parse_date_key};
 use crate::notify::{self, Category, Template};
 use crate::org::family;
 use crate::state::State;
