@@ -62,6 +62,14 @@ impl<T> Page<T> {
             next_cursor,
         }
     }
+
+    /// The same page with every item turned into another type.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
 /// Path and query extraction failures as problem+json: a malformed id in a

@@ -4,22 +4,24 @@
 
 pub mod dto;
 pub mod family;
-mod handlers;
+pub mod model;
 pub mod repo;
+mod routes;
+pub mod service;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(handlers::create_school)
-        .service(handlers::list_schools)
-        .service(handlers::get_school)
-        .service(handlers::create_class)
-        .service(handlers::list_classes)
-        .service(handlers::create_user)
-        .service(handlers::get_user)
-        .service(handlers::disable_user)
-        .service(handlers::create_student)
-        .service(handlers::get_student)
-        .service(handlers::list_class_students)
-        .service(handlers::add_guardian)
-        .service(handlers::me)
-        .service(handlers::my_children);
+    cfg.service(routes::schools::create_school)
+        .service(routes::schools::list_schools)
+        .service(routes::schools::get_school)
+        .service(routes::schools::create_class)
+        .service(routes::schools::list_classes)
+        .service(routes::users::create_user)
+        .service(routes::users::get_user)
+        .service(routes::users::disable_user)
+        .service(routes::students::create_student)
+        .service(routes::students::get_student)
+        .service(routes::students::list_class_students)
+        .service(routes::students::add_guardian)
+        .service(routes::users::me)
+        .service(routes::students::my_children);
 }

@@ -1,132 +1,13 @@
 //! Queries of the school structure, each scoped to what the caller may see:
 //! a query that forgets nothing returns another school's rows as "not found".
 
-use super::dto::{Class, School, SchoolKind, Student, User};
+pub use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
 use crate::auth::{Caller, Role};
-use crate::clock::to_utc;
 use crate::db::schema::{classes, guardianships, schools, students, users};
 use crate::db::{AnyConnection, MultiBackend};
 use crate::error::{ApiError, AppResult};
-use crate::i18n::Language;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = schools)]
-pub struct SchoolRow {
-    pub id: String,
-    pub district_id: String,
-    pub name: String,
-    pub code: String,
-    pub kind: String,
-    pub timezone: String,
-    pub dismissal_time: String,
-    pub created_at: NaiveDateTime,
-}
-
-impl SchoolRow {
-    pub fn kind(&self) -> SchoolKind {
-        SchoolKind::parse(&self.kind).unwrap_or(SchoolKind::Primary)
-    }
-
-    pub fn into_dto(self) -> School {
-        School {
-            kind: self.kind(),
-            id: self.id,
-            district_id: self.district_id,
-            name: self.name,
-            code: self.code,
-            timezone: self.timezone,
-            dismissal_time: self.dismissal_time,
-            created_at: to_utc(self.created_at),
-        }
-    }
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = classes)]
-pub struct ClassRow {
-    pub id: String,
-    pub school_id: String,
-    pub grade: i32,
-    pub name: String,
-    pub head_teacher_id: Option<String>,
-}
-
-impl ClassRow {
-    pub fn into_dto(self) -> Class {
-        Class {
-            id: self.id,
-            school_id: self.school_id,
-            grade: self.grade,
-            name: self.name,
-            head_teacher_id: self.head_teacher_id,
-        }
-    }
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = students)]
-pub struct StudentRow {
-    pub id: String,
-    pub school_id: String,
-    pub class_id: String,
-    pub name: String,
-    pub student_no: String,
-    pub grade: i32,
-    pub handover_required: bool,
-    pub user_id: Option<String>,
-}
-
-impl StudentRow {
-    pub fn into_dto(self) -> Student {
-        Student {
-            id: self.id,
-            school_id: self.school_id,
-            class_id: self.class_id,
-            name: self.name,
-            student_no: self.student_no,
-            grade: self.grade,
-            handover_required: self.handover_required,
-        }
-    }
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: String,
-    pub district_id: String,
-    pub school_id: Option<String>,
-    pub role: String,
-    pub username: String,
-    pub display_name: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub language: String,
-    pub disabled: bool,
-}
-
-impl UserRow {
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Student)
-    }
-
-    pub fn into_dto(self) -> User {
-        User {
-            role: self.role(),
-            language: Language::parse(&self.language).unwrap_or_default(),
-            id: self.id,
-            username: self.username,
-            display_name: self.display_name,
-            district_id: self.district_id,
-            school_id: self.school_id,
-            phone: self.phone,
-            email: self.email,
-            disabled: self.disabled,
-        }
-    }
-}
 
 /// Schools the caller may see: the district's for district roles, their
 /// children's for parents, their own for everyone else.
@@ -363,4 +244,141 @@ pub fn insert_guardian(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// One page of the schools the caller may see, in the order they were made.
+pub fn schools_page(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    limit: i64,
+    after: Option<String>,
+) -> AppResult<Vec<SchoolRow>> {
+    let mut q = schools_in_scope(caller)
+        .select(SchoolRow::as_select())
+        .order(schools::id.asc())
+        .limit(limit + 1);
+    if let Some(c) = after {
+        q = q.filter(schools::id.gt(c));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// One page of a school's classes the caller may see.
+pub fn classes_page(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    school_id: &str,
+    limit: i64,
+    after: Option<String>,
+) -> AppResult<Vec<ClassRow>> {
+    let mut q = classes_in_scope(caller)
+        .filter(classes::school_id.eq(school_id.to_string()))
+        .select(ClassRow::as_select())
+        .order(classes::id.asc())
+        .limit(limit + 1);
+    if let Some(c) = after {
+        q = q.filter(classes::id.gt(c));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// One page of a class's students the caller may see.
+pub fn class_students_page(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    class_id: &str,
+    limit: i64,
+    after: Option<String>,
+) -> AppResult<Vec<StudentRow>> {
+    let mut q = students_in_scope(caller)
+        .filter(students::class_id.eq(class_id.to_string()))
+        .select(StudentRow::as_select())
+        .order(students::id.asc())
+        .limit(limit + 1);
+    if let Some(c) = after {
+        q = q.filter(students::id.gt(c));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Whether a user of the school holds one of the roles.
+pub fn has_role_in_school(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    school_id: &str,
+    roles: &[Role],
+) -> AppResult<bool> {
+    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let n: i64 = users::table
+        .filter(users::id.eq(user_id))
+        .filter(users::school_id.eq(school_id))
+        .filter(users::role.eq_any(roles))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn class_in_school(
+    conn: &mut AnyConnection,
+    class_id: &str,
+    school_id: &str,
+) -> AppResult<bool> {
+    let n: i64 = classes::table
+        .filter(classes::id.eq(class_id))
+        .filter(classes::school_id.eq(school_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// A parent account of the district, by id.
+pub fn parent_in_district(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    district_id: &str,
+) -> AppResult<Option<String>> {
+    Ok(users::table
+        .filter(users::id.eq(user_id))
+        .filter(users::district_id.eq(district_id))
+        .filter(users::role.eq(Role::Parent.as_str()))
+        .select(users::id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn school_name(conn: &mut AnyConnection, school_id: &str) -> AppResult<String> {
+    Ok(schools::table
+        .find(school_id)
+        .select(schools::name)
+        .first(conn)?)
+}
+
+pub fn disable_user(conn: &mut AnyConnection, user_id: &str) -> AppResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::disabled.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A parent's children with their school, class and the guardianship.
+pub fn children(
+    conn: &mut AnyConnection,
+    parent_id: &str,
+) -> AppResult<Vec<(StudentRow, String, String, String, bool)>> {
+    Ok(guardianships::table
+        .inner_join(
+            students::table
+                .inner_join(schools::table)
+                .inner_join(classes::table),
+        )
+        .filter(guardianships::user_id.eq(parent_id))
+        .order(students::name.asc())
+        .select((
+            StudentRow::as_select(),
+            schools::name,
+            classes::name,
+            guardianships::relation,
+            guardianships::is_primary,
+        ))
+        .load(conn)?)
 }

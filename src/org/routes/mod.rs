@@ -1,0 +1,3 @@
+pub mod schools;
+pub mod students;
+pub mod users;

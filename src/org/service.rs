@@ -1,0 +1,343 @@
+//! The school structure's use cases: what an admin may create, in which
+//! school, and what is told and audited. Scope first, then the body: a
+//! caller who may not see the school learns nothing of the body's rules.
+
+use super::dto::*;
+use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
+use super::repo;
+use crate::audit::{self, AuditEvent};
+use crate::auth::{self, Caller, Role};
+use crate::db::{conflict_on_unique, new_id, AnyConnection};
+use crate::error::{ApiError, AppResult, Code};
+use crate::notify::{self, Category, Template};
+use chrono::NaiveDateTime;
+
+fn check_grade(grade: i32) -> AppResult<i32> {
+    if (0..=12).contains(&grade) {
+        Ok(grade)
+    } else {
+        Err(ApiError::invalid("grade", "grade must be from 0 to 12"))
+    }
+}
+
+pub fn create_school(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    b: NewSchool,
+) -> AppResult<School> {
+    let row = SchoolRow {
+        id: new_id(now),
+        district_id: caller.district_id.clone(),
+        name: b.name.into_string(),
+        code: b.code.into_string(),
+        kind: b.kind.as_str().to_string(),
+        timezone: b
+            .timezone
+            .map(TimeZone::into_string)
+            .unwrap_or_else(|| "Asia/Shanghai".into()),
+        dismissal_time: b
+            .dismissal_time
+            .map(ClockTime::into_string)
+            .unwrap_or_else(|| "16:30".into()),
+        created_at: now,
+    };
+    repo::insert_school(conn, &row).map_err(conflict_on_unique(
+        Code::SchoolCodeTaken,
+        "code",
+        "another school has this code",
+    ))?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "school.create", "school", Some(&row.id)).in_school(Some(&row.id)),
+    )?;
+    Ok(row.into_dto())
+}
+
+pub fn create_class(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    school_id: &str,
+    body: AppResult<NewClass>,
+) -> AppResult<Class> {
+    let school = repo::school(conn, caller, school_id)?;
+    let b = body?;
+    let grade = check_grade(b.grade)?;
+    if let Some(teacher) = &b.head_teacher_id {
+        let roles = [Role::Teacher, Role::SchoolAdmin];
+        if !repo::has_role_in_school(conn, teacher.as_str(), &school.id, &roles)? {
+            return Err(ApiError::invalid(
+                "head_teacher_id",
+                "the head teacher must be a teacher of this school",
+            ));
+        }
+    }
+    let row = ClassRow {
+        id: new_id(now),
+        school_id: school.id.clone(),
+        grade,
+        name: b.name.into_string(),
+        head_teacher_id: b.head_teacher_id.map(Id::into_string),
+    };
+    repo::insert_class(conn, &row, now).map_err(conflict_on_unique(
+        Code::ClassExists,
+        "name",
+        "this school already has a class of that grade and name",
+    ))?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "class.create", "class", Some(&row.id))
+            .in_school(Some(&row.school_id)),
+    )?;
+    Ok(row.into_dto())
+}
+
+/// Whether the caller may create an account of this role: a district admin
+/// any role in the district; a school admin the school's staff (not other
+/// admins), parents and students.
+pub fn may_create(caller: &Caller, role: Role) -> AppResult<()> {
+    let school_admin_may = matches!(
+        role,
+        Role::Teacher
+            | Role::Guard
+            | Role::Counselor
+            | Role::LegalVp
+            | Role::DormManager
+            | Role::Parent
+            | Role::Student
+    );
+    if caller.role == Role::SchoolAdmin && !school_admin_may {
+        return Err(ApiError::forbidden(
+            Code::RoleNotAllowed,
+            "a school admin may create staff, parents and students only",
+        )
+        .with_field("role"));
+    }
+    Ok(())
+}
+
+/// Creates an account whose password `hash` the caller has already made.
+pub fn create_user(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    b: NewUser,
+    hash: &str,
+) -> AppResult<User> {
+    let wanted_school = b.school_id.map(Id::into_string);
+    let school_id = if b.role.is_district() {
+        if wanted_school.is_some() {
+            return Err(ApiError::invalid(
+                "school_id",
+                "district roles belong to no school",
+            ));
+        }
+        None
+    } else {
+        let chosen = match (wanted_school, caller.role) {
+            (Some(s), _) => Some(s),
+            (None, Role::SchoolAdmin) => caller.school_id.clone(),
+            (None, _) if b.role == Role::Parent => None,
+            (None, _) => {
+                return Err(ApiError::invalid(
+                    "school_id",
+                    "school_id is required for this role",
+                ))
+            }
+        };
+        match chosen {
+            Some(s) => Some(repo::school(conn, caller, &s)?.id),
+            None => None,
+        }
+    };
+    let row = UserRow {
+        id: new_id(now),
+        district_id: caller.district_id.clone(),
+        school_id,
+        role: b.role.as_str().to_string(),
+        username: b.username.into_string(),
+        display_name: b.display_name.into_string(),
+        phone: b.phone.map(Phone::into_string),
+        email: b.email.map(Email::into_string),
+        language: b.language.unwrap_or_default().as_str().to_string(),
+        disabled: false,
+    };
+    repo::insert_user(conn, &row, hash, now).map_err(conflict_on_unique(
+        Code::UsernameTaken,
+        "username",
+        "this username is taken",
+    ))?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "user.create", "user", Some(&row.id))
+            .in_school(row.school_id.as_deref()),
+    )?;
+    Ok(row.into_dto())
+}
+
+/// Disables an account: it can no longer log in, and every session ends.
+pub fn disable_user(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<User> {
+    let mut target = repo::user(conn, caller, id)?;
+    if target.id == caller.user_id {
+        return Err(ApiError::conflict(
+            Code::CannotDisableSelf,
+            "you cannot disable your own account",
+        ));
+    }
+    repo::disable_user(conn, &target.id)?;
+    auth::repo::end_all_sessions(conn, &target.id, now)?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "user.disable", "user", Some(&target.id))
+            .in_school(target.school_id.as_deref()),
+    )?;
+    target.disabled = true;
+    Ok(target.into_dto())
+}
+
+pub fn create_student(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    b: NewStudent,
+) -> AppResult<Student> {
+    let school = repo::school(conn, caller, b.school_id.as_str())?;
+    let grade = check_grade(b.grade)?;
+    if !repo::class_in_school(conn, b.class_id.as_str(), &school.id)? {
+        return Err(ApiError::invalid(
+            "class_id",
+            "the class is not in this school",
+        ));
+    }
+    if let Some(user_id) = &b.user_id {
+        if !repo::has_role_in_school(conn, user_id.as_str(), &school.id, &[Role::Student])? {
+            return Err(ApiError::invalid(
+                "user_id",
+                "the account must be a student account of this school",
+            ));
+        }
+    }
+    let row = StudentRow {
+        id: new_id(now),
+        school_id: school.id.clone(),
+        class_id: b.class_id.into_string(),
+        name: b.name.into_string(),
+        student_no: b.student_no.into_string(),
+        grade,
+        handover_required: b
+            .handover_required
+            .unwrap_or_else(|| school.kind().handover_required_by_default(grade)),
+        user_id: b.user_id.map(Id::into_string),
+    };
+    repo::insert_student(conn, &row, now).map_err(conflict_on_unique(
+        Code::StudentExists,
+        "student_no",
+        "this school already has this student number, or the account is linked to another student",
+    ))?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "student.create", "student", Some(&row.id))
+            .in_school(Some(&row.school_id)),
+    )?;
+    Ok(row.into_dto())
+}
+
+/// Registers a parent account as a guardian of a pupil; the parent is told.
+pub fn add_guardian(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    student_id: &str,
+    body: AppResult<NewGuardian>,
+) -> AppResult<Guardian> {
+    let student = repo::student(conn, caller, student_id)?;
+    let b = body?;
+    let parent = repo::parent_in_district(conn, b.user_id.as_str(), &caller.district_id)?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "user_id",
+                "the account must be a parent account of this district",
+            )
+        })?;
+    let guardian = Guardian {
+        id: new_id(now),
+        student_id: student.id.clone(),
+        user_id: parent,
+        relation: b.relation.into_string(),
+        primary: b.primary,
+    };
+    repo::insert_guardian(conn, &guardian, now).map_err(conflict_on_unique(
+        Code::AlreadyGuardian,
+        "user_id",
+        "this parent is already a guardian of the student",
+    ))?;
+    let school_name = repo::school_name(conn, &student.school_id)?;
+    notify::send(
+        conn,
+        now,
+        std::slice::from_ref(&guardian.user_id),
+        Template::GuardianLinked,
+        serde_json::json!({"student": student.name, "school": school_name, "relation": guardian.relation}),
+        Category::Account,
+    )?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "guardian.add", "student", Some(&student.id))
+            .in_school(Some(&student.school_id)),
+    )?;
+    Ok(guardian)
+}
+
+pub fn children(conn: &mut AnyConnection, caller: &Caller) -> AppResult<Vec<Child>> {
+    Ok(repo::children(conn, &caller.user_id)?
+        .into_iter()
+        .map(|(s, school_name, class_name, relation, primary)| Child {
+            student: s.into_dto(),
+            school_name,
+            class_name,
+            relation,
+            primary,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            user_id: "u".into(),
+            role,
+            district_id: "d".into(),
+            school_id: Some("s".into()),
+            language: Default::default(),
+            session_id: "sid".into(),
+        }
+    }
+
+    #[test]
+    fn a_school_admin_creates_staff_families_and_pupils_but_no_admins() {
+        let admin = caller(Role::SchoolAdmin);
+        for role in [Role::Teacher, Role::Guard, Role::Parent, Role::Student] {
+            assert!(may_create(&admin, role).is_ok(), "{role:?}");
+        }
+        for role in [Role::SchoolAdmin, Role::BureauOfficer, Role::DistrictAdmin] {
+            let e = may_create(&admin, role).unwrap_err();
+            assert_eq!(e.code, Code::RoleNotAllowed, "{role:?}");
+        }
+        assert!(may_create(&caller(Role::DistrictAdmin), Role::SchoolAdmin).is_ok());
+    }
+}
