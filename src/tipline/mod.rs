@@ -4,31 +4,31 @@
 
 pub mod cli;
 pub mod dto;
-mod handlers;
 pub mod pow;
 pub mod receipt;
 pub mod repo;
+mod routes;
 pub mod service;
 
 pub use service::run_deadline_worker;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // Fixed paths before `/reports/{id}…`, which would match them too.
-    cfg.service(handlers::put_encryption_key)
-        .service(handlers::get_encryption_key)
-        .service(handlers::set_recipients)
-        .service(handlers::get_mailbox)
-        .service(handlers::challenge)
-        .service(handlers::submit_report)
-        .service(handlers::followup)
-        .service(handlers::reporter_message)
-        .service(handlers::reporter_attachment)
-        .service(handlers::list_reports)
-        .service(handlers::overdue_reports)
-        .service(handlers::get_report)
-        .service(handlers::staff_reply)
-        .service(handlers::change_status)
-        .service(handlers::confirm_close)
-        .service(handlers::recuse)
-        .service(handlers::add_keys);
+    cfg.service(routes::keys::put_encryption_key)
+        .service(routes::keys::get_encryption_key)
+        .service(routes::mailboxes::set_recipients)
+        .service(routes::mailboxes::get_mailbox)
+        .service(routes::reporting::challenge)
+        .service(routes::reporting::submit_report)
+        .service(routes::reporting::followup)
+        .service(routes::reporting::reporter_message)
+        .service(routes::reporting::reporter_attachment)
+        .service(routes::reports::list_reports)
+        .service(routes::reports::overdue_reports)
+        .service(routes::reports::get_report)
+        .service(routes::reports::staff_reply)
+        .service(routes::reports::change_status)
+        .service(routes::reports::confirm_close)
+        .service(routes::reports::recuse)
+        .service(routes::reports::add_keys);
 }

@@ -17,6 +17,9 @@ use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
+mod readers;
+pub use readers::*;
+
 pub const SHARED: &str = "shared";
 pub const RECUSED: &str = "recused";
 

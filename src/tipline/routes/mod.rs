@@ -1,0 +1,4 @@
+pub mod keys;
+pub mod mailboxes;
+pub mod reporting;
+pub mod reports;

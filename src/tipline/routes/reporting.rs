@@ -1,0 +1,179 @@
+//! The anonymous side: proof-of-work challenges, submission, and follow-up
+//! with the receipt. No sign-in, and a request that carries one is refused.
+
+use crate::clock::to_utc;
+use crate::error::{ApiError, AppResult, Code, Problem};
+use crate::http::JsonBody;
+use crate::state::State;
+use crate::tipline::dto::*;
+use crate::tipline::receipt::Receipt;
+use crate::tipline::{pow, service};
+use actix_web::http::{header, StatusCode};
+use actix_web::{post, web, HttpRequest, HttpResponse};
+
+/// Reports and messages: a sealed text of up to 20,000 characters with many wraps.
+pub(in crate::tipline) const CONTENT_BODY_LIMIT: usize = 512 * 1024;
+/// An attachment of 10 MiB is about 14 MiB of base64.
+const ATTACHMENT_BODY_LIMIT: usize = 15 * 1024 * 1024;
+
+fn anonymous_only(req: &HttpRequest) -> AppResult<()> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Code::AnonymousOnly,
+            "the tip line is anonymous: send no Authorization header",
+        )
+        .with_field("Authorization"));
+    }
+    Ok(())
+}
+
+/// A one-time proof-of-work challenge for a submission. No sign-in.
+#[utoipa::path(
+    tag = "tipline",
+    responses(
+        (status = 201, body = Challenge),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/challenge")]
+pub(in crate::tipline) async fn challenge(
+    state: State,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    anonymous_only(&req)?;
+    let now = state.now_db();
+    let settings = state.settings.tipline.clone();
+    // The surge count is a read on any pooled connection; only the insert
+    // waits for the (grouped) write.
+    let counting = settings.clone();
+    let difficulty = state
+        .db
+        .read(move |conn| pow::current_difficulty(conn, &counting, now))
+        .await?;
+    let (challenge, difficulty, expires_at) = state
+        .db
+        .write_grouped(move |conn| pow::issue(conn, &settings, now, difficulty))
+        .await?;
+    Ok(HttpResponse::Created().json(Challenge {
+        challenge,
+        difficulty,
+        expires_at: to_utc(expires_at),
+    }))
+}
+
+/// Submit a report anonymously. Returns the receipt, once.
+///
+/// Not idempotent by key: the answer holds the receipt, which is never
+/// stored; the single-use proof of work already stops a duplicate.
+#[utoipa::path(
+    tag = "tipline",
+    request_body = NewReport,
+    responses(
+        (status = 201, body = ReportReceipt),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports")]
+pub(in crate::tipline) async fn submit_report(
+    state: State,
+    req: HttpRequest,
+    body: JsonBody<NewReport, CONTENT_BODY_LIMIT>,
+) -> AppResult<HttpResponse> {
+    anonymous_only(&req)?;
+    let b = body.into_inner()?;
+    let now = state.now_db();
+    let made = service::NewReceipt::generate(&state.settings.receipt_pepper);
+    let receipt = state
+        .db
+        .write_grouped(move |conn| service::submit(conn, now, made, b))
+        .await?;
+    Ok(HttpResponse::Created().json(ReportReceipt {
+        receipt: receipt.display(),
+        status: Progress::Received,
+    }))
+}
+
+/// Read a report's progress and replies with its receipt (in the body, never the URL).
+#[utoipa::path(
+    tag = "tipline",
+    request_body = FollowupRequest,
+    responses(
+        (status = 200, body = Followup),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/followup")]
+pub(in crate::tipline) async fn followup(
+    state: State,
+    req: HttpRequest,
+    body: JsonBody<FollowupRequest>,
+) -> AppResult<web::Json<Followup>> {
+    anonymous_only(&req)?;
+    let b = body.into_inner()?;
+    let report = service::report_by_receipt(&state, &b.receipt).await?;
+    let receipt = Receipt::parse(&b.receipt).expect("checked by report_by_receipt");
+    let out = state
+        .db
+        .read(move |conn| service::followup(conn, &report, b.open.then_some(&receipt)))
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Add a message to a report, sealed to its recipients, with the receipt.
+#[utoipa::path(
+    tag = "tipline",
+    request_body = ReporterMessage,
+    responses(
+        (status = 201, body = MessageCreated),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/followup/messages")]
+pub(in crate::tipline) async fn reporter_message(
+    state: State,
+    req: HttpRequest,
+    body: JsonBody<ReporterMessage, CONTENT_BODY_LIMIT>,
+) -> AppResult<HttpResponse> {
+    anonymous_only(&req)?;
+    let b = body.into_inner()?;
+    let report = service::report_by_receipt(&state, &b.receipt).await?;
+    let now = state.now_db();
+    let created = state
+        .db
+        .write(move |conn| {
+            let env = service::reporter_envelope(conn, &report, b.envelope, b.plaintext)?;
+            service::reporter_adds(conn, now, &report, &env, false)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Add an attachment (a photo, a screenshot, a voice note) sealed like a message.
+#[utoipa::path(
+    tag = "tipline",
+    request_body = ReporterAttachment,
+    responses(
+        (status = 201, body = MessageCreated),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/followup/attachments")]
+pub(in crate::tipline) async fn reporter_attachment(
+    state: State,
+    req: HttpRequest,
+    body: JsonBody<ReporterAttachment, ATTACHMENT_BODY_LIMIT>,
+) -> AppResult<HttpResponse> {
+    anonymous_only(&req)?;
+    let b = body.into_inner()?;
+    let report = service::report_by_receipt(&state, &b.receipt).await?;
+    let now = state.now_db();
+    let created = state
+        .db
+        .write(move |conn| service::reporter_adds(conn, now, &report, &b.envelope, true))
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}

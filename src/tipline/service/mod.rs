@@ -1,0 +1,112 @@
+//! The tip line's use cases: submission and follow-up by receipt
+//! (`reporter`), reading, replies and status changes with two-person
+//! closing (`handling`), readers and their keys (`readers`), and deadlines.
+
+mod deadline;
+mod handling;
+mod readers;
+mod reporter;
+
+pub use deadline::*;
+pub use handling::*;
+pub use readers::*;
+pub use reporter::*;
+
+use super::dto::*;
+use super::repo::{self, ReportRow};
+use crate::crypto::envelope::{self};
+use crate::crypto::hpke;
+use crate::db::schema::{districts, schools, tip_report_events as te};
+use crate::db::{new_id, AnyConnection};
+use crate::error::{ApiError, AppResult};
+use crate::notify::{self, Category as NotifyCategory, Template};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+const MAX_REPORT_CIPHERTEXT: usize = 256 * 1024;
+/// A sealed message: a text of up to 20,000 characters.
+const MAX_CONTENT_CIPHERTEXT: usize = 256 * 1024;
+/// Attachments: 10 MiB of ciphertext (about 14 MiB of base64).
+pub const ATTACHMENT_MAX_BYTES: usize = 10 * 1024 * 1024;
+pub const ATTACHMENTS_PER_REPORT: i64 = 10;
+
+pub fn suite_info() -> SuiteInfo {
+    SuiteInfo {
+        name: hpke::SUITE,
+        mode: 0,
+        kem_id: 0x0020,
+        kdf_id: 0x0001,
+        aead_id: 0x0003,
+        content_key_info: "safecampus/v1/content-key",
+        reporter_key_salt: "safecampus/v1/reporter-key",
+        padding_bucket: envelope::PAD_BUCKET,
+    }
+}
+
+/// (school id, district id, school name, the district's crisis line).
+pub fn school_by_code(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> AppResult<(String, String, String, String)> {
+    schools::table
+        .inner_join(districts::table)
+        .filter(schools::code.eq(code))
+        .select((
+            schools::id,
+            schools::district_id,
+            schools::name,
+            districts::crisis_line,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("mailbox"))
+}
+
+pub fn event(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report_id: &str,
+    actor: Option<&str>,
+    action: &str,
+    status: Status,
+    note: Option<&str>,
+) -> AppResult<()> {
+    diesel::insert_into(te::table)
+        .values((
+            te::id.eq(new_id(now)),
+            te::report_id.eq(report_id),
+            te::actor_id.eq(actor),
+            te::action.eq(action),
+            te::status.eq(status.as_str()),
+            te::note.eq(note),
+            te::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn notify_data(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<serde_json::Value> {
+    let school: String = schools::table
+        .find(&report.school_id)
+        .select(schools::name)
+        .first(conn)?;
+    Ok(serde_json::json!({
+        "school": school,
+        "category": report.category,
+        "urgency": report.urgency,
+        "report_id": report.id,
+    }))
+}
+
+/// Who is told about a report: the bureau, and the school's recipients
+/// unless the report concerns staff.
+fn notify_readers(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report: &ReportRow,
+    template: Template,
+) -> AppResult<()> {
+    let readers = repo::readers(conn, report)?;
+    let data = notify_data(conn, report)?;
+    notify::send(conn, now, &readers, template, data, NotifyCategory::Tipline)
+}

@@ -1,0 +1,331 @@
+//! What a reporter does: submit a report, and follow it up with the receipt.
+
+use super::*;
+use crate::audit::{self, AuditEvent};
+use crate::crypto::envelope::{self, Envelope};
+use crate::crypto::{b64u, b64u_decode, hpke};
+use crate::db::schema::{
+    districts, tip_messages as tm, tip_receipt_failures as rf, tip_reports as tr,
+};
+use crate::db::{new_id, AnyConnection};
+use crate::error::{ApiError, AppResult, Code};
+use crate::notify::Template;
+use crate::state::AppState;
+use crate::tipline::dto::*;
+use crate::tipline::pow;
+use crate::tipline::receipt::Receipt;
+use crate::tipline::repo::{self, ReportRow, ReporterKey};
+use actix_web::http::StatusCode;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+/// A new report's receipt with what is stored of it, made before the
+/// write: the key derivation and the MAC need no database.
+pub struct NewReceipt {
+    pub receipt: Receipt,
+    mac: String,
+    reporter_public_key: String,
+}
+
+impl NewReceipt {
+    pub fn generate(pepper: &[u8]) -> NewReceipt {
+        let receipt = Receipt::generate();
+        NewReceipt {
+            mac: receipt.mac(pepper),
+            reporter_public_key: b64u(&hpke::public_key_bytes(&receipt.reporter_public_key())),
+            receipt,
+        }
+    }
+}
+
+pub fn submit(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    made: NewReceipt,
+    b: NewReport,
+) -> AppResult<Receipt> {
+    let (school_id, district_id, _, _) = school_by_code(conn, b.school_code.as_str())?;
+    let (all, district) = repo::mailbox_keys(conn, &school_id, &district_id)?;
+    // The district must always be able to read a report: without a bureau
+    // key the mailbox is not ready, whatever the school has registered.
+    if district.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::MailboxNotReady,
+            "this mailbox has no district recipient key yet; call the crisis line if someone is in danger",
+        ));
+    }
+    let required = if b.concerns_staff { district } else { all };
+    let envelope = match (b.envelope, b.plaintext) {
+        (Some(env), None) => {
+            repo::check_envelope(
+                &env,
+                &required,
+                ReporterKey::Forbidden,
+                true,
+                MAX_REPORT_CIPHERTEXT,
+            )?;
+            env
+        }
+        (None, Some(plain)) => seal_plain(&required, plain.text.as_str())?,
+        _ => {
+            return Err(ApiError::invalid(
+                "envelope",
+                "send exactly one of envelope and plaintext",
+            ))
+        }
+    };
+    pow::spend(conn, now, b.pow.as_ref())?;
+    let NewReceipt {
+        receipt,
+        mac,
+        reporter_public_key,
+    } = made;
+    let report = ReportRow {
+        id: repo::anonymous_id(now),
+        district_id,
+        school_id,
+        category: b.category.as_str().to_string(),
+        urgency: b.urgency.as_str().to_string(),
+        concerns_staff: b.concerns_staff,
+        status: Status::New.as_str().to_string(),
+        reporter_public_key,
+        envelope: repo::envelope_text(&envelope),
+        created_at: now,
+        last_activity_at: now,
+        escalated_at: None,
+        outcome: None,
+        close_requested_by: None,
+        close_outcome: None,
+        close_note: None,
+    };
+    diesel::insert_into(tr::table)
+        .values((
+            tr::id.eq(&report.id),
+            tr::district_id.eq(&report.district_id),
+            tr::school_id.eq(&report.school_id),
+            tr::category.eq(&report.category),
+            tr::urgency.eq(&report.urgency),
+            tr::concerns_staff.eq(report.concerns_staff),
+            tr::status.eq(&report.status),
+            tr::receipt_mac.eq(mac),
+            tr::reporter_public_key.eq(&report.reporter_public_key),
+            tr::envelope.eq(&report.envelope),
+            tr::created_at.eq(now),
+            tr::last_activity_at.eq(now),
+        ))
+        .execute(conn)?;
+    event(conn, now, &report.id, None, "submitted", Status::New, None)?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::system("tipline.report.submit", "tip_report", Some(&report.id))
+            .in_school(Some(&report.school_id)),
+    )?;
+    notify_readers(conn, now, &report, Template::TiplineNewReport)?;
+    Ok(receipt)
+}
+
+/// The report a receipt opens. A wrong receipt is a plain 404, and counts
+/// toward a global pause on follow-up (no per-sender tracking).
+pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<ReportRow> {
+    let now = state.now_db();
+    let limit = state.settings.tipline.receipt_failures_per_minute;
+    let mac = Receipt::parse(receipt).map(|r| r.mac(&state.settings.receipt_pepper));
+    let found = state
+        .db
+        .write(move |conn| {
+            // The lookup is by an HMAC over a fixed-length value, the same
+            // work for a right and a wrong receipt. A right receipt always
+            // gets through: a flood of wrong ones must not lock reporters out.
+            let mac = mac.unwrap_or_else(|| "0".repeat(64));
+            let row = tr::table
+                .filter(tr::receipt_mac.eq(&mac))
+                .select(ReportRow::as_select())
+                .first(conn)
+                .optional()?;
+            if row.is_none() {
+                let recent: i64 = rf::table
+                    .filter(rf::at.gt(now - Duration::minutes(1)))
+                    .count()
+                    .get_result(conn)?;
+                if recent >= limit {
+                    return Err(ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        Code::ReceiptThrottled,
+                        "too many wrong receipts were tried; wait a minute and try again",
+                    )
+                    .with_retry_after(60));
+                }
+                diesel::insert_into(rf::table)
+                    .values((rf::id.eq(new_id(now)), rf::at.eq(now)))
+                    .execute(conn)?;
+            }
+            Ok(row)
+        })
+        .await?;
+    found.ok_or_else(|| ApiError::not_found("report"))
+}
+
+pub fn followup(
+    conn: &mut AnyConnection,
+    report: &ReportRow,
+    open_with: Option<&Receipt>,
+) -> AppResult<Followup> {
+    let sk = open_with.map(Receipt::reporter_private_key);
+    let crisis_line: String = districts::table
+        .find(&report.district_id)
+        .select(districts::crisis_line)
+        .first(conn)?;
+    let mut messages = Vec::new();
+    let mut attachments = Vec::new();
+    for m in repo::messages(conn, &report.id)? {
+        let env = repo::parse_envelope(&m.envelope)?;
+        let from = Sender::parse(&m.sender).unwrap_or(Sender::School);
+        let plaintext = match (&sk, from, m.is_attachment) {
+            (Some(sk), Sender::School, false) => env.open(sk).ok().map(|bytes| {
+                serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                    serde_json::Value::String(
+                        String::from_utf8_lossy(&bytes).trim_end().to_string(),
+                    )
+                })
+            }),
+            _ => None,
+        };
+        let item = FollowupMessage {
+            id: m.id,
+            seq: m.seq,
+            from,
+            envelope: env,
+            sent_on: m.created_at.date(),
+            plaintext,
+        };
+        if m.is_attachment {
+            attachments.push(item);
+        } else {
+            messages.push(item);
+        }
+    }
+    Ok(Followup {
+        status: report.status().progress(),
+        created_on: report.created_at.date(),
+        messages,
+        attachments,
+        crisis_line,
+    })
+}
+
+/// Seals a plain text (from a client that cannot seal) to the given keys.
+fn seal_plain(keys: &[repo::KeyHolder], text: &str) -> AppResult<Envelope> {
+    let mut recipients = Vec::with_capacity(keys.len());
+    for k in keys {
+        let pk = b64u_decode(&k.public_key)
+            .and_then(|b| hpke::public_key_from_bytes(&b).ok())
+            .ok_or_else(|| ApiError::internal("a stored recipient key is invalid"))?;
+        recipients.push((k.key_id.clone(), pk));
+    }
+    let padded = envelope::padded_json(&serde_json::json!({ "text": text }));
+    envelope::seal(&recipients, &padded).map_err(|_| {
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            Code::MailboxNotReady,
+            "a recipient key of this mailbox cannot be sealed to; call the crisis line if someone is in danger",
+        )
+    })
+}
+
+/// The envelope of a reporter's message: theirs, or sealed now from plain text.
+pub fn reporter_envelope(
+    conn: &mut AnyConnection,
+    report: &ReportRow,
+    envelope: Option<Envelope>,
+    plaintext: Option<PlainReport>,
+) -> AppResult<Envelope> {
+    match (envelope, plaintext) {
+        (Some(env), None) => Ok(env),
+        (None, Some(plain)) => seal_plain(&repo::report_keys(conn, report)?, plain.text.as_str()),
+        _ => Err(ApiError::invalid(
+            "envelope",
+            "send exactly one of envelope and plaintext",
+        )),
+    }
+}
+
+/// Messages and attachments a reporter may add to one report in an hour.
+pub const REPORTER_MESSAGES_PER_HOUR: i64 = 12;
+
+pub fn reporter_adds(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report: &ReportRow,
+    env: &Envelope,
+    attachment: bool,
+) -> AppResult<MessageCreated> {
+    // Each message alerts every reader: a flood from one receipt (or one
+    // stolen receipt) must not page a school all night. Concurrent messages
+    // to one report queue on its row so the count holds.
+    repo::lock_report(conn, &report.id)?;
+    let recent: i64 = tm::table
+        .filter(tm::report_id.eq(&report.id))
+        .filter(tm::author_id.is_null())
+        .filter(tm::created_at.gt(now - Duration::hours(1)))
+        .count()
+        .get_result(conn)?;
+    if recent >= REPORTER_MESSAGES_PER_HOUR {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::ReportMessagesThrottled,
+            "this report has had many messages in the last hour; wait a while and send again",
+        )
+        .with_retry_after(600));
+    }
+    let keys = repo::report_keys(conn, report)?;
+    if attachment {
+        let count: i64 = tm::table
+            .filter(tm::report_id.eq(&report.id))
+            .filter(tm::is_attachment.eq(true))
+            .count()
+            .get_result(conn)?;
+        if count >= super::ATTACHMENTS_PER_REPORT {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::TooManyAttachments,
+                format!(
+                    "a report holds at most {} attachments",
+                    super::ATTACHMENTS_PER_REPORT
+                ),
+            )
+            .with_field("envelope"));
+        }
+        let max = super::ATTACHMENT_MAX_BYTES + hpke::TAG_LEN;
+        repo::check_envelope(env, &keys, ReporterKey::Allowed, false, max).map_err(|mut e| {
+            if e.code == Code::ContentTooLarge {
+                e.code = Code::AttachmentTooLarge;
+                e.detail = "an attachment must be at most 10 MiB".into();
+            }
+            e
+        })?;
+    } else {
+        repo::check_envelope(
+            env,
+            &keys,
+            ReporterKey::Allowed,
+            true,
+            MAX_REPORT_CIPHERTEXT,
+        )?;
+    }
+    let id = repo::insert_message(
+        conn,
+        &report.id,
+        Sender::Reporter,
+        None,
+        attachment,
+        env,
+        now,
+    )?;
+    notify_readers(conn, now, report, Template::TiplineReporterMessage)?;
+    Ok(MessageCreated {
+        id,
+        sent_on: now.date(),
+    })
+}
