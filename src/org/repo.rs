@@ -360,11 +360,11 @@ pub fn disable_user(conn: &mut AnyConnection, user_id: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// A child of a parent: the pupil, school name, class name, relation, primary.
+pub type ChildRow = (StudentRow, String, String, String, bool);
+
 /// A parent's children with their school, class and the guardianship.
-pub fn children(
-    conn: &mut AnyConnection,
-    parent_id: &str,
-) -> AppResult<Vec<(StudentRow, String, String, String, bool)>> {
+pub fn children(conn: &mut AnyConnection, parent_id: &str) -> AppResult<Vec<ChildRow>> {
     Ok(guardianships::table
         .inner_join(
             students::table

@@ -17,7 +17,9 @@ use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
+mod lifecycle;
 mod readers;
+pub use lifecycle::*;
 pub use readers::*;
 
 pub const SHARED: &str = "shared";

@@ -38,11 +38,11 @@ pub fn replace_key(
     Ok(key_id)
 }
 
-/// The user's current key: id, public key, backup, registered at.
-pub fn current_key(
-    conn: &mut AnyConnection,
-    user_id: &str,
-) -> AppResult<Option<(String, String, Option<String>, NaiveDateTime)>> {
+/// A reader's key: id, public key, backup, registered at.
+pub type KeyRow = (String, String, Option<String>, NaiveDateTime);
+
+/// The user's current key.
+pub fn current_key(conn: &mut AnyConnection, user_id: &str) -> AppResult<Option<KeyRow>> {
     Ok(rk::table
         .filter(rk::user_id.eq(user_id))
         .filter(rk::retired_at.is_null())

@@ -6,14 +6,12 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::to_utc;
 use crate::crypto::envelope::{self, KeyWrap};
-use crate::db::schema::{tip_messages as tm, tip_report_events as te, tip_reports as tr};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::tipline::dto::*;
 use crate::tipline::repo::{self, ReportRow, ReporterKey};
 use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 
 pub fn detail(
     conn: &mut AnyConnection,
@@ -45,23 +43,7 @@ pub fn detail(
         public_key: report.reporter_public_key.clone(),
     }];
     reply_keys.extend(repo::keys_dto(&repo::report_keys(conn, report)?));
-    let history = te::table
-        .filter(te::report_id.eq(&report.id))
-        .order((te::created_at, te::id))
-        .select((
-            te::action,
-            te::status,
-            te::actor_id,
-            te::note,
-            te::created_at,
-        ))
-        .load::<(
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            NaiveDateTime,
-        )>(conn)?
+    let history = repo::history(conn, &report.id)?
         .into_iter()
         .map(|(action, status, actor_id, note, at)| HistoryEntry {
             action,
@@ -141,14 +123,14 @@ pub fn change_status(
                 "closing needs an outcome: valid, false, misuse or duplicate",
             ));
         };
-        diesel::update(tr::table.find(&report.id))
-            .set((
-                tr::close_requested_by.eq(&caller.user_id),
-                tr::close_outcome.eq(outcome.as_str()),
-                tr::close_note.eq(&note),
-                tr::last_activity_at.eq(now),
-            ))
-            .execute(conn)?;
+        repo::request_close(
+            conn,
+            &report.id,
+            &caller.user_id,
+            outcome.as_str(),
+            &note,
+            now,
+        )?;
         event(
             conn,
             now,
@@ -230,16 +212,7 @@ fn set_status(
     status: Status,
     outcome: Option<&str>,
 ) -> AppResult<()> {
-    diesel::update(tr::table.find(id))
-        .set((
-            tr::status.eq(status.as_str()),
-            tr::outcome.eq(outcome),
-            tr::close_requested_by.eq(None::<String>),
-            tr::close_outcome.eq(None::<String>),
-            tr::close_note.eq(None::<String>),
-            tr::last_activity_at.eq(now),
-        ))
-        .execute(conn)?;
+    repo::set_status(conn, now, id, status.as_str(), outcome)?;
     Ok(())
 }
 
@@ -309,15 +282,9 @@ pub fn append_wrap(
     let text: String = if is_report {
         report.envelope.clone()
     } else {
-        tm::table
-            .filter(tm::id.eq(object_id))
-            .filter(tm::report_id.eq(&report.id))
-            .select(tm::envelope)
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| {
-                ApiError::invalid("wraps.object_id", "not this report or one of its messages")
-            })?
+        repo::message_envelope(conn, &report.id, object_id)?.ok_or_else(|| {
+            ApiError::invalid("wraps.object_id", "not this report or one of its messages")
+        })?
     };
     let mut env = repo::parse_envelope(&text)?;
     // The server cannot tell a right wrap from a wrong one, so a wrap already
@@ -341,13 +308,9 @@ pub fn append_wrap(
     env.keys.push(wrap);
     let text = repo::envelope_text(&env);
     if is_report {
-        diesel::update(tr::table.find(&report.id))
-            .set(tr::envelope.eq(text))
-            .execute(conn)?;
+        repo::set_report_envelope(conn, &report.id, &text)?;
     } else {
-        diesel::update(tm::table.find(object_id))
-            .set(tm::envelope.eq(text))
-            .execute(conn)?;
+        repo::set_message_envelope(conn, object_id, &text)?;
     }
     Ok(true)
 }

@@ -16,12 +16,10 @@ use super::dto::*;
 use super::repo::{self, ReportRow};
 use crate::crypto::envelope::{self};
 use crate::crypto::hpke;
-use crate::db::schema::{districts, schools, tip_report_events as te};
-use crate::db::{new_id, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
 use crate::notify::{self, Category as NotifyCategory, Template};
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 
 const MAX_REPORT_CIPHERTEXT: usize = 256 * 1024;
 /// A sealed message: a text of up to 20,000 characters.
@@ -48,18 +46,7 @@ pub fn school_by_code(
     conn: &mut AnyConnection,
     code: &str,
 ) -> AppResult<(String, String, String, String)> {
-    schools::table
-        .inner_join(districts::table)
-        .filter(schools::code.eq(code))
-        .select((
-            schools::id,
-            schools::district_id,
-            schools::name,
-            districts::crisis_line,
-        ))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("mailbox"))
+    repo::school_by_code(conn, code)?.ok_or_else(|| ApiError::not_found("mailbox"))
 }
 
 pub fn event(
@@ -71,25 +58,11 @@ pub fn event(
     status: Status,
     note: Option<&str>,
 ) -> AppResult<()> {
-    diesel::insert_into(te::table)
-        .values((
-            te::id.eq(new_id(now)),
-            te::report_id.eq(report_id),
-            te::actor_id.eq(actor),
-            te::action.eq(action),
-            te::status.eq(status.as_str()),
-            te::note.eq(note),
-            te::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    repo::insert_event(conn, now, report_id, actor, action, status.as_str(), note)
 }
 
 fn notify_data(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<serde_json::Value> {
-    let school: String = schools::table
-        .find(&report.school_id)
-        .select(schools::name)
-        .first(conn)?;
+    let school = crate::org::repo::school_name(conn, &report.school_id)?;
     Ok(serde_json::json!({
         "school": school,
         "category": report.category,

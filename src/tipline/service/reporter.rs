@@ -4,10 +4,7 @@ use super::*;
 use crate::audit::{self, AuditEvent};
 use crate::crypto::envelope::{self, Envelope};
 use crate::crypto::{b64u, b64u_decode, hpke};
-use crate::db::schema::{
-    districts, tip_messages as tm, tip_receipt_failures as rf, tip_reports as tr,
-};
-use crate::db::{new_id, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::Template;
 use crate::state::AppState;
@@ -17,7 +14,6 @@ use crate::tipline::receipt::Receipt;
 use crate::tipline::repo::{self, ReportRow, ReporterKey};
 use actix_web::http::StatusCode;
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 
 /// A new report's receipt with what is stored of it, made before the
 /// write: the key derivation and the MAC need no database.
@@ -99,22 +95,7 @@ pub fn submit(
         close_outcome: None,
         close_note: None,
     };
-    diesel::insert_into(tr::table)
-        .values((
-            tr::id.eq(&report.id),
-            tr::district_id.eq(&report.district_id),
-            tr::school_id.eq(&report.school_id),
-            tr::category.eq(&report.category),
-            tr::urgency.eq(&report.urgency),
-            tr::concerns_staff.eq(report.concerns_staff),
-            tr::status.eq(&report.status),
-            tr::receipt_mac.eq(mac),
-            tr::reporter_public_key.eq(&report.reporter_public_key),
-            tr::envelope.eq(&report.envelope),
-            tr::created_at.eq(now),
-            tr::last_activity_at.eq(now),
-        ))
-        .execute(conn)?;
+    repo::insert_report(conn, &report, &mac)?;
     event(conn, now, &report.id, None, "submitted", Status::New, None)?;
     audit::record(
         conn,
@@ -139,16 +120,9 @@ pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<Rep
             // work for a right and a wrong receipt. A right receipt always
             // gets through: a flood of wrong ones must not lock reporters out.
             let mac = mac.unwrap_or_else(|| "0".repeat(64));
-            let row = tr::table
-                .filter(tr::receipt_mac.eq(&mac))
-                .select(ReportRow::as_select())
-                .first(conn)
-                .optional()?;
+            let row = repo::report_by_mac(conn, &mac)?;
             if row.is_none() {
-                let recent: i64 = rf::table
-                    .filter(rf::at.gt(now - Duration::minutes(1)))
-                    .count()
-                    .get_result(conn)?;
+                let recent = repo::receipt_failures_since(conn, now - Duration::minutes(1))?;
                 if recent >= limit {
                     return Err(ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
@@ -157,9 +131,7 @@ pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<Rep
                     )
                     .with_retry_after(60));
                 }
-                diesel::insert_into(rf::table)
-                    .values((rf::id.eq(new_id(now)), rf::at.eq(now)))
-                    .execute(conn)?;
+                repo::record_receipt_failure(conn, now)?;
             }
             Ok(row)
         })
@@ -173,10 +145,7 @@ pub fn followup(
     open_with: Option<&Receipt>,
 ) -> AppResult<Followup> {
     let sk = open_with.map(Receipt::reporter_private_key);
-    let crisis_line: String = districts::table
-        .find(&report.district_id)
-        .select(districts::crisis_line)
-        .first(conn)?;
+    let crisis_line = repo::crisis_line(conn, &report.district_id)?;
     let mut messages = Vec::new();
     let mut attachments = Vec::new();
     for m in repo::messages(conn, &report.id)? {
@@ -265,12 +234,7 @@ pub fn reporter_adds(
     // stolen receipt) must not page a school all night. Concurrent messages
     // to one report queue on its row so the count holds.
     repo::lock_report(conn, &report.id)?;
-    let recent: i64 = tm::table
-        .filter(tm::report_id.eq(&report.id))
-        .filter(tm::author_id.is_null())
-        .filter(tm::created_at.gt(now - Duration::hours(1)))
-        .count()
-        .get_result(conn)?;
+    let recent = repo::reporter_messages_since(conn, &report.id, now - Duration::hours(1))?;
     if recent >= REPORTER_MESSAGES_PER_HOUR {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -281,11 +245,7 @@ pub fn reporter_adds(
     }
     let keys = repo::report_keys(conn, report)?;
     if attachment {
-        let count: i64 = tm::table
-            .filter(tm::report_id.eq(&report.id))
-            .filter(tm::is_attachment.eq(true))
-            .count()
-            .get_result(conn)?;
+        let count = repo::attachment_count(conn, &report.id)?;
         if count >= super::ATTACHMENTS_PER_REPORT {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
