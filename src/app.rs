@@ -16,7 +16,12 @@ use utoipa_actix_web::{scope, AppExt, UtoipaApp};
     info(
         title = "SafeCampus API",
         description = "Backend of a district programme that keeps students safe from sexual abuse: \
-                       accounts and school structure, tip line, pickup, leave, notifications.",
+                       accounts and school structure, tip line, pickup, leave, notifications.\n\n\
+                       Every route checks in one fixed order, and the first check that fails \
+                       answers: sign-in (401), then role (403), then scope (404: another \
+                       school's or family's object is not found), then the body (400, 413, \
+                       415, 422). A caller who may not use a route learns nothing of its \
+                       body's rules. Problems carry a stable `code` (`ProblemCode`).",
         license(name = "AGPL-3.0-or-later")
     ),
     components(schemas(Problem)),
@@ -95,10 +100,19 @@ impl utoipa::Modify for ProblemResponses {
                     add.push(("403", "The caller's role may not do this."));
                 }
                 if op.request_body.is_some() {
-                    add.push(("400", "The body is not valid JSON."));
-                    add.push(("413", "The body is too large."));
-                    add.push(("415", "The body is not JSON."));
-                    add.push(("422", "A field is missing, unknown or invalid."));
+                    add.push((
+                        "400",
+                        "The body is not valid JSON (checked after sign-in, role and scope).",
+                    ));
+                    add.push((
+                        "413",
+                        "The body is too large (checked after sign-in, role and scope).",
+                    ));
+                    add.push((
+                        "415",
+                        "The body is not JSON (checked after sign-in, role and scope).",
+                    ));
+                    add.push(("422", "A field is missing, unknown or invalid (checked after sign-in, role and scope)."));
                 }
                 if has_in(ParameterIn::Query) {
                     add.push(("422", "A query parameter is invalid."));
