@@ -385,7 +385,7 @@ where
 
 fn seed(db: &Db) -> World {
     let now = Utc::now().naive_utc();
-    let hash = safecampus::auth::password::hash_now(PASSWORD).unwrap();
+    let hash = safecampus::crypto::password::hash_now(PASSWORD).unwrap();
     let mut conn = db.conn().unwrap();
     let conn: &mut AnyConnection = &mut conn;
     conn.batch_execute("BEGIN").unwrap();

@@ -2,8 +2,8 @@
 //! the apps against.
 
 use crate::audit::{self, AuditEvent};
-use crate::auth::password::{hash_now, NewPassword};
 use crate::auth::Role;
+use crate::crypto::password::{hash_now, NewPassword};
 use crate::db::schema::users;
 use crate::db::{new_id, AnyConnection, Db};
 use crate::error::{ApiError, AppResult, Code};

@@ -21,7 +21,7 @@ pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::
     // the background jobs, shared among the workers. A thread that had to
     // wait for a connection could lose every race for it (r2d2 is not
     // fair) and time out under load. Password hashes run on threads of
-    // their own (`auth::password`).
+    // their own (`crypto::password`).
     let blocking = ((state.settings.db_pool_size as usize).saturating_sub(RESERVED_CONNECTIONS)
         / workers)
         .max(1);

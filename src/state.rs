@@ -2,10 +2,10 @@
 //! settings, the clock, the token keys and the password hasher. Domains take
 //! it from here; `app` wires them.
 
-use crate::auth::jwt::JwtKeys;
-use crate::auth::password::PasswordHasher;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::crypto::jwt::JwtKeys;
+use crate::crypto::password::PasswordHasher;
 use crate::db::Db;
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -1,9 +1,9 @@
 use super::dto::{LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
 use super::extract::Caller;
-use super::password::NewPassword;
 use super::repo::{self, LoginUser, Rotation};
 use super::role::Role;
 use crate::audit::{self, AuditEvent};
+use crate::crypto::password::NewPassword;
 use crate::db::schema::users;
 use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::JsonBody;

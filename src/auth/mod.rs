@@ -4,8 +4,6 @@
 pub mod dto;
 pub mod extract;
 mod handlers;
-pub mod jwt;
-pub mod password;
 pub mod repo;
 pub mod role;
 

@@ -65,3 +65,5 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 pub mod envelope;
 pub mod hpke;
+pub mod jwt;
+pub mod password;

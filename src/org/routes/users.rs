@@ -1,7 +1,7 @@
 //! Accounts: staff, parents and students, and the caller's own.
 
-use crate::auth::password::NewPassword;
 use crate::auth::{Admin, Caller};
+use crate::crypto::password::NewPassword;
 use crate::error::{AppResult, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody};
 use crate::org::dto::*;
