@@ -3,14 +3,12 @@
 //! handler's signature states the permission it needs.
 
 use super::role::Role;
-use crate::db::schema::{sessions, users};
 use crate::error::{ApiError, AppResult, Code};
 use crate::i18n::Language;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use std::ops::Deref;
 
@@ -63,7 +61,7 @@ impl FromRequest for Caller {
             let (user_id, session_id) = (claims.sub, claims.sid);
             let row = state
                 .db
-                .query(move |conn| live_session(conn, &user_id, &session_id))
+                .query(move |conn| super::repo::live_session(conn, &user_id, &session_id))
                 .await?;
             let (user_id, role, district_id, school_id, language, session_id) =
                 row.ok_or_else(ApiError::unauthorized)?;
@@ -88,36 +86,7 @@ pub fn session_is_live(
     user_id: &str,
     session_id: &str,
 ) -> AppResult<bool> {
-    Ok(live_session(conn, user_id, session_id)?.is_some())
-}
-
-/// The caller's user and session, as every request checks them.
-type SessionRow = (String, String, String, Option<String>, String, String);
-
-/// The user and session of a token, if the session still stands (see
-/// `session_is_live`): the one place that says what a live session is.
-fn live_session(
-    conn: &mut crate::db::AnyConnection,
-    user_id: &str,
-    session_id: &str,
-) -> AppResult<Option<SessionRow>> {
-    Ok(users::table
-        .inner_join(sessions::table)
-        .filter(users::id.eq(user_id))
-        .filter(sessions::id.eq(session_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(users::disabled.eq(false))
-        .filter(sessions::created_at.ge(users::tokens_valid_after))
-        .select((
-            users::id,
-            users::role,
-            users::district_id,
-            users::school_id,
-            users::language,
-            sessions::id,
-        ))
-        .first::<SessionRow>(conn)
-        .optional()?)
+    Ok(super::repo::live_session(conn, user_id, session_id)?.is_some())
 }
 
 /// Declares an extractor that admits only the given roles (403 otherwise).

@@ -3,9 +3,11 @@
 
 pub mod dto;
 pub mod extract;
-mod handlers;
+mod model;
 pub mod repo;
 pub mod role;
+mod routes;
+mod service;
 
 pub use extract::{
     Admin, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, Staff, TiplineKeyHolder,
@@ -13,9 +15,9 @@ pub use extract::{
 pub use role::Role;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(handlers::login)
-        .service(handlers::refresh)
-        .service(handlers::logout)
-        .service(handlers::logout_all)
-        .service(handlers::change_password);
+    cfg.service(routes::sessions::login)
+        .service(routes::sessions::refresh)
+        .service(routes::sessions::logout)
+        .service(routes::sessions::logout_all)
+        .service(routes::password::change_password);
 }

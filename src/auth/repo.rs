@@ -1,3 +1,4 @@
+use super::model::{LoginUser, SessionRow};
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::schema::{login_failures, refresh_tokens, sessions, users};
 use crate::db::{new_id, AnyConnection};
@@ -8,18 +9,6 @@ use diesel::prelude::*;
 /// Failed logins of one username count against it for this long.
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 pub const MAX_FAILURES: i64 = 5;
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = users)]
-pub struct LoginUser {
-    pub id: String,
-    pub role: String,
-    pub display_name: String,
-    pub district_id: String,
-    pub school_id: Option<String>,
-    pub password_hash: String,
-    pub disabled: bool,
-}
 
 pub fn find_login_user(conn: &mut AnyConnection, username: &str) -> AppResult<Option<LoginUser>> {
     Ok(users::table
@@ -271,5 +260,47 @@ pub fn end_all_sessions(
     )
     .set(sessions::revoked_at.eq(now))
     .execute(conn)?;
+    Ok(())
+}
+
+/// The user and session of a token, if the session still stands: not
+/// ended, its user enabled, and begun after the user's last "end all
+/// sessions". The one place that says what a live session is.
+pub fn live_session(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    session_id: &str,
+) -> AppResult<Option<SessionRow>> {
+    Ok(users::table
+        .inner_join(sessions::table)
+        .filter(users::id.eq(user_id))
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(users::disabled.eq(false))
+        .filter(sessions::created_at.ge(users::tokens_valid_after))
+        .select((
+            users::id,
+            users::role,
+            users::district_id,
+            users::school_id,
+            users::language,
+            sessions::id,
+        ))
+        .first::<SessionRow>(conn)
+        .optional()?)
+}
+
+/// A user's username and password hash.
+pub fn credentials(conn: &mut AnyConnection, user_id: &str) -> AppResult<(String, String)> {
+    Ok(users::table
+        .find(user_id)
+        .select((users::username, users::password_hash))
+        .first(conn)?)
+}
+
+pub fn set_password_hash(conn: &mut AnyConnection, user_id: &str, hash: &str) -> AppResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
     Ok(())
 }

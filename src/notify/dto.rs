@@ -1,12 +1,36 @@
-//! Request and response types of notices, receipts, coverage, preferences
-//! and the outbox.
+//! Request and response types of the feed, notices, receipts, coverage,
+//! preferences and the outbox.
 
-use super::templates::Category;
+use super::sending::templates::Category;
 use crate::http::Text;
 use crate::org::dto::Id;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationItem {
+    pub id: String,
+    pub category: Category,
+    /// The template key, for apps that render their own texts.
+    pub template: String,
+    pub title: String,
+    pub body: String,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+    /// Set when the item is a notice.
+    pub notice_id: Option<String>,
+    pub requires_ack: bool,
+    pub acked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Feed {
+    pub items: Vec<NotificationItem>,
+    pub next_cursor: Option<String>,
+    pub unread_count: i64,
+}
 
 /// At most this many ids or grades in an audience.
 pub const MAX_AUDIENCE_ITEMS: usize = 500;
@@ -26,39 +50,24 @@ pub struct Audience {
     pub student_ids: Option<Vec<Id>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeTo {
-    Guardians,
-    Students,
-    Both,
-}
-
-impl NoticeTo {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeTo::Guardians => "guardians",
-            NoticeTo::Students => "students",
-            NoticeTo::Both => "both",
-        }
+crate::text_enum!(
+    pub enum NoticeTo {
+        Guardians = "guardians",
+        Students = "students",
+        Both = "both",
     }
+);
 
-    pub fn parse(s: &str) -> Option<NoticeTo> {
-        [NoticeTo::Guardians, NoticeTo::Students, NoticeTo::Both]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+crate::text_enum!(
+    #[derive(Default)]
+    pub enum NoticeCategory {
+        #[default]
+        SafetyEducation = "safety_education",
+        Meeting = "meeting",
+        General = "general",
+        Urgent = "urgent",
     }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, ToSchema, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeCategory {
-    #[default]
-    SafetyEducation,
-    Meeting,
-    General,
-    Urgent,
-}
+);
 
 impl NoticeCategory {
     pub fn category(self) -> Category {

@@ -15,7 +15,6 @@ mod durability;
 mod faults;
 mod group_commit;
 mod hostile;
-mod house;
 mod leave;
 mod notices;
 mod notifications;

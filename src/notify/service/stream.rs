@@ -4,12 +4,13 @@
 //! one instance. Each poll also checks the login session, so a logout or
 //! a disabled account ends the stream within one poll.
 
-use super::handlers::{load_items, unread_count, Window};
+use super::feed;
 use crate::auth::Caller;
-use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::state::{AppState, State};
+use crate::error::{ApiError, AppResult, Code};
+use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{get, web, HttpResponse};
+use actix_web::web;
+use futures_util::Stream;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -73,35 +74,12 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
             actix_web::rt::time::sleep(POLL).await;
         }
         let first = std::mem::replace(&mut c.first, false);
-        let user_id = c.caller.user_id.clone();
-        let session_id = c.caller.session_id.clone();
-        let language = c.caller.language;
+        let caller = c.caller.clone();
         let after = c.last_id.clone();
         let polled = c
             .state
             .db
-            .read(move |conn| {
-                if !crate::auth::extract::session_is_live(conn, &user_id, &session_id)? {
-                    return Ok(None);
-                }
-                let items = match after {
-                    Some(id) => load_items(conn, &user_id, language, Window::After(id), 50)?,
-                    None => Vec::new(),
-                };
-                let newest: Option<String> = if first {
-                    use crate::db::schema::notifications as n;
-                    use diesel::prelude::*;
-                    n::table
-                        .filter(n::user_id.eq(&user_id))
-                        .select(n::id)
-                        .order(n::id.desc())
-                        .first(conn)
-                        .optional()?
-                } else {
-                    None
-                };
-                Ok(Some((items, newest, unread_count(conn, &user_id)?)))
-            })
+            .read(move |conn| feed::poll(conn, &caller, after, first))
             .await;
         let (items, newest, unread) = match polled {
             Ok(Some(p)) => p,
@@ -137,19 +115,12 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<web::Bytes, actix_web::Erro
     }
 }
 
-/// Server-Sent Events while the app is open: `unread` (the unread count,
-/// first at once and whenever it changes) and `notification` (each new feed
-/// item). At most three open streams per user.
-#[utoipa::path(
-    tag = "notifications",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, content_type = "text/event-stream", description = "events: unread, notification"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/me/notifications/stream")]
-pub(super) async fn stream(state: State, caller: Caller) -> AppResult<HttpResponse> {
+/// Opens a stream of the caller's feed events, within the caller's share
+/// of open streams.
+pub fn open(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> AppResult<impl Stream<Item = Result<web::Bytes, actix_web::Error>>> {
     let slot = Slot::take(&caller.user_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -167,9 +138,5 @@ pub(super) async fn stream(state: State, caller: Caller) -> AppResult<HttpRespon
         first: true,
         _slot: slot,
     };
-    let body = futures_util::stream::unfold(cursor, next_chunk);
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+    Ok(futures_util::stream::unfold(cursor, next_chunk))
 }

@@ -1,17 +1,18 @@
+//! Auth's use cases: logging in (with the per-username lockout), refresh
+//! rotation, logging out, and changing one's password. Each is audited.
+
 use super::dto::{LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
 use super::extract::Caller;
-use super::repo::{self, LoginUser, Rotation};
+use super::model::LoginUser;
+use crate::crypto::password::NewPassword;
+use super::repo::{self, Rotation};
 use super::role::Role;
 use crate::audit::{self, AuditEvent};
-use crate::crypto::password::NewPassword;
-use crate::db::schema::users;
-use crate::error::{ApiError, AppResult, Code, Problem};
-use crate::http::JsonBody;
+use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
-use crate::state::{AppState, State};
+use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{post, web, HttpResponse};
-use diesel::prelude::*;
+use chrono::NaiveDateTime;
 
 fn invalid_credentials() -> ApiError {
     ApiError::new(
@@ -42,25 +43,14 @@ fn token_pair(
     })
 }
 
-/// Log in with a username and password.
-///
-/// Five failures for one username within 15 minutes lock that username (and
-/// only that one) until the window passes.
-#[utoipa::path(
-    tag = "auth",
-    request_body = LoginRequest,
-    responses(
-        (status = 200, body = TokenPair),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/auth/login")]
-pub(super) async fn login(
-    state: State,
-    body: JsonBody<LoginRequest>,
-) -> AppResult<web::Json<TokenPair>> {
-    let LoginRequest { username, password } = body.into_inner()?;
+fn locked_out(secs: u64, detail: &'static str) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::TooManyAttempts, detail)
+        .with_retry_after(secs)
+}
+
+/// Logs in: five failures for one username within the window lock it.
+pub async fn login(state: &AppState, body: AppResult<LoginRequest>) -> AppResult<TokenPair> {
+    let LoginRequest { username, password } = body?;
     let username = username.into_string().trim().to_lowercase();
     let now = state.now_db();
     // The attempt is counted before the password is checked, in the same
@@ -79,12 +69,10 @@ pub(super) async fn login(
         })
         .await?;
     if let Some(secs) = locked {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            Code::TooManyAttempts,
+        return Err(locked_out(
+            secs,
             "too many failed logins for this account; try again later",
-        )
-        .with_retry_after(secs));
+        ));
     }
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = state.passwords.verify(password.into_string(), hash).await?;
@@ -105,9 +93,21 @@ pub(super) async fn login(
             return Err(invalid_credentials());
         }
     };
+    let (session_id, first_refresh) = start_session(state, now, username, &user).await?;
+    token_pair(state, &user, &session_id, first_refresh)
+}
+
+/// Clears the username's failures and starts a session; returns its id and
+/// the first refresh token.
+async fn start_session(
+    state: &AppState,
+    now: NaiveDateTime,
+    username: String,
+    user: &LoginUser,
+) -> AppResult<(String, String)> {
     let ttl = state.settings.refresh_token_ttl_days;
     let (user_id, role, school) = (user.id.clone(), user.role.clone(), user.school_id.clone());
-    let (session_id, first_refresh) = state
+    state
         .db
         .write(move |conn| {
             repo::clear_failures(conn, &username)?;
@@ -126,28 +126,12 @@ pub(super) async fn login(
             )?;
             Ok(started)
         })
-        .await?;
-    Ok(web::Json(token_pair(
-        &state,
-        &user,
-        &session_id,
-        first_refresh,
-    )?))
+        .await
 }
 
-/// Trade a refresh token for a new pair. Each refresh token works once;
-/// presenting a used one again ends the whole login session.
-#[utoipa::path(
-    tag = "auth",
-    request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json"))
-)]
-#[post("/auth/refresh")]
-pub(super) async fn refresh(
-    state: State,
-    body: JsonBody<RefreshRequest>,
-) -> AppResult<web::Json<TokenPair>> {
-    let presented = body.into_inner()?.refresh_token.into_string();
+/// Trades a refresh token for a new pair; a reused token ends its session.
+pub async fn refresh(state: &AppState, body: AppResult<RefreshRequest>) -> AppResult<TokenPair> {
+    let presented = body?.refresh_token.into_string();
     let now = state.now_db();
     let ttl = state.settings.refresh_token_ttl_days;
     let outcome = state
@@ -178,12 +162,7 @@ pub(super) async fn refresh(
                 ..
             },
             Some(user),
-        ) => Ok(web::Json(token_pair(
-            &state,
-            &user,
-            &session_id,
-            refresh_token,
-        )?)),
+        ) => token_pair(state, &user, &session_id, refresh_token),
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             Code::InvalidRefreshToken,
@@ -192,14 +171,9 @@ pub(super) async fn refresh(
     }
 }
 
-/// End the login session a refresh token belongs to (its access tokens too).
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
-#[post("/auth/logout")]
-pub(super) async fn logout(
-    state: State,
-    body: JsonBody<RefreshRequest>,
-) -> AppResult<HttpResponse> {
-    let presented = body.into_inner()?.refresh_token.into_string();
+/// Ends the session a refresh token belongs to, if any.
+pub async fn logout(state: &AppState, body: AppResult<RefreshRequest>) -> AppResult<()> {
+    let presented = body?.refresh_token.into_string();
     let now = state.now_db();
     state
         .db
@@ -221,14 +195,11 @@ pub(super) async fn logout(
             }
             Ok(())
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }
 
-/// End every session of the caller, on every device.
-#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
-#[post("/auth/logout-all")]
-pub(super) async fn logout_all(state: State, caller: Caller) -> AppResult<HttpResponse> {
+/// Ends every session of the caller.
+pub async fn logout_all(state: &AppState, caller: Caller) -> AppResult<()> {
     let now = state.now_db();
     state
         .db
@@ -240,50 +211,35 @@ pub(super) async fn logout_all(state: State, caller: Caller) -> AppResult<HttpRe
                 AuditEvent::by(&caller, "auth.logout_all", "user", Some(&caller.user_id)),
             )
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }
 
-/// Change one's own password. Every session ends, this one included.
-#[utoipa::path(
-    tag = "auth",
-    security(("bearer" = [])),
-    request_body = PasswordChange,
-    responses(
-        (status = 204),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/me/password")]
-pub(super) async fn change_password(
-    state: State,
+/// Changes the caller's password (failures count toward the lockout) and
+/// ends every session.
+pub async fn change_password(
+    state: &AppState,
     caller: Caller,
-    body: JsonBody<PasswordChange>,
-) -> AppResult<HttpResponse> {
+    body: AppResult<PasswordChange>,
+) -> AppResult<()> {
     let PasswordChange {
         current_password,
         new_password,
-    } = body.into_inner()?;
+    } = body?;
     let now = state.now_db();
     let user_id = caller.user_id.clone();
     let (username, hash, locked) = state
         .db
         .read(move |conn| {
-            let (username, hash): (String, String) = users::table
-                .find(&user_id)
-                .select((users::username, users::password_hash))
-                .first(conn)?;
+            let (username, hash) = repo::credentials(conn, &user_id)?;
             let locked = repo::lockout_remaining(conn, &username, now)?;
             Ok((username, hash, locked))
         })
         .await?;
     if let Some(secs) = locked {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            Code::TooManyAttempts,
+        return Err(locked_out(
+            secs,
             "too many failed attempts for this account; try again later",
-        )
-        .with_retry_after(secs));
+        ));
     }
     let new_password = NewPassword::parse("new_password", new_password.into_string(), &username)?;
     if !state
@@ -301,9 +257,7 @@ pub(super) async fn change_password(
     state
         .db
         .write(move |conn| {
-            diesel::update(users::table.find(&caller.user_id))
-                .set(users::password_hash.eq(new_hash))
-                .execute(conn)?;
+            repo::set_password_hash(conn, &caller.user_id, &new_hash)?;
             repo::end_all_sessions(conn, &caller.user_id, now)?;
             notify::send(
                 conn,
@@ -324,6 +278,5 @@ pub(super) async fn change_password(
                 ),
             )
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }

@@ -24,28 +24,14 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Push,
-    Sms,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Push, Channel::Sms];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Push => "push",
-            Channel::Sms => "sms",
-        }
+crate::text_enum!(
+    /// A way out of the app.
+    pub enum Channel {
+        Email = "email",
+        Push = "push",
+        Sms = "sms",
     }
-
-    pub fn parse(s: &str) -> Option<Channel> {
-        Channel::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-}
+);
 
 /// One rendered message for one recipient on one channel.
 #[derive(Clone, Debug)]

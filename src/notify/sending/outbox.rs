@@ -11,16 +11,12 @@
 use super::channels::{self, Channel, Message, Outcome};
 use super::templates::{Category, ExternalTexts, Template};
 use crate::audit::{self, AuditEvent};
-use crate::db::schema::{
-    guardianships, notices, notification_settings, notifications, outbox, schools, students, users,
-};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
 use crate::i18n::Language;
+use crate::notify::repo::outbox as repo;
 use crate::state::AppState;
 use chrono::{Duration, NaiveDateTime, NaiveTime, TimeZone};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 use std::collections::HashMap;
 
 /// Rows claimed per round trip.
@@ -44,111 +40,21 @@ pub enum Selector<'a> {
     UnreadOfNotice(&'a str),
 }
 
-#[derive(Clone, Copy)]
-pub enum Reason {
-    Initial,
-    Escalation,
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::Initial => "initial",
-            Reason::Escalation => "escalation",
-        }
+crate::text_enum!(
+    /// Why a delivery was queued.
+    pub enum Reason {
+        Initial = "initial",
+        Escalation = "escalation",
     }
-}
+);
 
-/// Writes `?` placeholders as `$1, $2, …` on PostgreSQL.
-fn dialect(conn: &AnyConnection, sql: &str) -> String {
-    match conn {
-        AnyConnection::Sqlite(_) => sql.to_string(),
-        AnyConnection::Postgresql(_) => {
-            let mut out = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for ch in sql.chars() {
-                if ch == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(ch);
-                }
-            }
-            out
-        }
-    }
-}
-
-/// Queues the external deliveries of the selected notifications, one row per
-/// recipient and enabled channel, in one INSERT … SELECT per channel. Urgent
-/// notices go to every channel the user has an address on, whatever the
-/// preferences say; SMS is otherwise opt-in.
-pub fn enqueue(
-    conn: &mut AnyConnection,
-    now: NaiveDateTime,
-    selector: Selector<'_>,
-    reason: Reason,
-    category: Category,
-) -> AppResult<()> {
-    let (filter, key) = match selector {
-        Selector::Batch(b) => ("n.batch_id = ?", b),
-        Selector::Notice(id) => ("n.notice_id = ?", id),
-        Selector::UnreadOfNotice(id) => (
-            "n.notice_id = ? AND n.read_at IS NULL AND n.acked_at IS NULL",
-            id,
-        ),
-    };
-    let force = category.is_urgent();
-    for channel in Channel::ALL {
-        let ch = channel.as_str();
-        let address = match channel {
-            Channel::Email => "AND u.email IS NOT NULL AND u.email <> ''",
-            Channel::Push => "",
-            Channel::Sms => "AND u.phone IS NOT NULL AND u.phone <> ''",
-        };
-        let wanted = if force {
-            String::new()
-        } else if channel == Channel::Sms {
-            "AND EXISTS (SELECT 1 FROM notification_preferences p \
-             WHERE p.user_id = n.user_id AND p.category = n.category AND p.sms = TRUE)"
-                .to_string()
-        } else {
-            format!(
-                "AND NOT EXISTS (SELECT 1 FROM notification_preferences p \
-                 WHERE p.user_id = n.user_id AND p.category = n.category AND p.{ch} = FALSE)"
-            )
-        };
-        let r = reason.as_str();
-        let sql = format!(
-            "INSERT INTO outbox (id, notification_id, user_id, channel, reason, urgent, state, \
-             attempts, next_attempt_at, created_at) \
-             SELECT n.id || ':{ch}:{r}', n.id, n.user_id, '{ch}', '{r}', ?, 'pending', 0, ?, ? \
-             FROM notifications n JOIN users u ON u.id = n.user_id \
-             WHERE {filter} AND u.disabled = FALSE {address} {wanted} \
-             ON CONFLICT (id) DO NOTHING"
-        );
-        let sql = dialect(conn, &sql);
-        diesel::sql_query(sql)
-            .bind::<Bool, _>(category.bypasses_quiet_hours())
-            .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>(key)
-            .execute(conn)?;
-    }
-    Ok(())
-}
+pub use repo::enqueue;
 
 /// A claimed delivery, rendered.
 pub struct Claimed {
     pub id: String,
     pub attempts: i32,
     pub message: Message,
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = Text)]
-    id: String,
 }
 
 /// Claims up to `limit` due rows (pending and due, or leased by a worker whose
@@ -162,45 +68,17 @@ pub fn claim(state: &AppState, limit: i64) -> AppResult<Vec<Claimed>> {
 fn claim_counted(state: &AppState, limit: i64) -> AppResult<(usize, Vec<Claimed>)> {
     let now = state.now_db();
     state.db.write_blocking(|conn| {
-        let pick = "SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) \
-                    OR (state = 'sending' AND lease_until < ?) ORDER BY next_attempt_at, id LIMIT ?";
-        let pick = match conn {
-            AnyConnection::Postgresql(_) => format!("{pick} FOR UPDATE SKIP LOCKED"),
-            AnyConnection::Sqlite(_) => pick.to_string(),
-        };
-        let sql = dialect(
-            conn,
-            &format!(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ? \
-                 WHERE id IN ({pick}) RETURNING id"
-            ),
-        );
-        let ids: Vec<IdRow> = diesel::sql_query(sql)
-            .bind::<Timestamp, _>(now + LEASE)
-            .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(conn)?;
+        let ids = repo::claim_due(conn, now, limit)?;
         if ids.is_empty() {
             return Ok((0, Vec::new()));
         }
         let taken = ids.len();
-        let ids: Vec<String> = ids.into_iter().map(|r| r.id).collect();
         let claimed = render(conn, &ids)?;
         let quiet = quiet_until(conn, now, &claimed)?;
         let mut ready = Vec::with_capacity(claimed.len());
         for c in claimed {
             match quiet.get(&c.message.user_id) {
-                Some(until) if !c.message.urgent => {
-                    diesel::update(outbox::table.find(&c.id))
-                        .set((
-                            outbox::state.eq("pending"),
-                            outbox::attempts.eq(outbox::attempts - 1),
-                            outbox::lease_until.eq(None::<NaiveDateTime>),
-                            outbox::next_attempt_at.eq(*until),
-                        ))
-                        .execute(conn)?;
-                }
+                Some(until) if !c.message.urgent => repo::put_back(conn, &c.id, *until)?,
                 _ => ready.push(c),
             }
         }
@@ -208,55 +86,12 @@ fn claim_counted(state: &AppState, limit: i64) -> AppResult<(usize, Vec<Claimed>
     })
 }
 
-type RenderRow = (
-    (String, String, String, bool, i32, String),
-    (String, String, String, Option<String>),
-    (Option<String>, Option<String>, String),
-);
-
 fn render(conn: &mut AnyConnection, ids: &[String]) -> AppResult<Vec<Claimed>> {
-    let rows: Vec<RenderRow> = outbox::table
-        .inner_join(notifications::table.inner_join(users::table))
-        .filter(outbox::id.eq_any(ids))
-        .select((
-            (
-                outbox::id,
-                outbox::channel,
-                outbox::reason,
-                outbox::urgent,
-                outbox::attempts,
-                outbox::notification_id,
-            ),
-            (
-                notifications::user_id,
-                notifications::template,
-                notifications::data,
-                notifications::notice_id,
-            ),
-            (users::email, users::phone, users::language),
-        ))
-        .load(conn)?;
+    let rows = repo::to_render(conn, ids)?;
     let notice_ids: Vec<String> = rows.iter().filter_map(|r| r.1 .3.clone()).collect();
-    let notice_texts: HashMap<String, (String, String, String, bool)> = notices::table
-        .filter(notices::id.eq_any(&notice_ids))
-        .select((
-            notices::id,
-            notices::title,
-            notices::body,
-            notices::category,
-            notices::requires_ack,
-        ))
-        .load::<(String, String, String, String, bool)>(conn)?
-        .into_iter()
-        .map(|(id, t, b, c, a)| (id, (t, b, c, a)))
-        .collect();
+    let notice_texts = repo::notice_texts(conn, &notice_ids)?;
     // The category as stored on the notification decides what may be said.
-    let categories: HashMap<String, String> = notifications::table
-        .filter(notifications::id.eq_any(rows.iter().map(|r| r.0 .5.clone()).collect::<Vec<_>>()))
-        .select((notifications::id, notifications::category))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
+    let categories = repo::categories(conn, rows.iter().map(|r| r.0 .5.clone()).collect())?;
     let mut out = Vec::with_capacity(rows.len());
     for ((id, channel, reason, urgent, attempts, notification_id), n, (email, phone, lang)) in rows
     {
@@ -266,7 +101,7 @@ fn render(conn: &mut AnyConnection, ids: &[String]) -> AppResult<Vec<Claimed>> {
             .get(&notification_id)
             .and_then(|c| Category::parse(c))
             .unwrap_or(Category::Account);
-        let reminder = reason == "escalation";
+        let reminder = reason == Reason::Escalation.as_str();
         let (subject, body) = if category == Category::Tipline {
             let (t, b) = ExternalTexts::tipline(language);
             (t.to_string(), b.to_string())
@@ -333,45 +168,10 @@ fn quiet_until(
     if user_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let windows: HashMap<String, (String, String)> = notification_settings::table
-        .filter(notification_settings::user_id.eq_any(&user_ids))
-        .select((
-            notification_settings::user_id,
-            notification_settings::quiet_start,
-            notification_settings::quiet_end,
-        ))
-        .load::<(String, String, String)>(conn)?
-        .into_iter()
-        .map(|(u, s, e)| (u, (s, e)))
-        .collect();
-    let own_school: Vec<(String, Option<String>)> = users::table
-        .filter(users::id.eq_any(&user_ids))
-        .select((users::id, users::school_id))
-        .load(conn)?;
-    let school_zone: HashMap<String, String> = schools::table
-        .filter(
-            schools::id.eq_any(
-                own_school
-                    .iter()
-                    .filter_map(|(_, s)| s.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        )
-        .select((schools::id, schools::timezone))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
-    let mut zones: HashMap<String, String> = own_school
-        .into_iter()
-        .filter_map(|(u, s)| Some((u, school_zone.get(&s?)?.clone())))
-        .collect();
+    let windows = repo::quiet_windows(conn, &user_ids)?;
+    let mut zones = repo::own_school_zones(conn, &user_ids)?;
     // Families: the school time zone of a child.
-    let family: Vec<(String, String)> = guardianships::table
-        .inner_join(students::table.inner_join(schools::table))
-        .filter(guardianships::user_id.eq_any(&user_ids))
-        .select((guardianships::user_id, schools::timezone))
-        .order(guardianships::id)
-        .load(conn)?;
+    let family = repo::family_zones(conn, &user_ids)?;
     for (u, tz) in family {
         zones.entry(u).or_insert(tz);
     }
@@ -459,52 +259,20 @@ pub fn mark(state: &AppState, results: Vec<(Claimed, Outcome)>) -> AppResult<()>
         for (c, outcome) in &results {
             match outcome {
                 Outcome::Sent(provider) => {
-                    diesel::update(outbox::table.find(&c.id))
-                        .set((
-                            outbox::state.eq("sent"),
-                            outbox::sent_at.eq(Some(now)),
-                            outbox::provider_id.eq(Some(provider)),
-                            outbox::lease_until.eq(None::<NaiveDateTime>),
-                            outbox::last_error.eq(None::<String>),
-                        ))
-                        .execute(conn)?;
+                    repo::mark_sent(conn, &c.id, now, provider)?;
                     sent.push(c.message.notification_id.clone());
                 }
-                Outcome::Skipped(why) => {
-                    diesel::update(outbox::table.find(&c.id))
-                        .set((
-                            outbox::state.eq("skipped"),
-                            outbox::lease_until.eq(None::<NaiveDateTime>),
-                            outbox::last_error.eq(Some(*why)),
-                        ))
-                        .execute(conn)?;
-                }
+                Outcome::Skipped(why) => repo::mark_skipped(conn, &c.id, why)?,
                 Outcome::Failed(why) => {
                     let dead = c.attempts >= max;
-                    diesel::update(outbox::table.find(&c.id))
-                        .set((
-                            outbox::state.eq(if dead { "dead" } else { "pending" }),
-                            outbox::next_attempt_at.eq(now + backoff(c.attempts)),
-                            outbox::lease_until.eq(None::<NaiveDateTime>),
-                            outbox::last_error.eq(Some(why)),
-                        ))
-                        .execute(conn)?;
+                    repo::mark_failed(conn, &c.id, dead, now + backoff(c.attempts), why)?;
                     if dead {
                         tracing::warn!(delivery = %c.id, "outbox delivery is dead after {max} attempts");
                     }
                 }
             }
         }
-        for chunk in sent.chunks(crate::notify::INSERT_CHUNK) {
-            diesel::update(
-                notifications::table
-                    .filter(notifications::id.eq_any(chunk))
-                    .filter(notifications::delivered_at.is_null()),
-            )
-            .set(notifications::delivered_at.eq(Some(now)))
-            .execute(conn)?;
-        }
-        Ok(())
+        repo::mark_delivered(conn, &sent, now)
     })
 }
 
@@ -534,15 +302,6 @@ pub fn run_outbox(state: &AppState) -> AppResult<usize> {
     }
 }
 
-/// (id, category, school, due, sent)
-type DueNotice = (
-    String,
-    String,
-    Option<String>,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-);
-
 /// Re-sends notices that need acknowledgement and are unread N hours before
 /// they are due, to those who have not read them; once per notice. Returns
 /// the notices escalated.
@@ -550,18 +309,7 @@ pub fn run_escalation(state: &AppState) -> AppResult<usize> {
     let now = state.now_db();
     let window = Duration::hours(state.settings.notice_escalate_hours);
     state.db.write_blocking(|conn| {
-        let due: Vec<DueNotice> = notices::table
-            .filter(notices::requires_ack.eq(true))
-            .filter(notices::escalated_at.is_null())
-            .filter(notices::ack_due_at.le(now + window))
-            .select((
-                notices::id,
-                notices::category,
-                notices::school_id,
-                notices::ack_due_at,
-                notices::created_at,
-            ))
-            .load(conn)?;
+        let due = repo::due_for_escalation(conn, now + window)?;
         let mut n = 0;
         for (id, category, school_id, due_at, created_at) in due {
             // Sent inside the window already: the first message is recent enough.
@@ -583,9 +331,7 @@ pub fn run_escalation(state: &AppState) -> AppResult<usize> {
                 )?;
                 n += 1;
             }
-            diesel::update(notices::table.find(&id))
-                .set(notices::escalated_at.eq(Some(now)))
-                .execute(conn)?;
+            repo::mark_escalated(conn, &id, now)?;
         }
         Ok(n)
     })

@@ -1,59 +1,25 @@
 use crate::i18n::Language;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
 // Not "Category": the tip line has one, and the document holds one schema per name.
-#[schema(as = NotificationCategory)]
-pub enum Category {
-    Account,
-    Pickup,
-    Leave,
-    Attendance,
-    Tipline,
-    Notice,
-    /// Notices: prevention education, whose reach the district measures.
-    SafetyEducation,
-    Meeting,
-    General,
-    /// Goes to every channel at once, at any hour.
-    Urgent,
-}
+crate::text_enum!(
+    #[schema(as = NotificationCategory)]
+    pub enum Category {
+        Account = "account",
+        Pickup = "pickup",
+        Leave = "leave",
+        Attendance = "attendance",
+        Tipline = "tipline",
+        Notice = "notice",
+        /// Notices: prevention education, whose reach the district measures.
+        SafetyEducation = "safety_education",
+        Meeting = "meeting",
+        General = "general",
+        /// Goes to every channel at once, at any hour.
+        Urgent = "urgent",
+    }
+);
 
 impl Category {
-    pub const ALL: [Category; 10] = [
-        Category::Account,
-        Category::Pickup,
-        Category::Leave,
-        Category::Attendance,
-        Category::Tipline,
-        Category::Notice,
-        Category::SafetyEducation,
-        Category::Meeting,
-        Category::General,
-        Category::Urgent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Account => "account",
-            Category::Pickup => "pickup",
-            Category::Leave => "leave",
-            Category::Attendance => "attendance",
-            Category::Tipline => "tipline",
-            Category::Notice => "notice",
-            Category::SafetyEducation => "safety_education",
-            Category::Meeting => "meeting",
-            Category::General => "general",
-            Category::Urgent => "urgent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
     /// Safety and security alerts: always shown in the app (a user cannot
     /// switch them off there) and sent at any hour, quiet hours or not.
     pub fn is_safety_critical(self) -> bool {
@@ -129,109 +95,49 @@ impl ExternalTexts {
     }
 }
 
-/// Every system text, in both languages. `{name}` is filled from the data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Template {
-    PasswordChanged,
-    AccountDisabled,
-    GuardianLinked,
-    TiplineNewReport,
-    TiplineOverdue,
-    TiplineReporterMessage,
-    PickupPersonAdded,
-    PickupPersonRevoked,
-    PickupBlockAdded,
-    PickupBlockLifted,
-    PickupReleased,
-    PickupRefused,
-    PickupBlockedAttempt,
-    PickupDisputed,
-    PickupLate,
-    PickupLateEscalated,
-    DismissalModeChanged,
-    LeaveAwaitingDecision,
-    LeaveApproved,
-    LeaveRejected,
-    LeaveWithdrawn,
-    LeaveExited,
-    LeaveReturned,
-    LeaveOverdue,
-    LeaveOverdueEscalated,
-    AbsenceUnexcused,
-    AbsenceWithdrawn,
-    AbsenceExplained,
-    ConcernRaised,
-}
+crate::text_enum!(
+    /// Every system text, in both languages. `{name}` is filled from the data.
+    /// Its key is what a notification keeps.
+    pub enum Template {
+        PasswordChanged = "account.password_changed",
+        AccountDisabled = "account.disabled",
+        GuardianLinked = "org.guardian_linked",
+        TiplineNewReport = "tipline.new_report",
+        TiplineOverdue = "tipline.overdue",
+        TiplineReporterMessage = "tipline.reporter_message",
+        PickupPersonAdded = "pickup.person_added",
+        PickupPersonRevoked = "pickup.person_revoked",
+        PickupBlockAdded = "pickup.block_added",
+        PickupBlockLifted = "pickup.block_lifted",
+        PickupReleased = "pickup.released",
+        PickupRefused = "pickup.refused",
+        PickupBlockedAttempt = "pickup.blocked_attempt",
+        PickupDisputed = "pickup.disputed",
+        PickupLate = "pickup.late",
+        PickupLateEscalated = "pickup.late_escalated",
+        DismissalModeChanged = "pickup.dismissal_mode_changed",
+        LeaveAwaitingDecision = "leave.awaiting_decision",
+        LeaveApproved = "leave.approved",
+        LeaveRejected = "leave.rejected",
+        LeaveWithdrawn = "leave.withdrawn",
+        LeaveExited = "leave.exited",
+        LeaveReturned = "leave.returned",
+        LeaveOverdue = "leave.overdue",
+        LeaveOverdueEscalated = "leave.overdue_escalated",
+        AbsenceUnexcused = "attendance.absent_unexcused",
+        AbsenceWithdrawn = "attendance.absence_withdrawn",
+        AbsenceExplained = "attendance.absence_explained",
+        ConcernRaised = "attendance.concern_raised",
+    }
+);
 
 impl Template {
-    const ALL: [Template; 29] = [
-        Template::PasswordChanged,
-        Template::AccountDisabled,
-        Template::GuardianLinked,
-        Template::TiplineNewReport,
-        Template::TiplineOverdue,
-        Template::TiplineReporterMessage,
-        Template::PickupPersonAdded,
-        Template::PickupPersonRevoked,
-        Template::PickupBlockAdded,
-        Template::PickupBlockLifted,
-        Template::PickupReleased,
-        Template::PickupRefused,
-        Template::PickupBlockedAttempt,
-        Template::PickupDisputed,
-        Template::PickupLate,
-        Template::PickupLateEscalated,
-        Template::DismissalModeChanged,
-        Template::LeaveAwaitingDecision,
-        Template::LeaveApproved,
-        Template::LeaveRejected,
-        Template::LeaveWithdrawn,
-        Template::LeaveExited,
-        Template::LeaveReturned,
-        Template::LeaveOverdue,
-        Template::LeaveOverdueEscalated,
-        Template::AbsenceUnexcused,
-        Template::AbsenceWithdrawn,
-        Template::AbsenceExplained,
-        Template::ConcernRaised,
-    ];
-
     pub fn key(self) -> &'static str {
-        match self {
-            Template::PasswordChanged => "account.password_changed",
-            Template::AccountDisabled => "account.disabled",
-            Template::GuardianLinked => "org.guardian_linked",
-            Template::TiplineNewReport => "tipline.new_report",
-            Template::TiplineOverdue => "tipline.overdue",
-            Template::TiplineReporterMessage => "tipline.reporter_message",
-            Template::PickupPersonAdded => "pickup.person_added",
-            Template::PickupPersonRevoked => "pickup.person_revoked",
-            Template::PickupBlockAdded => "pickup.block_added",
-            Template::PickupBlockLifted => "pickup.block_lifted",
-            Template::PickupReleased => "pickup.released",
-            Template::PickupRefused => "pickup.refused",
-            Template::PickupBlockedAttempt => "pickup.blocked_attempt",
-            Template::PickupDisputed => "pickup.disputed",
-            Template::PickupLate => "pickup.late",
-            Template::PickupLateEscalated => "pickup.late_escalated",
-            Template::DismissalModeChanged => "pickup.dismissal_mode_changed",
-            Template::LeaveAwaitingDecision => "leave.awaiting_decision",
-            Template::LeaveApproved => "leave.approved",
-            Template::LeaveRejected => "leave.rejected",
-            Template::LeaveWithdrawn => "leave.withdrawn",
-            Template::LeaveExited => "leave.exited",
-            Template::LeaveReturned => "leave.returned",
-            Template::LeaveOverdue => "leave.overdue",
-            Template::LeaveOverdueEscalated => "leave.overdue_escalated",
-            Template::AbsenceUnexcused => "attendance.absent_unexcused",
-            Template::AbsenceWithdrawn => "attendance.absence_withdrawn",
-            Template::AbsenceExplained => "attendance.absence_explained",
-            Template::ConcernRaised => "attendance.concern_raised",
-        }
+        self.as_str()
     }
 
     pub fn from_key(key: &str) -> Option<Template> {
-        Template::ALL.into_iter().find(|t| t.key() == key)
+        Template::parse(key)
     }
 
     /// (title, body) patterns.
@@ -506,7 +412,7 @@ mod tests {
     #[test]
     fn every_template_renders_in_both_languages_with_its_data() {
         let data = serde_json::json!({"student": "Xiaoming", "school": "No. 1 Primary", "relation": "mother"});
-        for t in Template::ALL {
+        for &t in Template::ALL {
             for lang in [Language::ZhCn, Language::En] {
                 let (title, body) = t.render(lang, &data);
                 assert!(!title.is_empty() && !body.contains('{'), "{t:?} {lang:?}");

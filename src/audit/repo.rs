@@ -1,0 +1,73 @@
+//! The audit log's statements: the head (sequence and last hash) and the
+//! events.
+
+use super::model::Row;
+use super::AuditEvent;
+use crate::db::schema::{audit_events, audit_head};
+use crate::db::AnyConnection;
+use crate::error::AppResult;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// Moves the head on by one and returns (its new sequence, the previous
+/// hash). Moving the head first takes its row lock on PostgreSQL, so
+/// concurrent transactions append one after another and the chain never
+/// forks.
+pub fn advance_head(conn: &mut AnyConnection) -> AppResult<(i64, String)> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq + 1))
+        .execute(conn)?;
+    head(conn)
+}
+
+/// (sequence, hash) of the head.
+pub fn head(conn: &mut AnyConnection) -> AppResult<(i64, String)> {
+    Ok(audit_head::table
+        .find(1)
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?)
+}
+
+pub fn set_head_hash(conn: &mut AnyConnection, hash: &str) -> AppResult<()> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::hash.eq(hash))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert(
+    conn: &mut AnyConnection,
+    id: &str,
+    seq: i64,
+    now: NaiveDateTime,
+    ev: &AuditEvent<'_>,
+    prev_hash: &str,
+    hash: &str,
+) -> AppResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::id.eq(id),
+            audit_events::seq.eq(seq),
+            audit_events::at.eq(now),
+            audit_events::actor_id.eq(ev.actor_id),
+            audit_events::actor_role.eq(ev.actor_role),
+            audit_events::action.eq(ev.action),
+            audit_events::target_type.eq(ev.target_type),
+            audit_events::target_id.eq(ev.target_id),
+            audit_events::school_id.eq(ev.school_id),
+            audit_events::prev_hash.eq(prev_hash),
+            audit_events::hash.eq(hash),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` events from sequence `from` on, in order.
+pub fn events_from(conn: &mut AnyConnection, from: i64, limit: i64) -> AppResult<Vec<Row>> {
+    Ok(audit_events::table
+        .filter(audit_events::seq.ge(from))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .load(conn)?)
+}

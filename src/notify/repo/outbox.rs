@@ -1,0 +1,466 @@
+//! The outbox's statements: queueing deliveries, claiming and rendering
+//! them, recording what happened, escalating unread notices, and the admin
+//! view.
+
+use super::{dialect, INSERT_CHUNK};
+use crate::auth::Caller;
+use crate::db::schema::{
+    guardianships, notices, notification_settings, notifications, outbox, schools, students, users,
+};
+use crate::db::AnyConnection;
+use crate::error::AppResult;
+use crate::notify::model::{DeliveryState, DueNotice, IdRow, NoticeText, OutboxRow, RenderRow};
+use crate::notify::sending::channels::Channel;
+use crate::notify::sending::outbox::{Reason, Selector, LEASE};
+use crate::notify::Category;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use std::collections::HashMap;
+
+/// Queues the external deliveries of the selected notifications, one row per
+/// recipient and enabled channel, in one INSERT … SELECT per channel. Urgent
+/// notices go to every channel the user has an address on, whatever the
+/// preferences say; SMS is otherwise opt-in.
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    selector: Selector<'_>,
+    reason: Reason,
+    category: Category,
+) -> AppResult<()> {
+    let (filter, key) = match selector {
+        Selector::Batch(b) => ("n.batch_id = ?", b),
+        Selector::Notice(id) => ("n.notice_id = ?", id),
+        Selector::UnreadOfNotice(id) => (
+            "n.notice_id = ? AND n.read_at IS NULL AND n.acked_at IS NULL",
+            id,
+        ),
+    };
+    let force = category.is_urgent();
+    for channel in Channel::ALL.iter().copied() {
+        let ch = channel.as_str();
+        let address = match channel {
+            Channel::Email => "AND u.email IS NOT NULL AND u.email <> ''",
+            Channel::Push => "",
+            Channel::Sms => "AND u.phone IS NOT NULL AND u.phone <> ''",
+        };
+        let wanted = if force {
+            String::new()
+        } else if channel == Channel::Sms {
+            "AND EXISTS (SELECT 1 FROM notification_preferences p \
+             WHERE p.user_id = n.user_id AND p.category = n.category AND p.sms = TRUE)"
+                .to_string()
+        } else {
+            format!(
+                "AND NOT EXISTS (SELECT 1 FROM notification_preferences p \
+                 WHERE p.user_id = n.user_id AND p.category = n.category AND p.{ch} = FALSE)"
+            )
+        };
+        let r = reason.as_str();
+        let sql = format!(
+            "INSERT INTO outbox (id, notification_id, user_id, channel, reason, urgent, state, \
+             attempts, next_attempt_at, created_at) \
+             SELECT n.id || ':{ch}:{r}', n.id, n.user_id, '{ch}', '{r}', ?, 'pending', 0, ?, ? \
+             FROM notifications n JOIN users u ON u.id = n.user_id \
+             WHERE {filter} AND u.disabled = FALSE {address} {wanted} \
+             ON CONFLICT (id) DO NOTHING"
+        );
+        let sql = dialect(conn, &sql);
+        diesel::sql_query(sql)
+            .bind::<Bool, _>(category.bypasses_quiet_hours())
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(key)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Leases up to `limit` due rows (pending and due, or leased by a worker
+/// whose lease ran out) and returns their ids.
+pub fn claim_due(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<String>> {
+    let pick = "SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) \
+                OR (state = 'sending' AND lease_until < ?) ORDER BY next_attempt_at, id LIMIT ?";
+    let pick = match conn {
+        AnyConnection::Postgresql(_) => format!("{pick} FOR UPDATE SKIP LOCKED"),
+        AnyConnection::Sqlite(_) => pick.to_string(),
+    };
+    let sql = dialect(
+        conn,
+        &format!(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ? \
+             WHERE id IN ({pick}) RETURNING id"
+        ),
+    );
+    let ids: Vec<IdRow> = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(now + LEASE)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+    Ok(ids.into_iter().map(|r| r.id).collect())
+}
+
+/// Puts a claimed row back, untried, until `until`.
+pub fn put_back(conn: &mut AnyConnection, id: &str, until: NaiveDateTime) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq(DeliveryState::Pending.as_str()),
+            outbox::attempts.eq(outbox::attempts - 1),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::next_attempt_at.eq(until),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The rows with their notification and recipient, to render.
+pub fn to_render(conn: &mut AnyConnection, ids: &[String]) -> AppResult<Vec<RenderRow>> {
+    Ok(outbox::table
+        .inner_join(notifications::table.inner_join(users::table))
+        .filter(outbox::id.eq_any(ids))
+        .select((
+            (
+                outbox::id,
+                outbox::channel,
+                outbox::reason,
+                outbox::urgent,
+                outbox::attempts,
+                outbox::notification_id,
+            ),
+            (
+                notifications::user_id,
+                notifications::template,
+                notifications::data,
+                notifications::notice_id,
+            ),
+            (users::email, users::phone, users::language),
+        ))
+        .load(conn)?)
+}
+
+/// The texts of the given notices, by id.
+pub fn notice_texts(
+    conn: &mut AnyConnection,
+    notice_ids: &[String],
+) -> AppResult<HashMap<String, NoticeText>> {
+    Ok(notices::table
+        .filter(notices::id.eq_any(notice_ids))
+        .select((
+            notices::id,
+            notices::title,
+            notices::body,
+            notices::category,
+            notices::requires_ack,
+        ))
+        .load::<(String, String, String, String, bool)>(conn)?
+        .into_iter()
+        .map(|(id, t, b, c, a)| (id, (t, b, c, a)))
+        .collect())
+}
+
+/// The stored category of the given notifications, by id.
+pub fn categories(
+    conn: &mut AnyConnection,
+    notification_ids: Vec<String>,
+) -> AppResult<HashMap<String, String>> {
+    Ok(notifications::table
+        .filter(notifications::id.eq_any(notification_ids))
+        .select((notifications::id, notifications::category))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The quiet hours (start, end) the given users set, by user.
+pub fn quiet_windows(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+) -> AppResult<HashMap<String, (String, String)>> {
+    Ok(notification_settings::table
+        .filter(notification_settings::user_id.eq_any(user_ids))
+        .select((
+            notification_settings::user_id,
+            notification_settings::quiet_start,
+            notification_settings::quiet_end,
+        ))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(u, s, e)| (u, (s, e)))
+        .collect())
+}
+
+/// The time zone of each user's own school, by user.
+pub fn own_school_zones(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+) -> AppResult<HashMap<String, String>> {
+    let own_school: Vec<(String, Option<String>)> = users::table
+        .filter(users::id.eq_any(user_ids))
+        .select((users::id, users::school_id))
+        .load(conn)?;
+    let school_zone: HashMap<String, String> = schools::table
+        .filter(
+            schools::id.eq_any(
+                own_school
+                    .iter()
+                    .filter_map(|(_, s)| s.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .select((schools::id, schools::timezone))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(own_school
+        .into_iter()
+        .filter_map(|(u, s)| Some((u, school_zone.get(&s?)?.clone())))
+        .collect())
+}
+
+/// (guardian, time zone of a child's school), in guardianship order.
+pub fn family_zones(
+    conn: &mut AnyConnection,
+    user_ids: &[String],
+) -> AppResult<Vec<(String, String)>> {
+    Ok(guardianships::table
+        .inner_join(students::table.inner_join(schools::table))
+        .filter(guardianships::user_id.eq_any(user_ids))
+        .select((guardianships::user_id, schools::timezone))
+        .order(guardianships::id)
+        .load(conn)?)
+}
+
+pub fn mark_sent(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: NaiveDateTime,
+    provider: &str,
+) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq(DeliveryState::Sent.as_str()),
+            outbox::sent_at.eq(Some(now)),
+            outbox::provider_id.eq(Some(provider)),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_skipped(conn: &mut AnyConnection, id: &str, why: &str) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq(DeliveryState::Skipped.as_str()),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(why)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A failed attempt: dead, or pending again at `next`.
+pub fn mark_failed(
+    conn: &mut AnyConnection,
+    id: &str,
+    dead: bool,
+    next: NaiveDateTime,
+    why: &str,
+) -> AppResult<()> {
+    let state = if dead {
+        DeliveryState::Dead
+    } else {
+        DeliveryState::Pending
+    };
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq(state.as_str()),
+            outbox::next_attempt_at.eq(next),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(why)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks notifications delivered, once.
+pub fn mark_delivered(
+    conn: &mut AnyConnection,
+    notification_ids: &[String],
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    for chunk in notification_ids.chunks(INSERT_CHUNK) {
+        diesel::update(
+            notifications::table
+                .filter(notifications::id.eq_any(chunk))
+                .filter(notifications::delivered_at.is_null()),
+        )
+        .set(notifications::delivered_at.eq(Some(now)))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Notices that need acknowledgement, not yet escalated, due by `until`.
+pub fn due_for_escalation(
+    conn: &mut AnyConnection,
+    until: NaiveDateTime,
+) -> AppResult<Vec<DueNotice>> {
+    Ok(notices::table
+        .filter(notices::requires_ack.eq(true))
+        .filter(notices::escalated_at.is_null())
+        .filter(notices::ack_due_at.le(until))
+        .select((
+            notices::id,
+            notices::category,
+            notices::school_id,
+            notices::ack_due_at,
+            notices::created_at,
+        ))
+        .load(conn)?)
+}
+
+pub fn mark_escalated(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(notices::table.find(id))
+        .set(notices::escalated_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+type OutboxColumns = (
+    (
+        outbox::id,
+        outbox::notification_id,
+        outbox::user_id,
+        outbox::channel,
+        outbox::reason,
+        outbox::state,
+    ),
+    (
+        outbox::attempts,
+        outbox::last_error,
+        outbox::next_attempt_at,
+        outbox::created_at,
+        outbox::sent_at,
+    ),
+);
+
+fn outbox_select() -> OutboxColumns {
+    (
+        (
+            outbox::id,
+            outbox::notification_id,
+            outbox::user_id,
+            outbox::channel,
+            outbox::reason,
+            outbox::state,
+        ),
+        (
+            outbox::attempts,
+            outbox::last_error,
+            outbox::next_attempt_at,
+            outbox::created_at,
+            outbox::sent_at,
+        ),
+    )
+}
+
+/// Deliveries to accounts the admin looks after: the district's, or the
+/// school's staff, pupils and their families.
+fn in_admin_scope(
+    caller: &Caller,
+) -> Box<
+    dyn BoxableExpression<
+        outbox::table,
+        crate::db::MultiBackend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+> {
+    match caller.school_id.clone() {
+        // Tip-line alerts stay with the district: when they went out to
+        // whom would tell a school that (and roughly when) someone reported.
+        Some(school) if !caller.role.is_district() => Box::new(
+            outbox::user_id
+                .eq_any(
+                    users::table
+                        .filter(users::school_id.eq(school.clone()))
+                        .select(users::id),
+                )
+                .or(outbox::user_id.eq_any(
+                    guardianships::table
+                        .inner_join(students::table)
+                        .filter(students::school_id.eq(school))
+                        .select(guardianships::user_id),
+                ))
+                .and(diesel::dsl::not(
+                    outbox::notification_id.eq_any(
+                        notifications::table
+                            .filter(notifications::category.eq(Category::Tipline.as_str()))
+                            .select(notifications::id),
+                    ),
+                )),
+        ),
+        _ => Box::new(
+            outbox::user_id.eq_any(
+                users::table
+                    .filter(users::district_id.eq(caller.district_id.clone()))
+                    .select(users::id),
+            ),
+        ),
+    }
+}
+
+/// A page of the deliveries in the admin's view in one state, by id.
+pub fn admin_page(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    state: DeliveryState,
+    cursor: Option<String>,
+    limit: i64,
+) -> AppResult<Vec<OutboxRow>> {
+    let mut query = outbox::table
+        .select(outbox_select())
+        .order(outbox::id.asc())
+        .limit(limit)
+        .into_boxed()
+        .filter(outbox::state.eq(state.as_str()))
+        .filter(in_admin_scope(caller));
+    if let Some(c) = cursor {
+        query = query.filter(outbox::id.gt(c));
+    }
+    Ok(query.load::<OutboxRow>(conn)?)
+}
+
+/// The state of a delivery in the admin's view.
+pub fn state_in_admin_scope(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<Option<String>> {
+    Ok(outbox::table
+        .select(outbox::state)
+        .into_boxed()
+        .filter(outbox::id.eq(id.to_string()))
+        .filter(in_admin_scope(caller))
+        .first(conn)
+        .optional()?)
+}
+
+/// A fresh set of attempts for a delivery, starting now.
+pub fn restart(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> AppResult<OutboxRow> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::state.eq(DeliveryState::Pending.as_str()),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+            outbox::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(outbox::table.find(id).select(outbox_select()).first(conn)?)
+}

@@ -1,0 +1,49 @@
+//! The sending core: what other domains call to tell someone something.
+//! `send` writes the feed items and their outbox rows in the caller's
+//! transaction; the workers (`outbox`) carry them to email, push and SMS
+//! (`channels`); `templates` holds the categories and every system text.
+//! Nothing here knows about HTTP.
+
+pub mod channels;
+pub mod outbox;
+pub mod templates;
+
+use crate::db::{new_id, AnyConnection};
+use crate::error::AppResult;
+use crate::notify::repo::feed;
+use chrono::NaiveDateTime;
+use outbox::{Reason, Selector};
+use templates::{Category, Template};
+
+/// Records one notification for each user, in the caller's transaction, and
+/// the outbox rows that deliver it on each user's enabled external channels.
+pub fn send(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    user_ids: &[String],
+    template: Template,
+    data: serde_json::Value,
+    category: Category,
+) -> AppResult<()> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    let batch = new_id(now);
+    let data = data.to_string();
+    feed::insert_batch(
+        conn,
+        now,
+        &batch,
+        user_ids,
+        template.key(),
+        &data,
+        category.as_str(),
+    )?;
+    outbox::enqueue(
+        conn,
+        now,
+        Selector::Batch(&batch),
+        Reason::Initial,
+        category,
+    )
+}
