@@ -2,7 +2,7 @@
 
 use super::{forbidden, Now};
 use crate::audit::{self, AuditEvent};
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
@@ -10,6 +10,21 @@ use crate::org::family;
 use crate::pickup::dto::{IdLast4, LiftBlock, NewPickupBlock, PickupBlock};
 use crate::pickup::model::{BlockRow, NewBlockRow};
 use crate::pickup::repo;
+
+/// The district admin, an admin these routes are for, sees its schools'
+/// pupils but acts on no pupil's never-release list: like anyone outside the
+/// family and the school it is answered 404, but only once its body has been
+/// read (the pupil is within its sight). Other district roles are refused
+/// before the body, by `student_for_family_or_school`.
+fn district_refused<T>(caller: &Caller, body: &AppResult<T>, what: &str) -> AppResult<()> {
+    if caller.role == Role::DistrictAdmin {
+        if let Err(e) = body {
+            return Err(e.clone());
+        }
+        return Err(ApiError::not_found(what));
+    }
+    Ok(())
+}
 
 fn saved(conn: &mut AnyConnection, id: &str) -> AppResult<BlockRow> {
     repo::block(conn, id)?.ok_or_else(|| ApiError::not_found("pickup block"))
@@ -24,6 +39,8 @@ pub fn add(
     student_id: &str,
     body: AppResult<NewPickupBlock>,
 ) -> AppResult<PickupBlock> {
+    crate::org::repo::student(conn, caller, student_id)?;
+    district_refused(caller, &body, "student")?;
     let (student, rel) = family::student_for_family_or_school(conn, caller, student_id)?;
     if !(rel.guardian || rel.school_admin) {
         return Err(forbidden(
@@ -101,6 +118,9 @@ pub fn lift(
     body: AppResult<LiftBlock>,
 ) -> AppResult<PickupBlock> {
     let block = repo::block(conn, block_id)?.ok_or_else(|| ApiError::not_found("pickup block"))?;
+    crate::org::repo::student(conn, caller, &block.student_id)
+        .map_err(|_| ApiError::not_found("pickup block"))?;
+    district_refused(caller, &body, "pickup block")?;
     let (student, rel) = family::student_for_family_or_school(conn, caller, &block.student_id)
         .map_err(|_| ApiError::not_found("pickup block"))?;
     if !rel.school_admin {
