@@ -1,7 +1,9 @@
 //! Request and response types of the pickup domain.
 
+use crate::error::ApiError;
 use crate::http::Text;
 use crate::org::dto::{ClockTime, Id, Phone};
+use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Cow;
@@ -55,36 +57,28 @@ impl utoipa::ToSchema for IdLast4 {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Weekday {
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat,
-    Sun,
-}
+crate::text_enum!(
+    pub enum Weekday {
+        Mon = "mon",
+        Tue = "tue",
+        Wed = "wed",
+        Thu = "thu",
+        Fri = "fri",
+        Sat = "sat",
+        Sun = "sun",
+    }
+);
 
 impl Weekday {
-    pub const ALL: [Weekday; 7] = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ];
-
     /// 1 = Monday … 7 = Sunday (ISO 8601).
     pub fn number(self) -> i32 {
         self as i32 + 1
     }
 
     pub fn from_number(n: i32) -> Option<Weekday> {
-        Weekday::ALL.get((n - 1) as usize).copied()
+        usize::try_from(n - 1)
+            .ok()
+            .and_then(|i| Weekday::ALL.get(i).copied())
     }
 
     pub fn bit(self) -> i32 {
@@ -98,13 +92,71 @@ impl Weekday {
 
     pub fn from_mask(mask: i32) -> Vec<Weekday> {
         Weekday::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|d| mask & d.bit() != 0)
             .collect()
     }
 
-    pub fn as_str(self) -> &'static str {
+    /// The day as a family reads it in English: "Mon".
+    fn short_name(self) -> &'static str {
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][self as usize]
+    }
+
+    /// The days of a mask, for a family's message: "Mon–Fri", "Mon, Wed".
+    pub fn days_text(mask: i32) -> String {
+        match mask {
+            127 => "Mon–Sun".into(),
+            31 => "Mon–Fri".into(),
+            _ => Weekday::from_mask(mask)
+                .iter()
+                .map(|d| d.short_name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// The days of a mask in Chinese: "周一至周五", "周一、周三".
+    pub fn days_text_zh(mask: i32) -> String {
+        const NAMES: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+        match mask {
+            127 => "每天".into(),
+            31 => "周一至周五".into(),
+            _ => Weekday::from_mask(mask)
+                .iter()
+                .map(|d| NAMES[d.number() as usize - 1])
+                .collect::<Vec<_>>()
+                .join("、"),
+        }
+    }
+}
+
+/// A pickup person's photo: a JPEG or PNG, recognised by its first bytes,
+/// at most 512 KiB once decoded.
+pub struct Photo {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+impl Photo {
+    pub fn parse(b64: &str) -> Result<Photo, ApiError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|_| ApiError::invalid("photo", "photo must be base64"))?;
+        if bytes.len() > PHOTO_MAX_BYTES {
+            return Err(ApiError::invalid("photo", "photo must be at most 512 KiB"));
+        }
+        let content_type = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            "image/jpeg"
+        } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+            "image/png"
+        } else {
+            return Err(ApiError::invalid("photo", "photo must be a JPEG or PNG"));
+        };
+        Ok(Photo {
+            bytes,
+            content_type,
+        })
     }
 }
 
@@ -229,31 +281,13 @@ pub struct NewHandover {
     pub presented: Option<Presented>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AdultKind {
-    Guardian,
-    PickupPerson,
-    Pass,
-}
-
-impl AdultKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdultKind::Guardian => "guardian",
-            AdultKind::PickupPerson => "pickup_person",
-            AdultKind::Pass => "pass",
-        }
+crate::text_enum!(
+    pub enum AdultKind {
+        Guardian = "guardian",
+        PickupPerson = "pickup_person",
+        Pass = "pass",
     }
-
-    pub fn parse(s: &str) -> AdultKind {
-        match s {
-            "guardian" => AdultKind::Guardian,
-            "pickup_person" => AdultKind::PickupPerson,
-            _ => AdultKind::Pass,
-        }
-    }
-}
+);
 
 #[derive(Serialize, ToSchema)]
 pub struct ReleasedToView {
@@ -291,31 +325,13 @@ pub struct DisputeBody {
     pub note: Text<1000>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DismissalMode {
-    Handover,
-    Alone,
-    Bus,
-}
-
-impl DismissalMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DismissalMode::Handover => "handover",
-            DismissalMode::Alone => "alone",
-            DismissalMode::Bus => "bus",
-        }
+crate::text_enum!(
+    pub enum DismissalMode {
+        Handover = "handover",
+        Alone = "alone",
+        Bus = "bus",
     }
-
-    pub fn parse(s: &str) -> DismissalMode {
-        match s {
-            "alone" => DismissalMode::Alone,
-            "bus" => DismissalMode::Bus,
-            _ => DismissalMode::Handover,
-        }
-    }
-}
+);
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -349,18 +365,18 @@ pub struct HistoryQuery {
     pub to: Option<NaiveDate>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BoardState {
-    Waiting,
-    Released,
-    Alone,
-    Bus,
-    /// From roll call (the leave module).
-    Absent,
-    /// From an approved leave (the leave module).
-    OnLeave,
-}
+crate::text_enum!(
+    pub enum BoardState {
+        Waiting = "waiting",
+        Released = "released",
+        Alone = "alone",
+        Bus = "bus",
+        /// From roll call (the leave module).
+        Absent = "absent",
+        /// From an approved leave (the leave module).
+        OnLeave = "on_leave",
+    }
+);
 
 #[derive(Serialize, ToSchema)]
 pub struct AuthorisedAdult {

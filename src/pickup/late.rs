@@ -6,29 +6,23 @@
 
 use super::dto::DismissalMode;
 use super::repo;
+use super::service::dismissal_time;
 use crate::audit::{self, AuditEvent};
 use crate::clock::school_local;
-use crate::db::schema::{handovers, pickup_dismissal_modes, pickup_late_alerts, schools, students};
-use crate::db::{new_id, AnyConnection};
+use crate::db::AnyConnection;
 use crate::error::AppResult;
 use crate::notify::{self, Category, Template};
 use crate::org::family;
 use crate::org::repo::SchoolRow;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 
 /// One round over every school. Returns how many alerts (pupil × level) it
 /// sent. Blocking: call it from a worker thread or `web::block`.
 pub fn run_late_pickup_worker(state: &AppState) -> AppResult<usize> {
     let now = state.now();
     let now_db = state.now_db();
-    let school_ids: Vec<String> = state.db.write_blocking(|conn| {
-        Ok(schools::table
-            .select(schools::id)
-            .order(schools::id)
-            .load(conn)?)
-    })?;
+    let school_ids = state.db.write_blocking(repo::school_ids)?;
     let mut sent = 0;
     for id in school_ids {
         // One transaction per school: one school's failure stops no other.
@@ -54,31 +48,9 @@ fn late_for_school(
     let (threshold, _) = repo::settings(conn, &school.id)?;
     let threshold = chrono::Duration::minutes(threshold as i64);
     let overrides = repo::dismissal_overrides(conn, &school.id)?;
-    let gone_home_another_way: Vec<String> = pickup_dismissal_modes::table
-        .inner_join(students::table)
-        .filter(students::school_id.eq(&school.id))
-        .filter(pickup_dismissal_modes::mode.ne(DismissalMode::Handover.as_str()))
-        .select(pickup_dismissal_modes::student_id)
-        .load(conn)?;
-    let waiting: Vec<(String, String, String, i32)> = students::table
-        .filter(students::school_id.eq(&school.id))
-        .filter(students::handover_required.eq(true))
-        .filter(
-            students::id.ne_all(
-                handovers::table
-                    .filter(handovers::school_id.eq(&school.id))
-                    .filter(handovers::local_date.eq(repo::date_key(today)))
-                    .select(handovers::student_id),
-            ),
-        )
-        .select((
-            students::id,
-            students::name,
-            students::class_id,
-            students::grade,
-        ))
-        .order(students::id)
-        .load(conn)?;
+    let gone_home_another_way =
+        repo::pupils_going_home_another_way(conn, &school.id, DismissalMode::Handover.as_str())?;
+    let waiting = repo::pupils_not_handed_over(conn, &school.id, today)?;
     let admins = family::school_admins(conn, &school.id)?;
     let mut sent = 0;
     for (student_id, name, class_id, grade) in waiting {
@@ -88,7 +60,7 @@ fn late_for_school(
         {
             continue;
         }
-        let Some(dismissal) = repo::dismissal_time(&school, &overrides, grade, today) else {
+        let Some(dismissal) = dismissal_time(&school, &overrides, grade, today) else {
             continue;
         };
         let dismissal_at = today.and_time(dismissal);
@@ -102,17 +74,7 @@ fn late_for_school(
         // Record every level reached; speak only for the highest new one.
         let mut newest = None;
         for l in 1..=level {
-            let inserted =
-                crate::on_backend!(conn, |c| diesel::insert_into(pickup_late_alerts::table)
-                    .values((
-                        pickup_late_alerts::id.eq(new_id(now_db)),
-                        pickup_late_alerts::student_id.eq(&student_id),
-                        pickup_late_alerts::local_date.eq(repo::date_key(today)),
-                        pickup_late_alerts::level.eq(l),
-                        pickup_late_alerts::created_at.eq(now_db),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(c))?;
+            let inserted = repo::record_late_alert(conn, &student_id, today, l, now_db)?;
             if inserted == 1 {
                 newest = Some(l);
             }

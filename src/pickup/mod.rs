@@ -3,35 +3,42 @@
 //! every release and every refusal is told to the family at once, and a
 //! worker escalates pupils still waiting after dismissal.
 //!
-//! `repo::authorise_adult` is the one rule for "may this adult take this
-//! pupil today"; the leave module uses it for gate exits too.
+//! `authorise_adult` is the one rule for "may this adult take this pupil
+//! today"; the leave module uses it for gate exits too. Nothing else of
+//! pickup is for other domains.
 
 pub mod dto;
-mod handlers;
 mod late;
+mod model;
 pub mod repo;
+mod routes;
+mod service;
 
 pub use late::run_late_pickup_worker;
-pub use repo::{authorise_adult, consume, record_refusal, AdultRef, Refusal, ReleasedTo};
+pub use service::release::{
+    authorise_adult, consume, record_refusal, AdultRef, Refusal, ReleasedTo,
+};
+
+use routes::{blocks, dismissal, handovers, passes, persons, settings};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(handlers::add_pickup_person)
-        .service(handlers::list_pickup_persons)
-        .service(handlers::revoke_pickup_person)
-        .service(handlers::pickup_person_photo)
-        .service(handlers::add_pickup_block)
-        .service(handlers::list_pickup_blocks)
-        .service(handlers::lift_pickup_block)
-        .service(handlers::issue_pickup_pass)
-        .service(handlers::list_pickup_passes)
-        .service(handlers::cancel_pickup_pass)
-        .service(handlers::create_handover)
-        .service(handlers::confirm_handover)
-        .service(handlers::dispute_handover)
-        .service(handlers::set_dismissal_mode)
-        .service(handlers::dismissal_board)
-        .service(handlers::dismissal_summary)
-        .service(handlers::student_handovers)
-        .service(handlers::get_pickup_settings)
-        .service(handlers::put_pickup_settings);
+    cfg.service(persons::add_pickup_person)
+        .service(persons::list_pickup_persons)
+        .service(persons::revoke_pickup_person)
+        .service(persons::pickup_person_photo)
+        .service(blocks::add_pickup_block)
+        .service(blocks::list_pickup_blocks)
+        .service(blocks::lift_pickup_block)
+        .service(passes::issue_pickup_pass)
+        .service(passes::list_pickup_passes)
+        .service(passes::cancel_pickup_pass)
+        .service(handovers::create_handover)
+        .service(handovers::confirm_handover)
+        .service(handovers::dispute_handover)
+        .service(dismissal::set_dismissal_mode)
+        .service(dismissal::dismissal_board)
+        .service(dismissal::dismissal_summary)
+        .service(handovers::student_handovers)
+        .service(settings::get_pickup_settings)
+        .service(settings::put_pickup_settings);
 }
