@@ -2,14 +2,19 @@
 //! confidential concern pattern, and where a pupil is (`presence`), which
 //! the pickup handover asks.
 
-mod handlers;
-mod presence;
+pub mod dto;
+pub mod model;
+pub mod repo;
+mod routes;
+pub mod service;
 
-pub use presence::{presence, Presence};
+pub use service::{presence, Presence};
+
+use routes::{absences, concerns, records, roll_calls};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(handlers::take_roll_call)
-        .service(handlers::explain)
-        .service(handlers::list_concerns)
-        .service(handlers::attendance);
+    cfg.service(roll_calls::take_roll_call)
+        .service(absences::explain)
+        .service(concerns::list_concerns)
+        .service(records::attendance);
 }

@@ -1,72 +1,38 @@
-//! Request and response types of leave, gate exits, roll calls and concerns.
+//! Request and response types of leave, gate exits and returns.
 
 use crate::http::Text;
 use crate::org::dto::Id;
 use crate::pickup::dto::Presented;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LeaveKind {
-    Sick,
-    Personal,
-    Family,
-    Other,
-}
-
-impl LeaveKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeaveKind::Sick => "sick",
-            LeaveKind::Personal => "personal",
-            LeaveKind::Family => "family",
-            LeaveKind::Other => "other",
-        }
+crate::text_enum!(
+    pub enum LeaveKind {
+        Sick = "sick",
+        Personal = "personal",
+        Family = "family",
+        Other = "other",
     }
+);
 
-    pub fn parse(s: &str) -> Option<LeaveKind> {
-        [
-            LeaveKind::Sick,
-            LeaveKind::Personal,
-            LeaveKind::Family,
-            LeaveKind::Other,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+crate::text_enum!(
+    /// Where a leave stands. `out`: the student left through the gate;
+    /// `overdue`: the leave ended without a return; `returned`: 销假 recorded.
+    pub enum LeaveStatus {
+        PendingGuardian = "pending_guardian",
+        PendingTeacher = "pending_teacher",
+        PendingSchool = "pending_school",
+        Approved = "approved",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+        Out = "out",
+        Overdue = "overdue",
+        Returned = "returned",
     }
-}
-
-/// Where a leave stands. `out`: the student left through the gate;
-/// `overdue`: the leave ended without a return; `returned`: 销假 recorded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LeaveStatus {
-    PendingGuardian,
-    PendingTeacher,
-    PendingSchool,
-    Approved,
-    Rejected,
-    Withdrawn,
-    Out,
-    Overdue,
-    Returned,
-}
+);
 
 impl LeaveStatus {
-    pub const ALL: [LeaveStatus; 9] = [
-        LeaveStatus::PendingGuardian,
-        LeaveStatus::PendingTeacher,
-        LeaveStatus::PendingSchool,
-        LeaveStatus::Approved,
-        LeaveStatus::Rejected,
-        LeaveStatus::Withdrawn,
-        LeaveStatus::Out,
-        LeaveStatus::Overdue,
-        LeaveStatus::Returned,
-    ];
-
     /// Statuses that still hold the student's time: no other leave may overlap.
     pub const ACTIVE: [LeaveStatus; 6] = [
         LeaveStatus::PendingGuardian,
@@ -77,23 +43,13 @@ impl LeaveStatus {
         LeaveStatus::Overdue,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeaveStatus::PendingGuardian => "pending_guardian",
-            LeaveStatus::PendingTeacher => "pending_teacher",
-            LeaveStatus::PendingSchool => "pending_school",
-            LeaveStatus::Approved => "approved",
-            LeaveStatus::Rejected => "rejected",
-            LeaveStatus::Withdrawn => "withdrawn",
-            LeaveStatus::Out => "out",
-            LeaveStatus::Overdue => "overdue",
-            LeaveStatus::Returned => "returned",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LeaveStatus> {
-        LeaveStatus::ALL.into_iter().find(|k| k.as_str() == s)
-    }
+    /// Statuses of a leave that was approved (and may have been used).
+    pub const GRANTED: [LeaveStatus; 4] = [
+        LeaveStatus::Approved,
+        LeaveStatus::Out,
+        LeaveStatus::Overdue,
+        LeaveStatus::Returned,
+    ];
 
     pub fn is_pending(self) -> bool {
         matches!(
@@ -221,86 +177,4 @@ pub struct LeaveQuery {
     pub awaiting_me: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewRollCall {
-    /// The school date of the lesson.
-    pub date: NaiveDate,
-    #[schema(minimum = 1, maximum = 12)]
-    pub period: i32,
-    /// Students of the class who are not there (at most 200).
-    pub absent: Vec<Id>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Absence {
-    pub id: String,
-    pub student_id: String,
-    pub student_name: String,
-    pub date: NaiveDate,
-    pub period: i32,
-    /// An approved leave covers it; no alert was sent.
-    pub excused: bool,
-    pub leave_id: Option<String>,
-    /// The guardian's explanation: shown to the family, the school's admin
-    /// and the class's head teacher only.
-    pub explanation: Option<String>,
-    pub explained_at: Option<DateTime<Utc>>,
-    /// A correction of the roll call withdrew it.
-    pub withdrawn: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RollCall {
-    pub id: String,
-    pub class_id: String,
-    pub date: NaiveDate,
-    pub period: i32,
-    /// True when this replaced an earlier roll call of the same lesson.
-    pub corrected: bool,
-    pub absences: Vec<Absence>,
-    /// Students of the earlier roll call who are no longer absent; their
-    /// alerts were withdrawn.
-    pub withdrawn_student_ids: Vec<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Explain {
-    pub note: Text<500>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Concern {
-    pub id: String,
-    pub student_id: String,
-    pub student_name: String,
-    pub class_id: String,
-    pub window_start: NaiveDate,
-    pub window_end: NaiveDate,
-    /// School days with an unexcused absence inside the window.
-    pub absence_days: i32,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AttendanceQuery {
-    /// Default: 30 days before `to`.
-    pub from: Option<NaiveDate>,
-    /// Default: today at the school.
-    pub to: Option<NaiveDate>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Attendance {
-    pub student_id: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub absences: Vec<Absence>,
-    pub leaves: Vec<Leave>,
-    pub unexcused_days: i64,
 }

@@ -1,30 +1,23 @@
-//! Leave rows and the rules that read them: who sees a leave, what covers a
-//! moment, how long a leave is in school days, and where a student is.
+//! Every statement on leave's tables: who sees a leave, what covers a
+//! moment, the approval chain's writes, the gate's, and the overdue alerts.
+//! No notifications, no audit: the service sends and records those.
 
-use super::dto::*;
+use super::dto::{Leave, LeaveQuery, LeaveStatus};
+use super::model::{LeaveRow, NewLeaveRow};
+use super::service::chain::EXIT_EARLY_MINUTES;
 use crate::auth::{Caller, Role};
-use crate::clock::{school_local, to_utc};
 use crate::crypto::sha256_hex;
-use crate::db::schema::{leave_requests, schools, students};
-use crate::db::AnyConnection;
+use crate::dates::LocalDate;
+use crate::db::schema::{
+    absences, classes, handovers, leave_overdue_alerts, leave_requests, pickup_persons, schools,
+    students,
+};
+use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult};
 use crate::org::family;
 use crate::org::repo::StudentRow;
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-
-pub const DATE_FORMAT: &str = "%Y-%m-%d";
-
-/// How early before its start a leave's exit is accepted at the gate.
-pub const EXIT_EARLY_MINUTES: i64 = 30;
-
-pub fn date_key(d: NaiveDate) -> String {
-    d.format(DATE_FORMAT).to_string()
-}
-
-pub fn parse_date_key(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, DATE_FORMAT).unwrap_or_default()
-}
 
 pub fn pass_code_hash(code: &str) -> String {
     sha256_hex(format!("safecampus/leave-pass-code/v1\n{code}").as_bytes())
@@ -34,97 +27,8 @@ pub fn qr_token_hash(token: &str) -> String {
     sha256_hex(format!("safecampus/leave-qr/v1\n{token}").as_bytes())
 }
 
-#[derive(Queryable, Selectable, Clone)]
-#[diesel(table_name = leave_requests)]
-pub struct LeaveRow {
-    pub id: String,
-    pub student_id: String,
-    pub school_id: String,
-    pub class_id: String,
-    pub kind: String,
-    pub starts_at: NaiveDateTime,
-    pub ends_at: NaiveDateTime,
-    pub reason: String,
-    pub leaves_campus: bool,
-    pub pickup_person_id: Option<String>,
-    pub requested_by: String,
-    pub requester_role: String,
-    pub status: String,
-    pub needs_school: bool,
-    pub guardian_decided_by: Option<String>,
-    pub guardian_note: Option<String>,
-    pub teacher_decided_by: Option<String>,
-    pub teacher_note: Option<String>,
-    pub school_decided_by: Option<String>,
-    pub school_note: Option<String>,
-    pub code_hash: Option<String>,
-    pub left_at: Option<NaiveDateTime>,
-    pub exit_by: Option<String>,
-    pub exit_adult_kind: Option<String>,
-    pub exit_adult_name: Option<String>,
-    pub returned_at: Option<NaiveDateTime>,
-    pub overdue_at: Option<NaiveDateTime>,
-    pub withdrawn_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-}
-
-impl LeaveRow {
-    pub fn status(&self) -> LeaveStatus {
-        LeaveStatus::parse(&self.status).unwrap_or(LeaveStatus::Rejected)
-    }
-
-    /// `show_reason`: see `reason_visible`.
-    pub fn into_dto(self, student_name: String, show_reason: bool) -> Leave {
-        let status = self.status();
-        // Who decided each step, and how: a step decided with a later step
-        // reached was an approval; the step that ended in `rejected`, a rejection.
-        let rejected = status == LeaveStatus::Rejected;
-        let last_decider = self
-            .school_decided_by
-            .as_ref()
-            .or(self.teacher_decided_by.as_ref())
-            .or(self.guardian_decided_by.as_ref())
-            .cloned();
-        let approval = |by: Option<String>, note: Option<String>| {
-            by.map(|by| Approval {
-                approve: !(rejected && Some(&by) == last_decider.as_ref()),
-                by,
-                note,
-            })
-        };
-        Leave {
-            guardian_decision: approval(self.guardian_decided_by, self.guardian_note),
-            teacher_decision: approval(self.teacher_decided_by, self.teacher_note),
-            school_decision: approval(self.school_decided_by, self.school_note),
-            kind: LeaveKind::parse(&self.kind).unwrap_or(LeaveKind::Other),
-            id: self.id,
-            student_id: self.student_id,
-            student_name,
-            class_id: self.class_id,
-            school_id: self.school_id,
-            starts_at: to_utc(self.starts_at),
-            ends_at: to_utc(self.ends_at),
-            reason: show_reason.then_some(self.reason),
-            leaves_campus: self.leaves_campus,
-            pickup_person_id: self.pickup_person_id,
-            requested_by: self.requested_by,
-            status,
-            needs_school_approval: self.needs_school,
-            has_pass: self.code_hash.is_some(),
-            exit: match (self.left_at, self.exit_by) {
-                (Some(at), Some(by)) => Some(ExitRecord {
-                    at: to_utc(at),
-                    by,
-                    adult_kind: self.exit_adult_kind.unwrap_or_else(|| "none".into()),
-                    adult_name: self.exit_adult_name,
-                }),
-                _ => None,
-            },
-            returned_at: self.returned_at.map(to_utc),
-            overdue_since: self.overdue_at.map(to_utc),
-            created_at: to_utc(self.created_at),
-        }
-    }
+fn granted() -> [&'static str; 4] {
+    LeaveStatus::GRANTED.map(LeaveStatus::as_str)
 }
 
 pub fn leave_row(conn: &mut AnyConnection, id: &str) -> AppResult<LeaveRow> {
@@ -136,31 +40,30 @@ pub fn leave_row(conn: &mut AnyConnection, id: &str) -> AppResult<LeaveRow> {
         .ok_or_else(|| ApiError::not_found("leave request"))
 }
 
+/// A leave in the caller's scope, its student, and whether the caller is
+/// the student's guardian.
+pub struct Visible {
+    pub row: LeaveRow,
+    pub student: StudentRow,
+    pub guardian: bool,
+}
+
 /// A leave whose student the caller may see (the student, their guardians,
 /// their school's staff, the district); anyone else gets 404.
-pub fn visible_leave(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    id: &str,
-) -> AppResult<(LeaveRow, StudentRow)> {
+pub fn visible_leave(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Visible> {
     let row = leave_row(conn, id)?;
     let student = crate::org::repo::student(conn, caller, &row.student_id)
         .map_err(|_| ApiError::not_found("leave request"))?;
-    if caller.role == Role::Parent && !family::is_guardian(conn, &caller.user_id, &student.id)? {
+    let guardian =
+        caller.role == Role::Parent && family::is_guardian(conn, &caller.user_id, &student.id)?;
+    if caller.role == Role::Parent && !guardian {
         return Err(ApiError::not_found("leave request"));
     }
-    Ok((row, student))
-}
-
-/// Whether the caller reads why the student is away (it may be about their
-/// health): the family, the head teacher and the school admin; not the
-/// gate, other staff or the district.
-pub fn reason_visible(
-    conn: &mut AnyConnection,
-    caller: &Caller,
-    row: &LeaveRow,
-) -> AppResult<bool> {
-    family::family_words_visible(conn, caller, &row.school_id, &row.class_id)
+    Ok(Visible {
+        row,
+        student,
+        guardian,
+    })
 }
 
 pub fn view(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Leave> {
@@ -168,6 +71,8 @@ pub fn view(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Le
     Ok(views(conn, caller, vec![row])?.remove(0))
 }
 
+/// Leaves as `caller` reads them: why the student is away (it may be about
+/// their health) only where `family::family_words_visible` allows.
 pub fn views(
     conn: &mut AnyConnection,
     caller: &Caller,
@@ -183,10 +88,83 @@ pub fn views(
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let name = names.get(&r.student_id).cloned().unwrap_or_default();
-        let show = reason_visible(conn, caller, &r)?;
+        let show = family::family_words_visible(conn, caller, &r.school_id, &r.class_id)?;
         out.push(r.into_dto(name, show));
     }
     Ok(out)
+}
+
+/// One page of the leaves the caller may see, newest first.
+pub fn list_visible(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    q: LeaveQuery,
+    limit: i64,
+    cursor: Option<String>,
+) -> AppResult<Vec<LeaveRow>> {
+    let mut query = leave_requests::table
+        .select(LeaveRow::as_select())
+        .order(leave_requests::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    // The same scope as `students_in_scope`, as subqueries.
+    query = match caller.role {
+        r if r.is_district() => query.filter(
+            leave_requests::school_id.eq_any(
+                schools::table
+                    .filter(schools::district_id.eq(caller.district_id.clone()))
+                    .select(schools::id),
+            ),
+        ),
+        // A guardian barred from a child (a court order) no longer
+        // reads the child's leave.
+        Role::Parent => query
+            .filter(leave_requests::student_id.eq_any(family::unbarred_children(conn, caller)?)),
+        Role::Student => query.filter(
+            leave_requests::student_id.eq_any(
+                students::table
+                    .filter(students::user_id.eq(caller.user_id.clone()))
+                    .select(students::id),
+            ),
+        ),
+        _ => {
+            query.filter(leave_requests::school_id.eq(caller.school_id.clone().unwrap_or_default()))
+        }
+    };
+    if let Some(s) = q.status {
+        query = query.filter(leave_requests::status.eq(s.as_str()));
+    }
+    if let Some(s) = q.student_id {
+        query = query.filter(leave_requests::student_id.eq(s));
+    }
+    if let Some(c) = q.class_id {
+        query = query.filter(leave_requests::class_id.eq(c));
+    }
+    if let Some(c) = cursor {
+        query = query.filter(leave_requests::id.lt(c));
+    }
+    if q.awaiting_me == Some(true) {
+        query = match caller.role {
+            Role::Parent => {
+                query.filter(leave_requests::status.eq(LeaveStatus::PendingGuardian.as_str()))
+            }
+            Role::Teacher => {
+                let mine: Vec<String> = classes::table
+                    .filter(classes::head_teacher_id.eq(&caller.user_id))
+                    .select(classes::id)
+                    .load(conn)?;
+                query
+                    .filter(leave_requests::status.eq(LeaveStatus::PendingTeacher.as_str()))
+                    .filter(leave_requests::class_id.eq_any(mine))
+            }
+            Role::SchoolAdmin => {
+                query.filter(leave_requests::status.eq(LeaveStatus::PendingSchool.as_str()))
+            }
+            // Nothing waits for anyone else.
+            _ => query.filter(leave_requests::id.is_null()),
+        };
+    }
+    Ok(query.load(conn)?)
 }
 
 pub fn timezone(conn: &mut AnyConnection, school_id: &str) -> AppResult<String> {
@@ -196,21 +174,331 @@ pub fn timezone(conn: &mut AnyConnection, school_id: &str) -> AppResult<String> 
         .first(conn)?)
 }
 
-/// School days (Monday to Friday at the school) that a leave touches.
-pub fn school_days(starts: NaiveDateTime, ends: NaiveDateTime, timezone: &str) -> i64 {
-    let first = school_local(to_utc(starts), timezone).date();
-    let end_local = school_local(to_utc(ends), timezone);
-    // A leave ending at midnight does not touch the day that starts then.
-    let last = if end_local.time() == chrono::NaiveTime::MIN && end_local.date() > first {
-        end_local.date().pred_opt().unwrap_or(first)
-    } else {
-        end_local.date()
-    };
-    first
-        .iter_days()
-        .take_while(|d| *d <= last)
-        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
-        .count() as i64
+pub fn student_name(conn: &mut AnyConnection, student_id: &str) -> AppResult<String> {
+    Ok(students::table
+        .find(student_id)
+        .select(students::name)
+        .first(conn)?)
+}
+
+/// Whether the person is an authorised (not revoked) pickup person of the student.
+pub fn is_pickup_person_of(
+    conn: &mut AnyConnection,
+    person_id: &str,
+    student_id: &str,
+) -> AppResult<bool> {
+    let n: i64 = pickup_persons::table
+        .filter(pickup_persons::id.eq(person_id))
+        .filter(pickup_persons::student_id.eq(student_id))
+        .filter(pickup_persons::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Whether another leave still holding the student's time overlaps.
+pub fn overlaps(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    starts: NaiveDateTime,
+    ends: NaiveDateTime,
+) -> AppResult<bool> {
+    let n: i64 = leave_requests::table
+        .filter(leave_requests::student_id.eq(student_id))
+        .filter(leave_requests::status.eq_any(LeaveStatus::ACTIVE.map(LeaveStatus::as_str)))
+        .filter(leave_requests::starts_at.lt(ends))
+        .filter(leave_requests::ends_at.gt(starts))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn insert(conn: &mut AnyConnection, row: &NewLeaveRow) -> AppResult<()> {
+    diesel::insert_into(leave_requests::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves a leave from one status to the next. Guarded by the status read:
+/// false when a concurrent step moved it first.
+pub fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: LeaveStatus,
+    to: LeaveStatus,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        leave_requests::table
+            .filter(leave_requests::id.eq(id))
+            .filter(leave_requests::status.eq(from.as_str())),
+    )
+    .set((
+        leave_requests::status.eq(to.as_str()),
+        leave_requests::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn record_guardian_decision(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: &str,
+    note: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set((
+            leave_requests::guardian_decided_by.eq(by),
+            leave_requests::guardian_note.eq(note),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn record_teacher_decision(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: &str,
+    note: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set((
+            leave_requests::teacher_decided_by.eq(by),
+            leave_requests::teacher_note.eq(note),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn record_school_decision(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: &str,
+    note: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set((
+            leave_requests::school_decided_by.eq(by),
+            leave_requests::school_note.eq(note),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn record_withdrawal(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set(leave_requests::withdrawn_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The student's unexcused absences from `first` to `last` become excused
+/// by the leave (an approved leave answers an absence alert).
+pub fn excuse_absences(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    leave_id: &str,
+    first: LocalDate,
+    last: LocalDate,
+) -> AppResult<()> {
+    diesel::update(
+        absences::table
+            .filter(absences::student_id.eq(student_id))
+            .filter(absences::excused.eq(false))
+            .filter(absences::withdrawn_at.is_null())
+            .filter(absences::local_date.ge(first))
+            .filter(absences::local_date.le(last)),
+    )
+    .set((absences::excused.eq(true), absences::leave_id.eq(leave_id)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Whether a pass code is held by another approved leave of the school.
+pub fn pass_code_taken(conn: &mut AnyConnection, school_id: &str, code: &str) -> AppResult<bool> {
+    let n: i64 = leave_requests::table
+        .filter(leave_requests::school_id.eq(school_id))
+        .filter(leave_requests::status.eq(LeaveStatus::Approved.as_str()))
+        .filter(leave_requests::code_hash.eq(pass_code_hash(code)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn set_pass(
+    conn: &mut AnyConnection,
+    id: &str,
+    code: &str,
+    qr_token: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set((
+            leave_requests::code_hash.eq(pass_code_hash(code)),
+            leave_requests::qr_token_hash.eq(qr_token_hash(qr_token)),
+            leave_requests::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a guard scanned: the hash of a pass code or of a QR token.
+pub enum PassHash {
+    Code(String),
+    QrToken(String),
+}
+
+/// The leave of the school a scanned pass names: one waiting at the gate
+/// first; else the latest that held it (so a second scan answers "already left").
+pub fn leave_by_pass(
+    conn: &mut AnyConnection,
+    school_id: &str,
+    hash: &PassHash,
+) -> AppResult<Option<String>> {
+    for waiting in [true, false] {
+        let mut q = leave_requests::table
+            .filter(leave_requests::school_id.eq(school_id))
+            .select(leave_requests::id)
+            .order(leave_requests::id.desc())
+            .into_boxed();
+        q = match hash {
+            PassHash::Code(h) => q.filter(leave_requests::code_hash.eq(h.clone())),
+            PassHash::QrToken(h) => q.filter(leave_requests::qr_token_hash.eq(h.clone())),
+        };
+        if waiting {
+            q = q.filter(leave_requests::status.eq(LeaveStatus::Approved.as_str()));
+        }
+        if let Some(id) = q.first::<String>(conn).optional()? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the pupil was handed over at dismissal on that school date.
+pub fn handed_over_on(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    date: LocalDate,
+) -> AppResult<bool> {
+    let n: i64 = handovers::table
+        .filter(handovers::student_id.eq(student_id))
+        .filter(handovers::local_date.eq(date))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Who let the student out, and with which adult.
+pub struct ExitRow<'a> {
+    pub by: &'a str,
+    pub adult_kind: Option<&'a str>,
+    pub adult_name: Option<String>,
+}
+
+/// Marks an approved leave out; false when it is no longer approved.
+pub fn mark_out(
+    conn: &mut AnyConnection,
+    id: &str,
+    exit: ExitRow,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        leave_requests::table
+            .filter(leave_requests::id.eq(id))
+            .filter(leave_requests::status.eq(LeaveStatus::Approved.as_str())),
+    )
+    .set((
+        leave_requests::status.eq(LeaveStatus::Out.as_str()),
+        leave_requests::left_at.eq(now),
+        leave_requests::exit_by.eq(exit.by),
+        leave_requests::exit_adult_kind.eq(exit.adult_kind),
+        leave_requests::exit_adult_name.eq(exit.adult_name),
+        leave_requests::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn record_return(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set((
+            leave_requests::returned_at.eq(now),
+            leave_requests::returned_by.eq(by),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Leaves out past their end that are not fully escalated yet.
+pub fn due_overdue(conn: &mut AnyConnection, now: NaiveDateTime) -> AppResult<Vec<String>> {
+    Ok(leave_requests::table
+        .filter(leave_requests::leaves_campus.eq(true))
+        .filter(
+            leave_requests::status
+                .eq_any([LeaveStatus::Out.as_str(), LeaveStatus::Overdue.as_str()]),
+        )
+        .filter(leave_requests::ends_at.le(now))
+        // Fully escalated leaves wait for their return in silence.
+        .filter(
+            leave_requests::id.ne_all(
+                leave_overdue_alerts::table
+                    .filter(leave_overdue_alerts::level.eq(2))
+                    .select(leave_overdue_alerts::leave_id),
+            ),
+        )
+        .select(leave_requests::id)
+        .order(leave_requests::id)
+        .load(conn)?)
+}
+
+pub fn mark_overdue(conn: &mut AnyConnection, id: &str, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(leave_requests::table.find(id))
+        .set((
+            leave_requests::status.eq(LeaveStatus::Overdue.as_str()),
+            leave_requests::overdue_at.eq(now),
+            leave_requests::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// When the overdue alert of that level went out, if it did.
+pub fn alert_sent_at(
+    conn: &mut AnyConnection,
+    leave_id: &str,
+    level: i32,
+) -> AppResult<Option<NaiveDateTime>> {
+    Ok(leave_overdue_alerts::table
+        .filter(leave_overdue_alerts::leave_id.eq(leave_id))
+        .filter(leave_overdue_alerts::level.eq(level))
+        .select(leave_overdue_alerts::created_at)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn record_alert(
+    conn: &mut AnyConnection,
+    leave_id: &str,
+    level: i32,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::insert_into(leave_overdue_alerts::table)
+        .values((
+            leave_overdue_alerts::id.eq(new_id(now)),
+            leave_overdue_alerts::leave_id.eq(leave_id),
+            leave_overdue_alerts::level.eq(level),
+            leave_overdue_alerts::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The approved leave that keeps the student away at instant `at` (UTC), if
@@ -222,12 +510,7 @@ pub fn covering_leave(
 ) -> AppResult<Option<String>> {
     let rows: Vec<LeaveRow> = leave_requests::table
         .filter(leave_requests::student_id.eq(student_id))
-        .filter(leave_requests::status.eq_any([
-            LeaveStatus::Approved.as_str(),
-            LeaveStatus::Out.as_str(),
-            LeaveStatus::Overdue.as_str(),
-            LeaveStatus::Returned.as_str(),
-        ]))
+        .filter(leave_requests::status.eq_any(granted()))
         .filter(leave_requests::starts_at.le(at + chrono::Duration::minutes(EXIT_EARLY_MINUTES)))
         .select(LeaveRow::as_select())
         .order(leave_requests::id)
@@ -252,12 +535,7 @@ pub fn leave_on_date(
 ) -> AppResult<Option<String>> {
     Ok(leave_requests::table
         .filter(leave_requests::student_id.eq(student_id))
-        .filter(leave_requests::status.eq_any([
-            LeaveStatus::Approved.as_str(),
-            LeaveStatus::Out.as_str(),
-            LeaveStatus::Overdue.as_str(),
-            LeaveStatus::Returned.as_str(),
-        ]))
+        .filter(leave_requests::status.eq_any(granted()))
         .filter(leave_requests::starts_at.lt(day_end))
         .filter(leave_requests::ends_at.gt(day_start))
         .select(leave_requests::id)
@@ -266,37 +544,20 @@ pub fn leave_on_date(
         .optional()?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::NaiveDate;
-
-    fn at(d: u32, h: u32) -> NaiveDateTime {
-        // UTC instants; Shanghai is UTC+8.
-        NaiveDate::from_ymd_opt(2026, 11, d)
-            .unwrap()
-            .and_hms_opt(h, 0, 0)
-            .unwrap()
-    }
-
-    #[test]
-    fn school_days_count_weekdays_at_the_school() {
-        let tz = "Asia/Shanghai";
-        // Mon 30 Nov 08:00 to 16:00 local: one day.
-        assert_eq!(school_days(at(30, 0), at(30, 8), tz), 1);
-        // Fri 27 Nov 08:00 local to Mon 30 Nov 16:00 local: Fri and Mon.
-        assert_eq!(school_days(at(27, 0), at(30, 8), tz), 2);
-        // Mon 00:00 local to Fri 00:00 local (midnight end): Mon-Thu.
-        assert_eq!(
-            school_days(
-                at(29, 16),
-                NaiveDate::from_ymd_opt(2026, 12, 3)
-                    .unwrap()
-                    .and_hms_opt(16, 0, 0)
-                    .unwrap(),
-                tz
-            ),
-            4
-        );
-    }
+/// A student's leaves touching `[start, end)` (UTC), as `caller` reads them.
+pub fn leaves_between(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    student_id: &str,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> AppResult<Vec<Leave>> {
+    let rows: Vec<LeaveRow> = leave_requests::table
+        .filter(leave_requests::student_id.eq(student_id))
+        .filter(leave_requests::starts_at.lt(end))
+        .filter(leave_requests::ends_at.gt(start))
+        .select(LeaveRow::as_select())
+        .order(leave_requests::starts_at)
+        .load(conn)?;
+    views(conn, caller, rows)
 }
