@@ -4,10 +4,10 @@
 use super::dto::{LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
 use super::extract::Caller;
 use super::model::LoginUser;
-use crate::crypto::password::NewPassword;
 use super::repo::{self, Rotation};
 use super::role::Role;
 use crate::audit::{self, AuditEvent};
+use crate::crypto::password::NewPassword;
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
 use crate::state::AppState;
