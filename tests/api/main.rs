@@ -15,6 +15,7 @@ mod durability;
 mod faults;
 mod group_commit;
 mod hostile;
+mod house;
 mod leave;
 mod notices;
 mod notifications;
