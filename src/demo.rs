@@ -8,7 +8,8 @@ use crate::db::schema::users;
 use crate::db::{new_id, AnyConnection, Db};
 use crate::error::{ApiError, AppResult, Code};
 use crate::org::dto::{Guardian, SchoolKind};
-use crate::org::repo::{self, ClassRow, SchoolRow, StudentRow, UserRow};
+use crate::org::model::{ClassRow, SchoolRow, StudentRow, UserRow};
+use crate::org::repo;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

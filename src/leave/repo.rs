@@ -15,7 +15,7 @@ use crate::db::schema::{
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult};
 use crate::org::family;
-use crate::org::repo::StudentRow;
+use crate::org::model::StudentRow;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -7,7 +7,7 @@ use crate::auth::{Caller, Role};
 use crate::db::schema::{classes, guardianships, pickup_blocks, users};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
-use crate::org::repo::StudentRow;
+use crate::org::model::StudentRow;
 use diesel::prelude::*;
 
 /// Names compare without case, spaces or punctuation ("Li  Na" = "li-na").

@@ -1,7 +1,7 @@
 //! Queries of the school structure, each scoped to what the caller may see:
 //! a query that forgets nothing returns another school's rows as "not found".
 
-pub use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
+use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
 use crate::auth::{Caller, Role};
 use crate::db::schema::{classes, guardianships, schools, students, users};
 use crate::db::{AnyConnection, MultiBackend};

@@ -13,7 +13,7 @@ use crate::db::AnyConnection;
 use crate::error::AppResult;
 use crate::notify::{self, Category, Template};
 use crate::org::family;
-use crate::org::repo::SchoolRow;
+use crate::org::model::SchoolRow;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDateTime, Utc};
 

@@ -23,7 +23,7 @@ use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
 use crate::org::family;
-use crate::org::repo::StudentRow;
+use crate::org::model::StudentRow;
 use chrono::{Datelike, NaiveDateTime, Weekday};
 
 /// A time as the school reads it, for notification texts.

@@ -15,9 +15,3 @@ pub(in crate::pickup) use school::*;
 
 /// How pass secrets are stored: the tests seed and probe passes with these.
 pub use passes::{pass_code_hash, qr_token_hash};
-
-/// Leave's gate exit still names a school day this way; pickup itself uses
-/// `crate::dates::LocalDate`. Goes when leave does too (issue 12).
-pub fn date_key(d: chrono::NaiveDate) -> String {
-    crate::dates::LocalDate(d).to_string()
-}

@@ -8,7 +8,7 @@ use crate::db::schema::{
 };
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
-use crate::org::repo::{SchoolRow, StudentRow};
+use crate::org::model::{SchoolRow, StudentRow};
 use crate::pickup::model::DismissalOverride;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;

@@ -10,7 +10,7 @@ use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
 use crate::org::family::{self, Identity};
-use crate::org::repo::StudentRow;
+use crate::org::model::StudentRow;
 use crate::pickup::dto::{DisputeBody, Handover, HistoryQuery, IdLast4, NewHandover, Presented};
 use crate::pickup::model::{HandoverRow, NewHandoverRow};
 use crate::pickup::repo;

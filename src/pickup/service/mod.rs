@@ -16,7 +16,7 @@ use super::repo;
 use crate::clock::school_local;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
-use crate::org::repo::SchoolRow;
+use crate::org::model::SchoolRow;
 use crate::state::AppState;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 

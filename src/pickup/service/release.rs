@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::org::family::{self, authoriser_in_good_standing, Identity};
-use crate::org::repo::StudentRow;
+use crate::org::model::StudentRow;
 use crate::pickup::dto::AdultKind;
 use crate::pickup::model::{BlockRow, PassRow, PersonRow};
 use crate::pickup::repo;
