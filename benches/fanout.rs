@@ -11,7 +11,7 @@ use diesel::connection::SimpleConnection;
 use safecampus::auth::{Caller, Role};
 use safecampus::db::{DatabaseUrl, Db};
 use safecampus::i18n::Language;
-use safecampus::notify::NewNotice;
+use safecampus::notices::NewNotice;
 use std::time::Instant;
 
 const NOW: &str = "2026-11-30 00:00:00";
@@ -89,7 +89,7 @@ fn main() {
     let now = chrono::NaiveDateTime::parse_from_str(NOW, "%Y-%m-%d %H:%M:%S").unwrap();
     let started = Instant::now();
     let notice = db
-        .write_blocking(|conn| safecampus::notify::create_notice(conn, now, &caller, request))
+        .write_blocking(|conn| safecampus::notices::create_notice(conn, now, &caller, request))
         .expect("notice sent");
     let took = started.elapsed();
     let outbox: i64 = {

@@ -58,9 +58,9 @@ where
         .route("/api/v1/openapi.json", web::get().to(openapi_handler))
         .service(
             scope("/api/v1")
-                .configure(crate::auth::routes)
+                .configure(crate::account::routes)
                 .configure(crate::org::routes)
-                .configure(crate::notify::routes)
+                .configure(crate::notices::routes)
                 .configure(crate::tipline::routes)
                 .configure(crate::pickup::routes)
                 .configure(crate::leave::routes)

@@ -2,6 +2,7 @@
 //! from sexual abuse. `app::build` makes the HTTP application that the binary
 //! serves and the tests drive.
 
+pub mod account;
 pub mod app;
 pub mod attendance;
 pub mod audit;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod leave;
+pub mod notices;
 pub mod notify;
 pub mod org;
 pub mod pickup;

@@ -16,7 +16,7 @@ pub fn housekeeping(state: &AppState) -> AppResult<()> {
     let now = state.now_db();
     state.db.write_blocking(|conn| {
         crate::http::purge_expired_keys(conn, now)?;
-        crate::auth::repo::purge_failures(conn, now)?;
+        crate::account::repo::purge_failures(conn, now)?;
         Ok(())
     })?;
     crate::tipline::run_deadline_worker(state)?;

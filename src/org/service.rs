@@ -6,7 +6,8 @@ use super::dto::*;
 use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
 use super::repo;
 use crate::audit::{self, AuditEvent};
-use crate::auth::{self, Caller, Role};
+use crate::account;
+use crate::auth::{Caller, Role};
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
@@ -194,7 +195,7 @@ pub fn disable_user(
         ));
     }
     repo::disable_user(conn, &target.id)?;
-    auth::repo::end_all_sessions(conn, &target.id, now)?;
+    account::repo::end_all_sessions(conn, &target.id, now)?;
     audit::record(
         conn,
         now,

@@ -1,4 +1,4 @@
-//! Auth's database rows.
+//! Accounts' database rows.
 
 use crate::db::schema::users;
 use diesel::prelude::*;
@@ -14,7 +14,3 @@ pub struct LoginUser {
     pub password_hash: String,
     pub disabled: bool,
 }
-
-/// The caller's user and session, as every request checks them:
-/// (user, role, district, school, language, session).
-pub type SessionRow = (String, String, String, Option<String>, String, String);

@@ -2,7 +2,7 @@
 
 use crate::auth::Caller;
 use crate::error::{AppResult, Problem};
-use crate::notify::service::stream as service;
+use crate::notices::service::stream as service;
 use crate::state::State;
 use actix_web::{get, HttpResponse};
 

@@ -1,7 +1,7 @@
 //! Request and response types of the feed, notices, receipts, coverage,
 //! preferences and the outbox.
 
-use super::sending::templates::Category;
+use crate::notify::Category;
 use crate::http::Text;
 use crate::org::dto::Id;
 use chrono::{DateTime, Utc};

@@ -7,9 +7,10 @@ use crate::clock::to_utc;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::http::{Page, PageQuery};
-use crate::notify::dto::{OutboxItem, OutboxPage, OutboxQuery};
-use crate::notify::model::{DeliveryState, OutboxRow};
-use crate::notify::repo::outbox as repo;
+use crate::notices::dto::{OutboxItem, OutboxPage, OutboxQuery};
+use crate::notices::model::OutboxRow;
+use crate::notify::model::DeliveryState;
+use crate::notices::repo::outbox as repo;
 use crate::state::AppState;
 use chrono::NaiveDateTime;
 

@@ -3,8 +3,8 @@
 
 use crate::auth::Admin;
 use crate::error::{AppResult, Problem};
-use crate::notify::dto::{OutboxItem, OutboxPage, OutboxQuery};
-use crate::notify::service::outbox as service;
+use crate::notices::dto::{OutboxItem, OutboxPage, OutboxQuery};
+use crate::notices::service::outbox as service;
 use crate::state::State;
 use actix_web::{get, post, web};
 

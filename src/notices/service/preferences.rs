@@ -3,8 +3,8 @@
 use crate::auth::Caller;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
-use crate::notify::dto::*;
-use crate::notify::repo::prefs as repo;
+use crate::notices::dto::*;
+use crate::notices::repo::prefs as repo;
 use crate::notify::sending::outbox::{DEFAULT_QUIET_END, DEFAULT_QUIET_START};
 use crate::notify::Category;
 use crate::state::AppState;

@@ -1,15 +1,15 @@
 //! Notices: who they reach, what is kept of them, and their receipts and
 //! coverage figures.
 
-use super::{dialect, INSERT_CHUNK};
+use crate::db::{dialect, INSERT_CHUNK};
 use crate::auth::{Caller, Role};
 use crate::db::schema::{
     classes, guardianships, notice_recipients, notices, notifications, schools, students, users,
 };
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
-use crate::notify::dto::NoticeTo;
-use crate::notify::model::{
+use crate::notices::dto::NoticeTo;
+use crate::notices::model::{
     Acked, ClassRow, NoticeInsert, NoticeRow, PendingRow, Reach, Resolved, Totals,
 };
 use chrono::NaiveDateTime;

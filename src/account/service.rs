@@ -1,11 +1,11 @@
-//! Auth's use cases: logging in (with the per-username lockout), refresh
+//! Account use cases: logging in (with the per-username lockout), refresh
 //! rotation, logging out, and changing one's password. Each is audited.
 
 use super::dto::{LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
-use super::extract::Caller;
+use crate::auth::Caller;
 use super::model::LoginUser;
 use super::repo::{self, Rotation};
-use super::role::Role;
+use crate::auth::Role;
 use crate::audit::{self, AuditEvent};
 use crate::crypto::password::NewPassword;
 use crate::error::{ApiError, AppResult, Code};

@@ -3,8 +3,8 @@
 use crate::auth::Caller;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
-use crate::notify::dto::{Preferences, PreferencesUpdate};
-use crate::notify::service::preferences as service;
+use crate::notices::dto::{Preferences, PreferencesUpdate};
+use crate::notices::service::preferences as service;
 use crate::state::State;
 use actix_web::{get, put, web};
 

@@ -1,4 +1,4 @@
-use super::role::Role;
+use crate::auth::Role;
 use crate::http::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

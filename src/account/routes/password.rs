@@ -1,8 +1,8 @@
 //! `/me/password`: changing one's own password.
 
-use crate::auth::dto::PasswordChange;
-use crate::auth::extract::Caller;
-use crate::auth::service;
+use crate::account::dto::PasswordChange;
+use crate::auth::Caller;
+use crate::account::service;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
 use crate::state::State;

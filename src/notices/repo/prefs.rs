@@ -3,8 +3,8 @@
 use crate::db::schema::{notification_preferences as np, notification_settings as ns};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
-use crate::notify::dto::CategoryPreference;
-use crate::notify::model::PreferenceRow;
+use crate::notices::dto::CategoryPreference;
+use crate::notices::model::PreferenceRow;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -7,8 +7,8 @@ use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::http::{Page, PageQuery};
 use crate::i18n::Language;
-use crate::notify::dto::{Feed, NotificationItem};
-use crate::notify::repo::feed as repo;
+use crate::notices::dto::{Feed, NotificationItem};
+use crate::notices::repo::feed as repo;
 use crate::notify::{Category, Template};
 use crate::state::AppState;
 

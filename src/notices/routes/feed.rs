@@ -3,8 +3,8 @@
 use crate::auth::Caller;
 use crate::error::{AppResult, Problem};
 use crate::http::PageQuery;
-use crate::notify::dto::Feed;
-use crate::notify::service::feed as service;
+use crate::notices::dto::Feed;
+use crate::notices::service::feed as service;
 use crate::state::State;
 use actix_web::{get, post, web, HttpResponse};
 

@@ -5,8 +5,8 @@ use crate::auth::extract::NoticeSender;
 use crate::auth::Staff;
 use crate::error::{AppResult, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody, PageQuery};
-use crate::notify::dto::*;
-use crate::notify::service::notices as service;
+use crate::notices::dto::*;
+use crate::notices::service::notices as service;
 use crate::state::State;
 use actix_web::{get, post, web, HttpResponse};
 

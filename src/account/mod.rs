@@ -1,0 +1,16 @@
+//! Accounts: login (with the per-username lockout), refresh rotation,
+//! logout, and changing one's password. Who is calling is `auth`'s.
+
+pub mod dto;
+mod model;
+pub mod repo;
+mod routes;
+mod service;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(routes::sessions::login)
+        .service(routes::sessions::refresh)
+        .service(routes::sessions::logout)
+        .service(routes::sessions::logout_all)
+        .service(routes::password::change_password);
+}

@@ -1,4 +1,0 @@
-//! Auth's HTTP surface, one file per resource.
-
-pub mod password;
-pub mod sessions;
