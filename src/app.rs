@@ -64,6 +64,7 @@ where
                 .configure(crate::tipline::routes)
                 .configure(crate::pickup::routes)
                 .configure(crate::leave::routes)
+                .configure(crate::gate::routes)
                 .configure(crate::attendance::routes)
                 .configure(crate::audit::routes),
         )

@@ -14,6 +14,7 @@ pub mod dates;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod gate;
 pub mod http;
 pub mod i18n;
 pub mod leave;

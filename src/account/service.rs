@@ -2,11 +2,11 @@
 //! rotation, logging out, and changing one's password. Each is audited.
 
 use super::dto::{LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
-use crate::auth::Caller;
 use super::model::LoginUser;
 use super::repo::{self, Rotation};
-use crate::auth::Role;
 use crate::audit::{self, AuditEvent};
+use crate::auth::Caller;
+use crate::auth::Role;
 use crate::crypto::password::NewPassword;
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};

@@ -1,5 +1,6 @@
-//! Leave and return (请假/销假) and gate exits. No student leaves school
-//! without an approved leave; leave and return are both recorded.
+//! Leave requests (请假) and their approval chain, and the overdue alerts.
+//! No student leaves school without an approved leave; the exit and the
+//! return (销假) are recorded at the gate (`gate`).
 
 pub mod dto;
 pub mod model;
@@ -10,7 +11,7 @@ pub mod service;
 pub use repo::{covering_leave, leave_on_date, leaves_between, timezone};
 pub use service::run_overdue_leave_worker;
 
-use routes::{decisions, gate, requests};
+use routes::{decisions, requests};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(requests::create_leave)
@@ -18,9 +19,5 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(requests::get_leave)
         .service(decisions::guardian_decision)
         .service(decisions::decision)
-        .service(requests::withdraw)
-        .service(gate::issue_pass)
-        .service(gate::exit)
-        .service(gate::gate_exit)
-        .service(gate::record_return);
+        .service(requests::withdraw);
 }

@@ -1,8 +1,8 @@
 //! Request and response types of the feed, notices, receipts, coverage,
 //! preferences and the outbox.
 
-use crate::notify::Category;
 use crate::http::Text;
+use crate::notify::Category;
 use crate::org::dto::Id;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

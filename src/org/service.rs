@@ -5,8 +5,8 @@
 use super::dto::*;
 use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
 use super::repo;
-use crate::audit::{self, AuditEvent};
 use crate::account;
+use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};

@@ -4,7 +4,7 @@
 //! worker escalates pupils still waiting after dismissal.
 //!
 //! `authorise_adult` is the one rule for "may this adult take this pupil
-//! today"; the leave module uses it for gate exits too. Nothing else of
+//! today"; the gate uses it for a leave's exit too. Nothing else of
 //! pickup is for other domains.
 
 pub mod dto;

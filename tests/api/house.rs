@@ -1,5 +1,7 @@
-//! The house's shape, read from `src/`: no domain imports the wiring, no file grows past what a reader can hold, and no
-//! handler does more than extract, call and respond. A new domain that
+//! The house's shape, read from `src/`: no top-level module imports
+//! another in a circle, no domain imports the wiring, no file grows past
+//! what a reader can hold, and no handler does more than extract, call and
+//! respond. A new domain that
 //! copies the wrong shape fails here, not in review.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -116,6 +118,66 @@ fn the_graph_sees_imports_of_every_form() {
     );
     let expected: BTreeSet<String> = ["audit", "db", "org"].map(String::from).into();
     assert_eq!(named, expected);
+}
+
+/// Every module each module reaches by following imports.
+fn reach(graph: &BTreeMap<String, BTreeSet<String>>) -> BTreeMap<String, BTreeSet<String>> {
+    graph
+        .keys()
+        .map(|start| {
+            let mut seen = BTreeSet::new();
+            let mut todo: Vec<&String> = graph[start].iter().collect();
+            while let Some(m) = todo.pop() {
+                if seen.insert(m.clone()) {
+                    todo.extend(graph.get(m).into_iter().flatten());
+                }
+            }
+            (start.clone(), seen)
+        })
+        .collect()
+}
+
+/// The circles of a graph, each as its modules in order, every circle once.
+fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reach = reach(graph);
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for (m, reached) in &reach {
+        if !reached.contains(m) {
+            continue;
+        }
+        let circle: Vec<String> = reach
+            .iter()
+            .filter(|(o, r)| r.contains(m) && reached.contains(*o))
+            .map(|(o, _)| o.clone())
+            .collect();
+        if !out.contains(&circle) {
+            out.push(circle);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_circle_finder_finds_circles() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("attendance", vec!["leave"]),
+        ("leave", vec!["pickup", "org"]),
+        ("pickup", vec!["attendance", "org"]),
+        ("org", vec![]),
+    ]
+    .into_iter()
+    .map(|(m, to)| (m.to_string(), to.into_iter().map(String::from).collect()))
+    .collect();
+    let expected = vec![["attendance", "leave", "pickup"].map(String::from).to_vec()];
+    assert_eq!(circles(&graph), expected);
+}
+
+#[test]
+fn no_top_level_module_imports_another_in_a_circle() {
+    let graph = import_graph();
+    assert!(graph.contains_key("tipline") && graph["leave"].contains("org"));
+    let found = circles(&graph);
+    assert!(found.is_empty(), "import circles: {found:?}");
 }
 
 #[test]

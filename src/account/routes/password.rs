@@ -1,8 +1,8 @@
 //! `/me/password`: changing one's own password.
 
 use crate::account::dto::PasswordChange;
-use crate::auth::Caller;
 use crate::account::service;
+use crate::auth::Caller;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
 use crate::state::State;

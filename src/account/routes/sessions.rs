@@ -1,8 +1,8 @@
 //! `/auth/*`: logging in, refreshing, logging out.
 
 use crate::account::dto::{LoginRequest, RefreshRequest, TokenPair};
-use crate::auth::Caller;
 use crate::account::service;
+use crate::auth::Caller;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
 use crate::state::State;

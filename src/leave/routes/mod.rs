@@ -1,6 +1,5 @@
-//! Leave's HTTP edge, one file per resource: the requests, the decisions
-//! on them, and the gate.
+//! Leave's HTTP edge, one file per resource: the requests and the
+//! decisions on them.
 
 pub(super) mod decisions;
-pub(super) mod gate;
 pub(super) mod requests;

@@ -1,16 +1,14 @@
 //! Leave's use cases: filing and the approval chain (`requests`,
-//! `decisions`), the gate (`gate`), the overdue worker (`overdue`); the
+//! `decisions`), the overdue worker (`overdue`); the
 //! state machines they follow are pure functions in `chain`. The rules,
 //! notifications and audit live here; every statement lives in `repo`.
 
 pub mod chain;
 mod decisions;
-mod gate;
 mod overdue;
 mod requests;
 
 pub use decisions::{decision, guardian_decision};
-pub use gate::{exit, gate_exit, issue_pass, record_return};
 pub use overdue::run_overdue_leave_worker;
 pub use requests::{create_leave, get_leave, list_leaves, withdraw};
 
@@ -34,7 +32,7 @@ fn local_text(t: NaiveDateTime, timezone: &str) -> String {
 }
 
 /// The data every leave notification carries.
-fn leave_data(
+pub fn leave_data(
     conn: &mut AnyConnection,
     row: &LeaveRow,
     student: &str,
@@ -51,7 +49,7 @@ fn leave_data(
 }
 
 /// Moves the leave on; a concurrent step that moved it first wins.
-fn set_status(
+pub fn set_status(
     conn: &mut AnyConnection,
     id: &str,
     from: LeaveStatus,

@@ -1,11 +1,11 @@
 //! Notices: who they reach, what is kept of them, and their receipts and
 //! coverage figures.
 
-use crate::db::{dialect, INSERT_CHUNK};
 use crate::auth::{Caller, Role};
 use crate::db::schema::{
     classes, guardianships, notice_recipients, notices, notifications, schools, students, users,
 };
+use crate::db::{dialect, INSERT_CHUNK};
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use crate::notices::dto::NoticeTo;

@@ -9,8 +9,8 @@ use crate::error::{ApiError, AppResult, Code};
 use crate::http::{Page, PageQuery};
 use crate::notices::dto::{OutboxItem, OutboxPage, OutboxQuery};
 use crate::notices::model::OutboxRow;
-use crate::notify::model::DeliveryState;
 use crate::notices::repo::outbox as repo;
+use crate::notify::model::DeliveryState;
 use crate::state::AppState;
 use chrono::NaiveDateTime;
 

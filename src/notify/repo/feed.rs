@@ -1,8 +1,8 @@
 //! Writing the feed: one notification per recipient, in the caller's
 //! transaction.
 
-use crate::db::INSERT_CHUNK;
 use crate::db::schema::notifications as n;
+use crate::db::INSERT_CHUNK;
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use chrono::NaiveDateTime;

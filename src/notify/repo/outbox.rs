@@ -2,11 +2,11 @@
 //! them, recording what happened, escalating unread notices, and the admin
 //! view.
 
-use crate::db::{dialect, INSERT_CHUNK};
 use crate::db::schema::{
     guardianships, notices, notification_settings, notifications, outbox, schools, students, users,
 };
 use crate::db::AnyConnection;
+use crate::db::{dialect, INSERT_CHUNK};
 use crate::error::AppResult;
 use crate::notify::model::{DeliveryState, DueNotice, IdRow, NoticeText, RenderRow};
 use crate::notify::sending::channels::Channel;

@@ -1,5 +1,5 @@
 //! The release rule: may this adult take this pupil today. The one rule
-//! that crosses from pickup to leave (gate exits) and the gate.
+//! that crosses from pickup, to the gate (a leave's exit).
 
 use crate::auth::Caller;
 use crate::db::AnyConnection;

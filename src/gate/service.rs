@@ -1,17 +1,17 @@
 //! The gate: the pass of an approved leave, the exit (with the adult the
 //! pickup rules allow), and the return (销假).
 
-use super::chain;
-use super::leave_data;
-use super::set_status;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::school_local;
 use crate::dates::LocalDate;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
-use crate::leave::dto::{ExitBody, GateExit, Leave, LeavePass};
-use crate::leave::repo::{self, ExitRow, PassHash, Visible};
+use crate::gate::dto::{ExitBody, GateExit};
+use crate::gate::repo::{self, ExitRow, PassHash};
+use crate::leave::dto::{Leave, LeavePass};
+use crate::leave::repo::{self as leave, Visible};
+use crate::leave::service::{chain, leave_data, set_status};
 use crate::notify::{self, Category, Template};
 use crate::org::dto::Id;
 use crate::org::family::{self, Identity};
@@ -37,7 +37,7 @@ pub fn issue_pass(
         row,
         student,
         guardian,
-    } = repo::visible_leave(conn, caller, id)?;
+    } = leave::visible_leave(conn, caller, id)?;
     let own = student.user_id.as_deref() == Some(caller.user_id.as_str());
     if !(own || guardian || family::is_head_teacher(conn, caller, &row.class_id)?) {
         return Err(ApiError::forbidden(
@@ -106,7 +106,7 @@ pub fn exit(
     id: &str,
     body: Result<ExitBody, ApiError>,
 ) -> AppResult<Result<Leave, ApiError>> {
-    let v = repo::visible_leave(conn, caller, id)?;
+    let v = leave::visible_leave(conn, caller, id)?;
     let b = body?;
     let (adult, presented) = adult_of(b.guardian_user_id, b.pickup_person_id, b.presented)?;
     exit_leave(conn, caller, v, adult, presented, now_utc)
@@ -139,7 +139,7 @@ pub fn gate_exit(
     let school = caller.own_school()?.to_string();
     let id = repo::leave_by_pass(conn, &school, &hash)?
         .ok_or_else(|| ApiError::not_found("leave pass"))?;
-    let v = repo::visible_leave(conn, caller, &id)?;
+    let v = leave::visible_leave(conn, caller, &id)?;
     exit_leave(conn, caller, v, adult, presented, now_utc)
 }
 
@@ -163,7 +163,7 @@ fn exit_leave(
         row.ends_at,
         now,
     )?;
-    let tz = repo::timezone(conn, &student.school_id)?;
+    let tz = leave::timezone(conn, &student.school_id)?;
     let local = school_local(now_utc, &tz);
     let time = local.format("%H:%M").to_string();
     // A pupil already handed over at dismissal today has left with that adult.
@@ -221,7 +221,7 @@ fn exit_leave(
         AuditEvent::by(caller, "leave.exit", "leave_request", Some(&row.id))
             .in_school(Some(&student.school_id)),
     )?;
-    Ok(Ok(repo::view(conn, caller, &row.id)?))
+    Ok(Ok(leave::view(conn, caller, &row.id)?))
 }
 
 /// The student is back (销假): the guard, the head teacher or the school
@@ -233,7 +233,7 @@ pub fn record_return(
     caller: &Caller,
     id: &str,
 ) -> AppResult<Leave> {
-    let Visible { row, student, .. } = repo::visible_leave(conn, caller, id)?;
+    let Visible { row, student, .. } = leave::visible_leave(conn, caller, id)?;
     if caller.role == Role::Teacher && !family::is_head_teacher(conn, caller, &row.class_id)? {
         return Err(ApiError::forbidden(
             Code::NotHeadTeacher,
@@ -248,7 +248,7 @@ pub fn record_return(
     to.extend(family::head_teacher_of(conn, &row.class_id)?);
     to.sort();
     to.dedup();
-    let tz = repo::timezone(conn, &student.school_id)?;
+    let tz = leave::timezone(conn, &student.school_id)?;
     let mut data = leave_data(conn, &row, &student.name)?;
     data["time"] = serde_json::json!(school_local(now_utc, &tz).format("%H:%M").to_string());
     notify::send(
@@ -265,5 +265,5 @@ pub fn record_return(
         AuditEvent::by(caller, "leave.return", "leave_request", Some(&row.id))
             .in_school(Some(&student.school_id)),
     )?;
-    repo::view(conn, caller, &row.id)
+    leave::view(conn, caller, &row.id)
 }

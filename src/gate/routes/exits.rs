@@ -2,9 +2,10 @@
 
 use crate::auth::{Caller, GateStaff};
 use crate::error::{AppResult, Problem};
+use crate::gate::dto::{ExitBody, GateExit};
+use crate::gate::service;
 use crate::http::{IdempotencyKey, Idempotent, JsonBody};
-use crate::leave::dto::{ExitBody, GateExit, Leave, LeavePass};
-use crate::leave::service;
+use crate::leave::dto::{Leave, LeavePass};
 use crate::state::State;
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
@@ -22,7 +23,7 @@ use actix_web::{post, web, HttpResponse};
     )
 )]
 #[post("/leave-requests/{id}/pass")]
-pub(in crate::leave) async fn issue_pass(
+pub(in crate::gate) async fn issue_pass(
     state: State,
     caller: Caller,
     id: web::Path<String>,
@@ -49,7 +50,7 @@ pub(in crate::leave) async fn issue_pass(
     )
 )]
 #[post("/leave-requests/{id}/exit")]
-pub(in crate::leave) async fn exit(
+pub(in crate::gate) async fn exit(
     state: State,
     gate: GateStaff,
     key: IdempotencyKey,
@@ -80,7 +81,7 @@ pub(in crate::leave) async fn exit(
     )
 )]
 #[post("/gate/leave-exit")]
-pub(in crate::leave) async fn gate_exit(
+pub(in crate::gate) async fn gate_exit(
     state: State,
     gate: GateStaff,
     key: IdempotencyKey,
@@ -109,7 +110,7 @@ pub(in crate::leave) async fn gate_exit(
     )
 )]
 #[post("/leave-requests/{id}/return")]
-pub(in crate::leave) async fn record_return(
+pub(in crate::gate) async fn record_return(
     state: State,
     gate: GateStaff,
     key: IdempotencyKey,

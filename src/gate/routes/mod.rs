@@ -1,0 +1,3 @@
+//! The gate's HTTP surface, one file per resource.
+
+pub mod exits;
