@@ -60,6 +60,7 @@ where
             scope("/api/v1")
                 .configure(crate::account::routes)
                 .configure(crate::org::routes)
+                .configure(crate::vetting::routes)
                 .configure(crate::notices::routes)
                 .configure(crate::tipline::routes)
                 .configure(crate::pickup::routes)

@@ -38,6 +38,16 @@ pub struct Settings {
     pub outbox_max_attempts: i32,
     pub leave: LeavePolicy,
     pub tipline: TiplineSettings,
+    pub vetting: VettingSettings,
+}
+
+/// Staff vetting: how long a clear check stands, the grace period of
+/// accounts that existed before vetting, and the key that hashes ID numbers.
+#[derive(Clone, Debug)]
+pub struct VettingSettings {
+    pub valid_months: u32,
+    pub grace_days: i64,
+    pub id_number_key: Vec<u8>,
 }
 
 /// The tip line's abuse limits and deadlines.
@@ -138,6 +148,7 @@ impl Settings {
             }
         }
         let receipt_pepper = secret("SAFECAMPUS_RECEIPT_PEPPER")?;
+        let id_number_key = secret("SAFECAMPUS_ID_NUMBER_KEY")?;
         let database = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| "sqlite://safecampus.db".to_string()),
         )
@@ -239,6 +250,11 @@ impl Settings {
             push_webhook_secret,
             notice_escalate_hours: number("SAFECAMPUS_NOTICE_ESCALATE_HOURS", 24, 1, 24 * 14)?,
             outbox_max_attempts: number("SAFECAMPUS_OUTBOX_MAX_ATTEMPTS", 8, 1, 50)? as i32,
+            vetting: VettingSettings {
+                valid_months: number("SAFECAMPUS_VETTING_VALID_MONTHS", 12, 1, 60)? as u32,
+                grace_days: number("SAFECAMPUS_VETTING_GRACE_DAYS", 30, 0, 365)?,
+                id_number_key,
+            },
             tipline: TiplineSettings {
                 pow_difficulty: number("SAFECAMPUS_POW_DIFFICULTY", 18, 0, 28)? as u32,
                 pow_ttl_secs: number("SAFECAMPUS_POW_TTL_SECS", 300, 30, 3600)?,

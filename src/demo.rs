@@ -94,6 +94,8 @@ struct Seeder<'a> {
     hash: &'a str,
     district_id: String,
     logins: Vec<DemoLogin>,
+    /// The bureau officer who records the demo staff's vetting.
+    officer: Option<String>,
 }
 
 impl Seeder<'_> {
@@ -108,6 +110,24 @@ impl Seeder<'_> {
         row.email = Some(format!("{username}@demo.safecampus.invalid"));
         repo::insert_user(self.conn, &row, self.hash, self.now)?;
         self.logins.push((role, username.to_string()));
+        if role == Role::BureauOfficer {
+            self.officer = Some(row.id.clone());
+        }
+        if let (Some(school), true) = (school, role.is_vetted()) {
+            let officer = self.officer.clone().ok_or_else(|| {
+                crate::error::ApiError::internal("the demo's bureau officer is seeded first")
+            })?;
+            crate::vetting::enrol_account(
+                self.conn,
+                self.now,
+                &row.id,
+                &self.district_id,
+                school,
+                name,
+                role,
+            )?;
+            crate::vetting::service::record_complete(self.conn, self.now, &row.id, &officer, 12)?;
+        }
         Ok(row.id)
     }
 
@@ -206,6 +226,7 @@ pub fn seed(db: &Db, now: NaiveDateTime, password: &str) -> AppResult<Vec<DemoLo
             hash: &hash,
             district_id,
             logins: Vec::new(),
+            officer: None,
         };
         s.user(
             None,

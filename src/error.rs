@@ -91,6 +91,7 @@ crate::text_enum!(
         UnpaddedCiphertext = "unpadded_ciphertext",
         UnsupportedMediaType = "unsupported_media_type",
         UsernameTaken = "username_taken",
+        VettingRequired = "vetting_required",
         WeakPassword = "weak_password",
     }
 );

@@ -26,4 +26,5 @@ pub mod server;
 pub mod state;
 pub mod text;
 pub mod tipline;
+pub mod vetting;
 pub mod workers;

@@ -25,6 +25,16 @@ pub async fn run(state: web::Data<AppState>, listener: TcpListener) -> std::io::
     let blocking = ((state.settings.db_pool_size as usize).saturating_sub(RESERVED_CONNECTIONS)
         / workers)
         .max(1);
+    // Accounts that existed before staff vetting start their grace period
+    // on the service's clock, before the first request.
+    let s = state.clone();
+    let started = web::block(move || crate::vetting::start_grace(&s))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if started > 0 {
+        tracing::info!(accounts = started, "staff vetting: grace period started");
+    }
     let worker_state = state.clone();
     let server = HttpServer::new(move || app::build(state.clone()))
         .workers(workers)

@@ -23,6 +23,10 @@ pub fn housekeeping(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
+fn vetting_reminders(state: &AppState) -> AppResult<()> {
+    crate::vetting::run_reminder_worker(state).map(|_| ())
+}
+
 fn late_pickup(state: &AppState) -> AppResult<()> {
     crate::pickup::run_late_pickup_worker(state).map(|_| ())
 }
@@ -32,6 +36,7 @@ type Job = fn(&AppState) -> AppResult<()>;
 const JOBS: &[(&str, Job)] = &[
     ("housekeeping", housekeeping),
     ("late pickup", late_pickup),
+    ("vetting reminders", vetting_reminders),
     ("notification delivery", crate::notify::run_workers),
 ];
 

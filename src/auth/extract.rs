@@ -44,6 +44,47 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// Proves the token and that its session stands; no vetting check.
+async fn authenticate(
+    state: Option<web::Data<AppState>>,
+    token: Option<String>,
+) -> Result<(Caller, bool), ApiError> {
+    let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+    let token = token.ok_or_else(ApiError::unauthorized)?;
+    let claims = state
+        .jwt
+        .verify(&token, state.now())
+        .ok_or_else(ApiError::unauthorized)?;
+    let (user_id, session_id) = (claims.sub, claims.sid);
+    let now = state.now_db();
+    let (row, cleared) = state
+        .db
+        .query(move |conn| {
+            let Some(row) = super::repo::live_session(conn, &user_id, &session_id)? else {
+                return Ok((None, false));
+            };
+            let vetted = Role::parse(&row.1).is_some_and(Role::is_vetted);
+            let cleared = !vetted || super::repo::may_reach_pupils(conn, &row.0, now)?;
+            Ok((Some(row), cleared))
+        })
+        .await?;
+    let (user_id, role, district_id, school_id, language, session_id) =
+        row.ok_or_else(ApiError::unauthorized)?;
+    let caller = Caller {
+        user_id,
+        role: Role::parse(&role).ok_or_else(|| ApiError::internal("unknown role in database"))?,
+        district_id,
+        school_id,
+        language: Language::parse(&language).unwrap_or_default(),
+        session_id,
+    };
+    Ok((caller, cleared))
+}
+
+/// A caller who may use the whole API: signed in, and, for school staff,
+/// vetted (a clear check that stands; see `vetting`). An unvetted staff
+/// account is answered 403 `vetting_required` everywhere but the few
+/// routes that take `SignedIn`.
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -52,29 +93,36 @@ impl FromRequest for Caller {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token.ok_or_else(ApiError::unauthorized)?;
-            let claims = state
-                .jwt
-                .verify(&token, state.now())
-                .ok_or_else(ApiError::unauthorized)?;
-            let (user_id, session_id) = (claims.sub, claims.sid);
-            let row = state
-                .db
-                .query(move |conn| super::repo::live_session(conn, &user_id, &session_id))
-                .await?;
-            let (user_id, role, district_id, school_id, language, session_id) =
-                row.ok_or_else(ApiError::unauthorized)?;
-            Ok(Caller {
-                user_id,
-                role: Role::parse(&role)
-                    .ok_or_else(|| ApiError::internal("unknown role in database"))?,
-                district_id,
-                school_id,
-                language: Language::parse(&language).unwrap_or_default(),
-                session_id,
-            })
+            match authenticate(state, token).await? {
+                (caller, true) => Ok(caller),
+                (_, false) => Err(ApiError::forbidden(
+                    Code::VettingRequired,
+                    "this account may not reach pupils until its vetting is complete (a clear record check, and the commitment and training the district asks for)",
+                )),
+            }
         })
+    }
+}
+
+/// Any signed-in account, vetted or not: for what an account needs about
+/// itself (`/me`, its feed and preferences, logging out, its password).
+pub struct SignedIn(pub Caller);
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move { Ok(SignedIn(authenticate(state, token).await?.0)) })
+    }
+}
+
+impl Deref for SignedIn {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
 
@@ -143,6 +191,11 @@ role_guard!(
 role_guard!(
     /// A district bureau officer.
     BureauOfficer: BureauOfficer
+);
+role_guard!(
+    /// Reads personnel records and their vetting: the bureau and the district
+    /// admin across the district, a school admin their own school.
+    VettingReader: BureauOfficer | DistrictAdmin | SchoolAdmin
 );
 role_guard!(
     /// Staff who may hold a tip-line recipient key.

@@ -1,8 +1,10 @@
-//! The one statement auth runs: whether a token's session still stands.
+//! Auth's statements: whether a token's session still stands, and whether
+//! a staff account's vetting lets it reach pupils now.
 
-use crate::db::schema::{sessions, users};
+use crate::db::schema::{personnel, sessions, users};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 /// The caller's user and session, as every request checks them:
@@ -34,4 +36,19 @@ pub fn live_session(
         ))
         .first::<SessionRow>(conn)
         .optional()?)
+}
+
+/// Whether the account's personnel record grants access to pupils at `now`
+/// (the vetting service keeps `access_until`; no record, no access).
+pub fn may_reach_pupils(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n: i64 = personnel::table
+        .filter(personnel::user_id.eq(user_id))
+        .filter(personnel::access_until.gt(now))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }

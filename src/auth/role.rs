@@ -19,6 +19,19 @@ impl Role {
         matches!(self, Role::DistrictAdmin | Role::BureauOfficer)
     }
 
+    /// School staff, who reach pupils only once vetted.
+    pub fn is_vetted(self) -> bool {
+        matches!(
+            self,
+            Role::SchoolAdmin
+                | Role::Teacher
+                | Role::Guard
+                | Role::Counselor
+                | Role::LegalVp
+                | Role::DormManager
+        )
+    }
+
     /// Belongs to exactly one school.
     pub fn is_school_bound(self) -> bool {
         !self.is_district() && self != Role::Parent

@@ -6,6 +6,7 @@ diesel::table! {
         name -> Text,
         crisis_line -> Text,
         created_at -> Timestamp,
+        vetting_requires_commitment -> Bool,
     }
 }
 
@@ -543,7 +544,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    personnel (id) {
+        id -> Text,
+        district_id -> Text,
+        school_id -> Text,
+        user_id -> Nullable<Text>,
+        name -> Text,
+        kind -> Text,
+        employer -> Nullable<Text>,
+        id_last4 -> Nullable<Text>,
+        id_hmac -> Nullable<Text>,
+        starts_on -> Text,
+        grace_pending -> Bool,
+        grace_until -> Nullable<Timestamp>,
+        access_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vetting_checks (id) {
+        id -> Text,
+        personnel_id -> Text,
+        kind -> Text,
+        checked_on -> Text,
+        authority -> Text,
+        reference -> Text,
+        result -> Text,
+        consent_ref -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vetting_commitments (id) {
+        id -> Text,
+        personnel_id -> Text,
+        document_version -> Text,
+        signed_on -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vetting_trainings (id) {
+        id -> Text,
+        personnel_id -> Text,
+        course -> Text,
+        hours -> Integer,
+        completed_on -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    vetting_reminders (personnel_id, valid_until, days_before) {
+        personnel_id -> Text,
+        valid_until -> Text,
+        days_before -> Integer,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    watch_list (id) {
+        id -> Text,
+        district_id -> Text,
+        school_id -> Nullable<Text>,
+        personnel_id -> Nullable<Text>,
+        name -> Text,
+        id_last4 -> Nullable<Text>,
+        id_hmac -> Nullable<Text>,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(schools -> districts (district_id));
+diesel::joinable!(personnel -> schools (school_id));
+diesel::joinable!(vetting_checks -> personnel (personnel_id));
 diesel::joinable!(classes -> schools (school_id));
 diesel::joinable!(students -> classes (class_id));
 diesel::joinable!(students -> schools (school_id));
@@ -578,6 +661,12 @@ diesel::joinable!(concerns -> students (student_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
+    personnel,
+    vetting_checks,
+    vetting_commitments,
+    vetting_trainings,
+    vetting_reminders,
+    watch_list,
     schools,
     users,
     classes,

@@ -242,6 +242,11 @@ pub struct User {
     pub email: Option<String>,
     pub language: Language,
     pub disabled: bool,
+    /// School staff: their personnel record (see staff vetting).
+    pub personnel_id: Option<String>,
+    /// School staff: where their vetting stands, and whether they may reach
+    /// pupils now.
+    pub vetting: Option<crate::vetting::dto::Vetting>,
 }
 
 #[derive(Deserialize, ToSchema)]

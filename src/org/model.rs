@@ -121,6 +121,8 @@ impl UserRow {
             phone: self.phone,
             email: self.email,
             disabled: self.disabled,
+            personnel_id: None,
+            vetting: None,
         }
     }
 }

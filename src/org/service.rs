@@ -8,10 +8,12 @@ use super::repo;
 use crate::account;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
+use crate::clock::to_utc;
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
-use chrono::NaiveDateTime;
+use crate::vetting;
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 fn check_grade(grade: i32) -> AppResult<i32> {
     if (0..=12).contains(&grade) {
@@ -127,6 +129,7 @@ pub fn create_user(
     caller: &Caller,
     b: NewUser,
     hash: &str,
+    months: u32,
 ) -> AppResult<User> {
     let wanted_school = b.school_id.map(Id::into_string);
     let school_id = if b.role.is_district() {
@@ -171,13 +174,52 @@ pub fn create_user(
         "username",
         "this username is taken",
     ))?;
+    if let (Some(school), true) = (&row.school_id, b.role.is_vetted()) {
+        vetting::enrol_account(
+            conn,
+            now,
+            &row.id,
+            &row.district_id,
+            school,
+            &row.display_name,
+            b.role,
+        )?;
+    }
     audit::record(
         conn,
         now,
         AuditEvent::by(caller, "user.create", "user", Some(&row.id))
             .in_school(row.school_id.as_deref()),
     )?;
-    Ok(row.into_dto())
+    user_view(conn, to_utc(now), months, row)
+}
+
+/// An account as the API shows it, with its personnel record and vetting.
+pub fn user_view(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    months: u32,
+    row: UserRow,
+) -> AppResult<User> {
+    let vetted = vetting::of_user(conn, now, months, &row.id)?;
+    let mut user = row.into_dto();
+    if let Some((personnel_id, v)) = vetted {
+        user.personnel_id = Some(personnel_id);
+        user.vetting = Some(v);
+    }
+    Ok(user)
+}
+
+/// One account the caller may see.
+pub fn user(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    months: u32,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<User> {
+    let row = repo::user(conn, caller, id)?;
+    user_view(conn, now, months, row)
 }
 
 /// Disables an account: it can no longer log in, and every session ends.

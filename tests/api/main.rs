@@ -24,3 +24,4 @@ mod org;
 mod pickup;
 mod security;
 mod tipline;
+mod vetting;

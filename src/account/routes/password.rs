@@ -2,7 +2,7 @@
 
 use crate::account::dto::PasswordChange;
 use crate::account::service;
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
 use crate::state::State;
@@ -21,7 +21,7 @@ use actix_web::{post, HttpResponse};
 #[post("/me/password")]
 pub(crate) async fn change_password(
     state: State,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     body: JsonBody<PasswordChange>,
 ) -> AppResult<HttpResponse> {
     service::change_password(&state, caller, body.into_inner()).await?;

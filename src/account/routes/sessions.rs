@@ -2,7 +2,7 @@
 
 use crate::account::dto::{LoginRequest, RefreshRequest, TokenPair};
 use crate::account::service;
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
 use crate::state::State;
@@ -60,7 +60,10 @@ pub(crate) async fn logout(
 /// End every session of the caller, on every device.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/logout-all")]
-pub(crate) async fn logout_all(state: State, caller: Caller) -> AppResult<HttpResponse> {
+pub(crate) async fn logout_all(
+    state: State,
+    SignedIn(caller): SignedIn,
+) -> AppResult<HttpResponse> {
     service::logout_all(&state, caller).await?;
     Ok(HttpResponse::NoContent().finish())
 }

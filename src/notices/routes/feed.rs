@@ -1,6 +1,6 @@
 //! `/me/notifications`: the caller's feed, read and acknowledgement marks.
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::error::{AppResult, Problem};
 use crate::http::PageQuery;
 use crate::notices::dto::Feed;
@@ -19,7 +19,7 @@ use actix_web::{get, post, web, HttpResponse};
 #[get("/me/notifications")]
 pub(crate) async fn feed(
     state: State,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     page: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Feed>> {
     let feed = service::feed(&state, caller, page.into_inner()).await?;
@@ -36,7 +36,7 @@ pub(crate) async fn feed(
 #[post("/me/notifications/{id}/read")]
 pub(crate) async fn mark_read(
     state: State,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let now = state.now_db();
@@ -62,7 +62,7 @@ pub(crate) async fn mark_read(
 #[post("/me/notifications/{id}/ack")]
 pub(crate) async fn ack(
     state: State,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let now = state.now_db();

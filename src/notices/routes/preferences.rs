@@ -1,6 +1,6 @@
 //! `/me/notification-preferences`: channels per category and quiet hours.
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::error::{AppResult, Problem};
 use crate::http::JsonBody;
 use crate::notices::dto::{Preferences, PreferencesUpdate};
@@ -18,7 +18,7 @@ use actix_web::{get, put, web};
 #[get("/me/notification-preferences")]
 pub(crate) async fn get_preferences(
     state: State,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
 ) -> AppResult<web::Json<Preferences>> {
     let prefs = state
         .db
@@ -41,7 +41,7 @@ pub(crate) async fn get_preferences(
 #[put("/me/notification-preferences")]
 pub(crate) async fn put_preferences(
     state: State,
-    caller: Caller,
+    SignedIn(caller): SignedIn,
     body: JsonBody<PreferencesUpdate>,
 ) -> AppResult<web::Json<Preferences>> {
     let prefs = service::update(&state, caller, body.into_inner()).await?;

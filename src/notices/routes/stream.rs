@@ -1,6 +1,6 @@
 //! `/me/notifications/stream`: live updates while the app is open.
 
-use crate::auth::Caller;
+use crate::auth::SignedIn;
 use crate::error::{AppResult, Problem};
 use crate::notices::service::stream as service;
 use crate::state::State;
@@ -18,7 +18,7 @@ use actix_web::{get, HttpResponse};
     )
 )]
 #[get("/me/notifications/stream")]
-pub(crate) async fn stream(state: State, caller: Caller) -> AppResult<HttpResponse> {
+pub(crate) async fn stream(state: State, SignedIn(caller): SignedIn) -> AppResult<HttpResponse> {
     let body = service::open(state, caller)?;
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")

@@ -128,6 +128,8 @@ crate::text_enum!(
         AbsenceWithdrawn = "attendance.absence_withdrawn",
         AbsenceExplained = "attendance.absence_explained",
         ConcernRaised = "attendance.concern_raised",
+        VettingBarred = "vetting.barred",
+        VettingExpiring = "vetting.expiring",
     }
 );
 
@@ -225,6 +227,22 @@ impl Template {
             (Template::PickupReleased, En) => (
                 "Picked up",
                 "{student} was picked up by {adult} ({relation}) at {time}. If this is wrong, contact the school at once.",
+            ),
+            (Template::VettingBarred, ZhCn) => (
+                "紧急：入职查询发现记录",
+                "{name}的入职查询结果为有记录。该人员已停止接触学生，账号已退出登录，已列入禁止入校名单。",
+            ),
+            (Template::VettingBarred, En) => (
+                "Urgent: a record check found a record",
+                "The record check of {name} found a record. {name} can no longer reach pupils: their sessions have ended and they are on the district's watch list.",
+            ),
+            (Template::VettingExpiring, ZhCn) => (
+                "入职查询即将到期",
+                "{name}的准入查询将于{valid_until}到期（还剩{days}天）。到期后该人员将无法接触学生，请及时重新查询。",
+            ),
+            (Template::VettingExpiring, En) => (
+                "A clearance ends soon",
+                "The record check of {name} stands until {valid_until} ({days} days). After that they can no longer reach pupils; please have it checked again.",
             ),
             (Template::PickupRefused, ZhCn) => (
                 "未授权人员试图接孩子",

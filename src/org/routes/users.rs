@@ -1,11 +1,11 @@
 //! Accounts: staff, parents and students, and the caller's own.
 
-use crate::auth::{Admin, Caller};
+use crate::auth::{Admin, Caller, SignedIn};
 use crate::crypto::password::NewPassword;
 use crate::error::{AppResult, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody};
 use crate::org::dto::*;
-use crate::org::{repo, service};
+use crate::org::service;
 use crate::state::State;
 use actix_web::{get, post, web, HttpResponse};
 
@@ -41,8 +41,9 @@ pub(in crate::org) async fn create_user(
     )?;
     let hash = state.passwords.hash(password.into_string()).await?;
     let now = state.now_db();
+    let months = state.settings.vetting.valid_months;
     Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
-        .run(move |conn| service::create_user(conn, now, &caller, b, &hash))
+        .run(move |conn| service::create_user(conn, now, &caller, b, &hash, months))
         .await
 }
 
@@ -60,11 +61,12 @@ pub(in crate::org) async fn get_user(
     id: web::Path<String>,
 ) -> AppResult<web::Json<User>> {
     let id = id.into_inner();
-    let row = state
+    let (now, months) = (state.now(), state.settings.vetting.valid_months);
+    let user = state
         .db
-        .read(move |conn| repo::user(conn, &caller, &id))
+        .read(move |conn| service::user(conn, now, months, &caller, &id))
         .await?;
-    Ok(web::Json(row.into_dto()))
+    Ok(web::Json(user))
 }
 
 /// Disable an account: it can no longer log in and every session ends at once.
@@ -100,10 +102,14 @@ pub(in crate::org) async fn disable_user(
     responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/me")]
-pub(in crate::org) async fn me(state: State, caller: Caller) -> AppResult<web::Json<User>> {
-    let row = state
+pub(in crate::org) async fn me(
+    state: State,
+    SignedIn(caller): SignedIn,
+) -> AppResult<web::Json<User>> {
+    let (now, months) = (state.now(), state.settings.vetting.valid_months);
+    let user = state
         .db
-        .read(move |conn| repo::user(conn, &caller, &caller.user_id))
+        .read(move |conn| service::user(conn, now, months, &caller, &caller.user_id))
         .await?;
-    Ok(web::Json(row.into_dto()))
+    Ok(web::Json(user))
 }

@@ -22,3 +22,4 @@ pub use safecampus::state::AppState;
 pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;
 pub use safecampus::tipline::run_deadline_worker;
+pub use safecampus::vetting::run_reminder_worker as run_vetting_reminders;

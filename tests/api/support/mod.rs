@@ -417,7 +417,52 @@ impl TestApp {
             .post("/api/v1/users", &admin.token, body)
             .await
             .expect(201);
+        if let Some(personnel) = created["personnel_id"].as_str() {
+            self.clear(admin, personnel).await;
+        }
         created["id"].as_str().unwrap().to_string()
+    }
+
+    /// The bureau officer who records the world's vetting checks.
+    pub async fn vetting_officer(&self) -> Session {
+        let admin = self.login("admin", ADMIN_PASSWORD).await;
+        let body = json!({"role": "bureau_officer", "username": "vetting.officer",
+                          "display_name": "Vetting officer", "password": PASSWORD});
+        let r = self.post("/api/v1/users", &admin.token, body).await;
+        assert!(r.status == 201 || r.status == 409, "{}", r.text);
+        self.login("vetting.officer", PASSWORD).await
+    }
+
+    /// Completes a staff member's vetting through the API: a clear check of
+    /// the sexual-offence record by the bureau, then a signed commitment and
+    /// training recorded by `admin`.
+    pub async fn clear(&self, admin: &Session, personnel_id: &str) {
+        let officer = self.vetting_officer().await;
+        let day = (self.clock.now() - chrono::Duration::days(1))
+            .date_naive()
+            .to_string();
+        self.post(
+            &format!("/api/v1/personnel/{personnel_id}/checks"),
+            &officer.token,
+            json!({"kind": "sexual_offence_record", "checked_on": day, "authority": "District PSB",
+                   "reference": "REF-1", "result": "clear", "consent_ref": "CONSENT-1"}),
+        )
+        .await
+        .expect(201);
+        self.post(
+            &format!("/api/v1/personnel/{personnel_id}/commitments"),
+            &admin.token,
+            json!({"document_version": "2026-1", "signed_on": day}),
+        )
+        .await
+        .expect(201);
+        self.post(
+            &format!("/api/v1/personnel/{personnel_id}/trainings"),
+            &admin.token,
+            json!({"course": "Preventing abuse", "hours": 4, "completed_on": day}),
+        )
+        .await
+        .expect(201);
     }
 
     pub async fn create_class(

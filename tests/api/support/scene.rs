@@ -81,6 +81,13 @@ pub async fn objects_of(
     ids.insert("class", p.class_id.clone());
     ids.insert("student", student.to_string());
     ids.insert("user", parent.user_id.clone());
+    let personnel = app
+        .strings(format!(
+            "SELECT id AS s FROM personnel WHERE user_id = '{}'",
+            p.teacher.user_id
+        ))
+        .await;
+    ids.insert("personnel", personnel[0].clone());
     let person = app
         .post(
             &format!("/api/v1/students/{student}/pickup-persons"),

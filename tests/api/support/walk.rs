@@ -223,6 +223,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("pickup-blocks", "id") => "block",
         ("pickup-passes", "id") => "pass",
         ("pickup-persons", "id") => "person",
+        ("personnel", "id") => "personnel",
         ("reports", "id") => "report",
         ("schools", "id") => "school",
         ("students", "id") => "student",
@@ -260,6 +261,7 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "block",
         "pass",
         "person",
+        "personnel",
         "report",
         "school",
         "student",
@@ -344,6 +346,15 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, GATE);
     }
     m.insert("my_children", &["parent"]);
+    // Staff vetting: the bureau records checks; admins register workers and
+    // record commitments and training; the bureau and admins read.
+    m.insert("record_check", &["bureau_officer"]);
+    for op in ["create_personnel", "record_commitment", "record_training"] {
+        m.insert(op, ADMINS);
+    }
+    for op in ["list_personnel", "get_personnel", "vetting_summary"] {
+        m.insert(op, &["district_admin", "bureau_officer", "school_admin"]);
+    }
     // A guardian bars someone from their own child; the school admin anyone.
     m.insert(
         "add_pickup_block",

@@ -50,4 +50,13 @@ impl TestApp {
             .unwrap()
             .unwrap()
     }
+
+    /// One pass of the vetting reminders.
+    pub async fn run_vetting_reminders(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_vetting_reminders(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
 }

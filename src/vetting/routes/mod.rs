@@ -1,0 +1,5 @@
+//! Vetting's HTTP surface, one file per resource.
+
+pub mod personnel;
+pub mod records;
+pub mod summary;
