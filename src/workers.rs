@@ -10,13 +10,13 @@ use std::time::Duration;
 /// How long background workers wait between rounds.
 pub const WORKER_INTERVAL: Duration = Duration::from_secs(30);
 
-/// One round of housekeeping: forget idempotency keys and login failures
-/// that are past their time, and escalate tip-line reports past deadline.
+/// One round of housekeeping: forget idempotency keys, login failures and
+/// login devices that are past their time, and escalate tip-line reports past deadline.
 pub fn housekeeping(state: &AppState) -> AppResult<()> {
     let now = state.now_db();
     state.db.write_blocking(|conn| {
         crate::http::purge_expired_keys(conn, now)?;
-        crate::account::repo::purge_failures(conn, now)?;
+        crate::account::throttle::purge(conn, now)?;
         Ok(())
     })?;
     crate::tipline::run_deadline_worker(state)?;

@@ -1,7 +1,44 @@
 use crate::auth::Role;
+use crate::error::ApiError;
 use crate::http::Text;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
+use std::future::{ready, Ready};
 use utoipa::ToSchema;
+
+/// The request and response header that carries a device token.
+pub const DEVICE_TOKEN_HEADER: &str = "X-Device-Token";
+
+/// The optional `X-Device-Token` a client kept from an earlier login. One
+/// that cannot be a token of ours (wrong length or characters) is treated
+/// as absent: the client is then unknown and is handed a new one.
+pub struct DeviceToken(Option<String>);
+
+impl DeviceToken {
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+impl FromRequest for DeviceToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(DEVICE_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| {
+                (16..=128).contains(&s.len())
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(str::to_string);
+        ready(Ok(DeviceToken(token)))
+    }
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,11 +1,13 @@
-//! Accounts: login (with the per-username lockout), refresh rotation,
-//! logout, and changing one's password. Who is calling is `auth`'s.
+//! Accounts: login (throttled per username and device, see `throttle`),
+//! refresh rotation, logout, and changing one's password. Who is calling is
+//! `auth`'s.
 
 pub mod dto;
 mod model;
 pub mod repo;
 mod routes;
 mod service;
+pub mod throttle;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(routes::sessions::login)

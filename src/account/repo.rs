@@ -1,14 +1,13 @@
 use super::model::LoginUser;
 use crate::crypto::{random_token, sha256_hex};
-use crate::db::schema::{login_failures, refresh_tokens, sessions, users};
+use crate::db::schema::{login_devices, login_failures, refresh_tokens, sessions, users};
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// Failed logins of one username count against it for this long.
-pub const FAILURE_WINDOW_MINUTES: i64 = 15;
-pub const MAX_FAILURES: i64 = 5;
+/// The `login_failures.client` of attempts from no known device.
+pub const UNKNOWN_CLIENT: &str = "unknown";
 
 pub fn find_login_user(conn: &mut AnyConnection, username: &str) -> AppResult<Option<LoginUser>> {
     Ok(users::table
@@ -40,55 +39,141 @@ pub fn lock_account(conn: &mut AnyConnection, username: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Seconds until this username may try again, when it is locked out.
-pub fn lockout_remaining(
+/// A bucket's failures since `since`, latest first, at most `limit`.
+pub fn failures_since(
     conn: &mut AnyConnection,
     username: &str,
-    now: NaiveDateTime,
-) -> AppResult<Option<u64>> {
-    let since = now - chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
-    let recent: Vec<NaiveDateTime> = login_failures::table
+    client: &str,
+    since: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<NaiveDateTime>> {
+    Ok(login_failures::table
         .filter(login_failures::username.eq(username))
+        .filter(login_failures::client.eq(client))
         .filter(login_failures::at.gt(since))
         .order(login_failures::at.desc())
-        .limit(MAX_FAILURES)
+        .limit(limit)
         .select(login_failures::at)
-        .load(conn)?;
-    if (recent.len() as i64) < MAX_FAILURES {
-        return Ok(None);
-    }
-    let oldest = recent.last().copied().unwrap_or(now);
-    let until = oldest + chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
-    Ok(Some((until - now).num_seconds().max(1) as u64))
+        .load(conn)?)
+}
+
+/// Failures of unknown clients across all usernames since `since`, latest
+/// first, at most `limit`.
+pub fn unknown_failures_since(
+    conn: &mut AnyConnection,
+    since: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<NaiveDateTime>> {
+    Ok(login_failures::table
+        .filter(login_failures::client.eq(UNKNOWN_CLIENT))
+        .filter(login_failures::at.gt(since))
+        .order(login_failures::at.desc())
+        .limit(limit)
+        .select(login_failures::at)
+        .load(conn)?)
 }
 
 pub fn record_failure(
     conn: &mut AnyConnection,
     username: &str,
+    client: &str,
     now: NaiveDateTime,
 ) -> AppResult<()> {
     diesel::insert_into(login_failures::table)
         .values((
             login_failures::id.eq(new_id(now)),
             login_failures::username.eq(username),
+            login_failures::client.eq(client),
             login_failures::at.eq(now),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn clear_failures(conn: &mut AnyConnection, username: &str) -> AppResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::username.eq(username)))
+/// Clears one bucket: the other clients' failures still count.
+pub fn clear_failures(conn: &mut AnyConnection, username: &str, client: &str) -> AppResult<()> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::username.eq(username))
+            .filter(login_failures::client.eq(client)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets failures older than `failures_before` and devices unused since
+/// `devices_before`; returns how many rows went.
+pub fn purge_failures(
+    conn: &mut AnyConnection,
+    failures_before: NaiveDateTime,
+    devices_before: NaiveDateTime,
+) -> AppResult<usize> {
+    let failures =
+        diesel::delete(login_failures::table.filter(login_failures::at.lt(failures_before)))
+            .execute(conn)?;
+    let devices =
+        diesel::delete(login_devices::table.filter(login_devices::last_used_at.lt(devices_before)))
+            .execute(conn)?;
+    Ok(failures + devices)
+}
+
+/// The stored form of a device token: a domain-separated hash.
+pub fn device_token_hash(token: &str) -> String {
+    sha256_hex(format!("safecampus/login-device/v1\n{token}").as_bytes())
+}
+
+/// The id of the user's device with this token hash, if it was used since
+/// `used_since`.
+pub fn known_device(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    token_hash: &str,
+    used_since: NaiveDateTime,
+) -> AppResult<Option<String>> {
+    Ok(login_devices::table
+        .filter(login_devices::token_hash.eq(token_hash))
+        .filter(login_devices::user_id.eq(user_id))
+        .filter(login_devices::last_used_at.gt(used_since))
+        .select(login_devices::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Remembers a new device of the user; returns its token, which is not kept.
+pub fn issue_device(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<String> {
+    let token = random_token();
+    diesel::insert_into(login_devices::table)
+        .values((
+            login_devices::id.eq(new_id(now)),
+            login_devices::user_id.eq(user_id),
+            login_devices::token_hash.eq(device_token_hash(&token)),
+            login_devices::created_at.eq(now),
+            login_devices::last_used_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+pub fn touch_device(
+    conn: &mut AnyConnection,
+    device_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(login_devices::table.find(device_id))
+        .set(login_devices::last_used_at.eq(now))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn purge_failures(conn: &mut AnyConnection, now: NaiveDateTime) -> AppResult<usize> {
-    let before = now - chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
-    Ok(
-        diesel::delete(login_failures::table.filter(login_failures::at.lt(before)))
-            .execute(conn)?,
-    )
+/// Forgets every device of a user: their next logins are unknown clients.
+pub fn forget_devices(conn: &mut AnyConnection, user_id: &str) -> AppResult<()> {
+    diesel::delete(login_devices::table.filter(login_devices::user_id.eq(user_id)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Starts a login session (a refresh-token family); returns its id and the

@@ -1,9 +1,10 @@
-//! Account use cases: logging in (with the per-username lockout), refresh
+//! Account use cases: logging in (throttled per username and client), refresh
 //! rotation, logging out, and changing one's password. Each is audited.
 
-use super::dto::{LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
+use super::dto::{DeviceToken, LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
 use super::model::LoginUser;
 use super::repo::{self, Rotation};
+use super::throttle::{self, Client, Gate};
 use crate::audit::{self, AuditEvent};
 use crate::auth::Caller;
 use crate::auth::Role;
@@ -48,31 +49,55 @@ fn locked_out(secs: u64, detail: &'static str) -> ApiError {
         .with_retry_after(secs)
 }
 
-/// Logs in: five failures for one username within the window lock it.
-pub async fn login(state: &AppState, body: AppResult<LoginRequest>) -> AppResult<TokenPair> {
+/// A successful login: the tokens, and a device token when the client
+/// presented none of this user's (sent once, as `X-Device-Token`).
+pub struct SignedIn {
+    pub pair: TokenPair,
+    pub new_device_token: Option<String>,
+}
+
+fn refused(gate: Gate) -> Option<ApiError> {
+    match gate {
+        Gate::Admitted => None,
+        Gate::BucketWaits(secs) => Some(locked_out(
+            secs,
+            "too many failed logins for this account from this client; try again later",
+        )),
+        Gate::SprayWaits(secs) => Some(locked_out(
+            secs,
+            "too many failed logins right now; try again shortly",
+        )),
+    }
+}
+
+/// Logs in, throttled per (username, client) as `throttle` describes: a
+/// known device with the right password gets in whatever other clients did.
+pub async fn login(
+    state: &AppState,
+    body: AppResult<LoginRequest>,
+    device: DeviceToken,
+) -> AppResult<SignedIn> {
     let LoginRequest { username, password } = body?;
     let username = username.into_string().trim().to_lowercase();
     let now = state.now_db();
+    let token_hash = device.into_inner().map(|t| repo::device_token_hash(&t));
     // The attempt is counted before the password is checked, in the same
-    // transaction as the lockout check, so parallel guesses cannot slip past
-    // the limit; a success clears the count.
+    // transaction as the throttle check, so parallel guesses cannot slip past
+    // the limit; a success clears its bucket.
     let u1 = username.clone();
-    let (locked, user) = state
+    let (gate, client, user) = state
         .db
         .write(move |conn| {
             repo::lock_account(conn, &u1)?;
-            let locked = repo::lockout_remaining(conn, &u1, now)?;
-            if locked.is_none() {
-                repo::record_failure(conn, &u1, now)?;
-            }
-            Ok((locked, repo::find_login_user(conn, &u1)?))
+            let user = repo::find_login_user(conn, &u1)?;
+            let user_id = user.as_ref().map(|u| u.id.as_str());
+            let client = throttle::client_of(conn, user_id, token_hash.as_deref(), now)?;
+            let gate = throttle::admit(conn, &u1, &client, now)?;
+            Ok((gate, client, user))
         })
         .await?;
-    if let Some(secs) = locked {
-        return Err(locked_out(
-            secs,
-            "too many failed logins for this account; try again later",
-        ));
+    if let Some(err) = refused(gate) {
+        return Err(err);
     }
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = state.passwords.verify(password.into_string(), hash).await?;
@@ -93,25 +118,42 @@ pub async fn login(state: &AppState, body: AppResult<LoginRequest>) -> AppResult
             return Err(invalid_credentials());
         }
     };
-    let (session_id, first_refresh) = start_session(state, now, username, &user).await?;
-    token_pair(state, &user, &session_id, first_refresh)
+    let started = start_session(state, now, username, client, &user).await?;
+    Ok(SignedIn {
+        pair: token_pair(state, &user, &started.session_id, started.refresh_token)?,
+        new_device_token: started.new_device_token,
+    })
 }
 
-/// Clears the username's failures and starts a session; returns its id and
-/// the first refresh token.
+struct Started {
+    session_id: String,
+    refresh_token: String,
+    new_device_token: Option<String>,
+}
+
+/// Clears the client's failures, remembers the device (a new one for an
+/// unknown client) and starts a session.
 async fn start_session(
     state: &AppState,
     now: NaiveDateTime,
     username: String,
+    client: Client,
     user: &LoginUser,
-) -> AppResult<(String, String)> {
+) -> AppResult<Started> {
     let ttl = state.settings.refresh_token_ttl_days;
     let (user_id, role, school) = (user.id.clone(), user.role.clone(), user.school_id.clone());
     state
         .db
         .write(move |conn| {
-            repo::clear_failures(conn, &username)?;
-            let started = repo::start_session(conn, &user_id, now, ttl)?;
+            repo::clear_failures(conn, &username, &client.key())?;
+            let new_device_token = match &client {
+                Client::Device(id) => {
+                    repo::touch_device(conn, id, now)?;
+                    None
+                }
+                _ => Some(repo::issue_device(conn, &user_id, now)?),
+            };
+            let (session_id, refresh_token) = repo::start_session(conn, &user_id, now, ttl)?;
             audit::record(
                 conn,
                 now,
@@ -124,7 +166,11 @@ async fn start_session(
                     school_id: school.as_deref(),
                 },
             )?;
-            Ok(started)
+            Ok(Started {
+                session_id,
+                refresh_token,
+                new_device_token,
+            })
         })
         .await
 }
@@ -198,13 +244,15 @@ pub async fn logout(state: &AppState, body: AppResult<RefreshRequest>) -> AppRes
         .await
 }
 
-/// Ends every session of the caller.
+/// Ends every session of the caller and forgets their devices (a lost
+/// phone's token no longer counts as known).
 pub async fn logout_all(state: &AppState, caller: Caller) -> AppResult<()> {
     let now = state.now_db();
     state
         .db
         .write(move |conn| {
             repo::end_all_sessions(conn, &caller.user_id, now)?;
+            repo::forget_devices(conn, &caller.user_id)?;
             audit::record(
                 conn,
                 now,
@@ -214,8 +262,10 @@ pub async fn logout_all(state: &AppState, caller: Caller) -> AppResult<()> {
         .await
 }
 
-/// Changes the caller's password (failures count toward the lockout) and
-/// ends every session.
+/// Changes the caller's password and ends every session. Wrong current
+/// passwords count against this session's own bucket, before the check as
+/// for a login, so a stolen session cannot guess faster than a login could,
+/// nor slow the owner's logins.
 pub async fn change_password(
     state: &AppState,
     caller: Caller,
@@ -227,36 +277,39 @@ pub async fn change_password(
     } = body?;
     let now = state.now_db();
     let user_id = caller.user_id.clone();
-    let (username, hash, locked) = state
+    let session = Client::Session(caller.session_id.clone());
+    let client = session.key();
+    // A weak new password is refused before anything is counted (the
+    // error rolls the transaction back).
+    let (username, hash, new_password, gate) = state
         .db
-        .read(move |conn| {
+        .write(move |conn| {
             let (username, hash) = repo::credentials(conn, &user_id)?;
-            let locked = repo::lockout_remaining(conn, &username, now)?;
-            Ok((username, hash, locked))
+            let new_password =
+                NewPassword::parse("new_password", new_password.into_string(), &username)?;
+            repo::lock_account(conn, &username)?;
+            let gate = throttle::admit(conn, &username, &session, now)?;
+            Ok((username, hash, new_password, gate))
         })
         .await?;
-    if let Some(secs) = locked {
+    if let Gate::BucketWaits(secs) | Gate::SprayWaits(secs) = gate {
         return Err(locked_out(
             secs,
             "too many failed attempts for this account; try again later",
         ));
     }
-    let new_password = NewPassword::parse("new_password", new_password.into_string(), &username)?;
     if !state
         .passwords
         .verify(current_password.into_string(), Some(hash))
         .await?
     {
-        state
-            .db
-            .write(move |conn| repo::record_failure(conn, &username, now))
-            .await?;
         return Err(invalid_credentials().with_field("current_password"));
     }
     let new_hash = state.passwords.hash(new_password.into_string()).await?;
     state
         .db
         .write(move |conn| {
+            repo::clear_failures(conn, &username, &client)?;
             repo::set_password_hash(conn, &caller.user_id, &new_hash)?;
             repo::end_all_sessions(conn, &caller.user_id, now)?;
             notify::send(

@@ -102,6 +102,17 @@ diesel::table! {
         id -> Text,
         username -> Text,
         at -> Timestamp,
+        client -> Text,
+    }
+}
+
+diesel::table! {
+    login_devices (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
     }
 }
 
@@ -633,6 +644,7 @@ diesel::joinable!(students -> schools (school_id));
 diesel::joinable!(guardianships -> students (student_id));
 diesel::joinable!(guardianships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(login_devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(tip_recipient_keys -> users (user_id));
@@ -675,6 +687,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     login_failures,
+    login_devices,
     idempotency_keys,
     notifications,
     audit_head,

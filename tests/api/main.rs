@@ -17,6 +17,7 @@ mod group_commit;
 mod hostile;
 mod house;
 mod leave;
+mod login_devices;
 mod notices;
 mod notifications;
 mod openapi;

@@ -3,6 +3,7 @@
 //! client side, shared with `benches/loadtest.rs`, names its own in
 //! `tipline_client.rs`.)
 
+pub use safecampus::account::repo::device_token_hash;
 pub use safecampus::app::{build as build_app, openapi_document, openapi_json};
 pub use safecampus::attendance::{presence, Presence};
 pub use safecampus::clock::{Clock, ManualClock};
@@ -23,3 +24,4 @@ pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;
 pub use safecampus::tipline::run_deadline_worker;
 pub use safecampus::vetting::run_reminder_worker as run_vetting_reminders;
+pub use safecampus::workers::housekeeping;

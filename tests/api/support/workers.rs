@@ -42,6 +42,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// One round of housekeeping (expired idempotency keys, login failures
+    /// and login devices; tip-line deadlines).
+    pub async fn run_housekeeping(&self) {
+        let s = self.state.clone();
+        web::block(move || library::housekeeping(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// One pass of the tip line's acknowledgement deadlines.
     pub async fn run_tipline_deadlines(&self) -> usize {
         let s = self.state.clone();
