@@ -76,6 +76,7 @@ pub fn create_class(
                 "the head teacher must be a teacher of this school",
             ));
         }
+        vetting::require_cleared(conn, teacher.as_str(), now, "head_teacher_id")?;
     }
     let row = ClassRow {
         id: new_id(now),

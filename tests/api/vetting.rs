@@ -323,7 +323,56 @@ async fn workers_without_accounts_are_vetted_and_the_summary_adds_up(app: TestAp
     assert_eq!(own["schools"].as_array().unwrap().len(), 1);
 }
 
+async fn an_unvetted_account_gets_no_place_with_pupils(app: TestApp) {
+    let w = app.world().await;
+    let (teacher, personnel) = new_teacher(&app, &w, "new.teacher").await;
+    let classes = app
+        .query_i64("SELECT COUNT(*) AS n FROM classes".into())
+        .await;
+    app.post(
+        &format!("/api/v1/schools/{}/classes", w.x.id),
+        &w.x.admin.token,
+        json!({"grade": 2, "name": "Class 2", "head_teacher_id": teacher.user_id}),
+    )
+    .await
+    .expect_problem(422, "vetting_required");
+    assert_eq!(
+        app.query_i64("SELECT COUNT(*) AS n FROM classes".into())
+            .await,
+        classes
+    );
+    let counsellor = app
+        .post(
+            "/api/v1/users",
+            &w.x.admin.token,
+            json!({"role": "counselor", "username": "new.counsellor", "display_name": "C",
+                   "password": PASSWORD}),
+        )
+        .await
+        .expect(201);
+    let recipients = format!("/api/v1/schools/{}/mailbox/recipients", w.x.id);
+    app.send(
+        "PUT",
+        &recipients,
+        Some(&w.x.admin.token),
+        Some(&json!({"user_ids": [w.x.admin.user_id, counsellor["id"]]})),
+        &[],
+    )
+    .await
+    .expect_problem(422, "vetting_required");
+    // Once cleared, the same teacher can head a class.
+    app.clear(&w.x.admin, &personnel).await;
+    app.post(
+        &format!("/api/v1/schools/{}/classes", w.x.id),
+        &w.x.admin.token,
+        json!({"grade": 2, "name": "Class 2", "head_teacher_id": teacher.user_id}),
+    )
+    .await
+    .expect(201);
+}
+
 on_both_databases!(
+    an_unvetted_account_gets_no_place_with_pupils,
     an_unvetted_teacher_reaches_no_pupil_until_cleared,
     a_clearance_lapses_after_a_year_and_reminders_come_first,
     a_hit_on_a_guard_acts_at_once,

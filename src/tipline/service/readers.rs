@@ -89,6 +89,9 @@ pub fn set_recipients(
             "every recipient must be an active school admin or counsellor of this school",
         ));
     }
+    for user in &user_ids {
+        crate::vetting::require_cleared(conn, user, now, "user_ids")?;
+    }
     repo::replace_recipients(conn, &school_id, &user_ids, now)?;
     audit::record(
         conn,

@@ -315,3 +315,24 @@ pub(super) fn school_today(
     let tz = repo::timezones(conn, std::slice::from_ref(&row.school_id))?;
     Ok(today(now, tz.get(&row.school_id).map_or("", |s| s)))
 }
+
+/// Refuses to give an account a place with pupils (head teacher, mailbox
+/// recipient, dormitory) unless its vetting lets it reach pupils now:
+/// 422 `vetting_required`, naming the field.
+pub fn require_cleared(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+    field: &str,
+) -> AppResult<()> {
+    if repo::has_access(conn, user_id, now)? {
+        return Ok(());
+    }
+    let mut e = ApiError::new(
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+        crate::error::Code::VettingRequired,
+        "this account's vetting is not complete: it cannot be given a place with pupils",
+    );
+    e.field = Some(field.to_string());
+    Err(e)
+}
