@@ -371,7 +371,35 @@ async fn an_unvetted_account_gets_no_place_with_pupils(app: TestApp) {
     .expect(201);
 }
 
+async fn accounts_older_than_vetting_get_a_grace_period(app: TestApp) {
+    let w = app.world().await;
+    let (teacher, personnel) = new_teacher(&app, &w, "old.teacher").await;
+    // As the migration leaves an account that existed before vetting.
+    app.execute(format!(
+        "UPDATE personnel SET grace_pending = TRUE WHERE id = '{personnel}'"
+    ))
+    .await;
+    let s = app.state.clone();
+    let started = actix_web::web::block(move || crate::support::library::start_grace(&s))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(started, 1);
+    let class_students = format!("/api/v1/classes/{}/students", w.x.class_id);
+    app.get(&class_students, &teacher.token).await.expect(200);
+    let me = app.get("/api/v1/me", &teacher.token).await.expect(200);
+    assert_eq!(me["vetting"]["status"], "grace");
+    // 30 days later (the default), access stops by itself.
+    app.clock
+        .advance(chrono::Duration::days(30) + chrono::Duration::minutes(1));
+    let teacher = app.relog(&teacher).await;
+    app.get(&class_students, &teacher.token)
+        .await
+        .expect_problem(403, "vetting_required");
+}
+
 on_both_databases!(
+    accounts_older_than_vetting_get_a_grace_period,
     an_unvetted_account_gets_no_place_with_pupils,
     an_unvetted_teacher_reaches_no_pupil_until_cleared,
     a_clearance_lapses_after_a_year_and_reminders_come_first,

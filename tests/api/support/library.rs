@@ -24,4 +24,5 @@ pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;
 pub use safecampus::tipline::run_deadline_worker;
 pub use safecampus::vetting::run_reminder_worker as run_vetting_reminders;
+pub use safecampus::vetting::start_grace;
 pub use safecampus::workers::housekeeping;
