@@ -33,6 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The audit key the server under test links its chain with.
+const AUDIT_KEY: &str = "loadtest-audit-key-loadtest-audit-key-1";
+
 #[path = "../tests/api/support/tipline_client.rs"]
 mod tipline_client;
 
@@ -306,6 +309,7 @@ fn start_server(database_url: &str, dir: &std::path::Path) -> Server {
             "SAFECAMPUS_RECEIPT_PEPPER",
             "loadtest-pepper-loadtest-pepper-loadtest",
         )
+        .env("SAFECAMPUS_AUDIT_KEY", AUDIT_KEY)
         // Difficulty 0 and no surge: the client does no proof-of-work search.
         .env("SAFECAMPUS_POW_DIFFICULTY", "0")
         .env("SAFECAMPUS_POW_SURGE_REPORTS", "1000000")
@@ -1096,7 +1100,8 @@ fn main() {
         .count()
         .get_result(&mut *conn)
         .unwrap();
-    let audit = safecampus::audit::verify(&mut conn).unwrap();
+    safecampus::audit::use_key(AUDIT_KEY.as_bytes());
+    let audit = safecampus::audit::verify(&mut conn, None).unwrap();
 
     println!();
     println!(

@@ -13,6 +13,8 @@ pub struct Settings {
     /// The current signing secret first, then retired ones still accepted.
     pub jwt_secrets: Vec<Vec<u8>>,
     pub receipt_pepper: Vec<u8>,
+    /// Keys the audit chain's links (kept outside the database).
+    pub audit_key: Vec<u8>,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
     pub db_pool_size: u32,
@@ -149,6 +151,7 @@ impl Settings {
         }
         let receipt_pepper = secret("SAFECAMPUS_RECEIPT_PEPPER")?;
         let id_number_key = secret("SAFECAMPUS_ID_NUMBER_KEY")?;
+        let audit_key = secret("SAFECAMPUS_AUDIT_KEY")?;
         let database = DatabaseUrl::parse(
             &get("DATABASE_URL").unwrap_or_else(|| "sqlite://safecampus.db".to_string()),
         )
@@ -210,6 +213,7 @@ impl Settings {
             production,
             jwt_secrets,
             receipt_pepper,
+            audit_key,
             access_token_ttl_secs: number("SAFECAMPUS_ACCESS_TOKEN_TTL_SECS", 900, 60, 900)?,
             refresh_token_ttl_days: number("SAFECAMPUS_REFRESH_TOKEN_TTL_DAYS", 30, 1, 90)?,
             db_pool_size: number("SAFECAMPUS_DB_POOL_SIZE", 10, 1, 200)? as u32,

@@ -165,6 +165,15 @@ fn main() -> ExitCode {
     if let Err(e) = db.migrate() {
         return fail(format!("database migration failed: {e}"));
     }
+    safecampus::audit::use_key(&settings.audit_key);
+    match db.write_blocking(safecampus::audit::seal_with_key) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            events = n,
+            "audit chain checked and sealed with the audit key"
+        ),
+        Err(e) => return fail(format!("audit chain: {}", e.detail)),
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
         Command::Migrate => {

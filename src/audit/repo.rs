@@ -71,3 +71,29 @@ pub fn events_from(conn: &mut AnyConnection, from: i64, limit: i64) -> AppResult
         .limit(limit)
         .load(conn)?)
 }
+
+/// Whether the chain's links are keyed (sealed with the audit key).
+pub fn keyed(conn: &mut AnyConnection) -> AppResult<bool> {
+    Ok(audit_head::table
+        .find(1)
+        .select(audit_head::keyed)
+        .first(conn)?)
+}
+
+pub fn set_keyed(conn: &mut AnyConnection) -> AppResult<()> {
+    diesel::update(audit_head::table.find(1))
+        .set(audit_head::keyed.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Re-links one event (sealing a chain with the key).
+pub fn relink(conn: &mut AnyConnection, id: &str, prev_hash: &str, hash: &str) -> AppResult<()> {
+    diesel::update(audit_events::table.find(id))
+        .set((
+            audit_events::prev_hash.eq(prev_hash),
+            audit_events::hash.eq(hash),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,17 +1,50 @@
-//! Appending to the chain and checking it.
+//! Appending to the chain, checking it, signing its head, and sealing a
+//! chain written before the key existed.
 
-use super::chain::{chain_hash, GENESIS};
-use super::dto::Verification;
+use super::chain::{chain_hash, chain_mac, head_signature, GENESIS};
+use super::dto::{AuditHead, Verification};
+use super::model::Row;
 use super::{repo, AuditEvent};
+use crate::crypto::constant_time_eq;
 use crate::db::{new_id, AnyConnection};
-use crate::error::AppResult;
+use crate::error::{ApiError, AppResult, Code};
 use chrono::NaiveDateTime;
+use std::sync::{Arc, RwLock};
+
+/// The chain's key, one per process: the service, its workers and its
+/// command-line tools all write to one chain. Set from the settings before
+/// anything is recorded (`use_key`); nothing is recorded without it.
+static KEY: RwLock<Option<Arc<[u8]>>> = RwLock::new(None);
+
+pub fn use_key(key: &[u8]) {
+    *KEY.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::from(key));
+}
+
+fn key() -> AppResult<Arc<[u8]>> {
+    KEY.read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or_else(|| ApiError::internal("the audit key is not set"))
+}
+
+fn fields(r: &Row) -> [Option<&str>; 6] {
+    [
+        r.actor_id.as_deref(),
+        r.actor_role.as_deref(),
+        Some(&r.action),
+        Some(&r.target_type),
+        r.target_id.as_deref(),
+        r.school_id.as_deref(),
+    ]
+}
 
 /// Appends an event in the caller's transaction.
 pub fn record(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) -> AppResult<()> {
+    let key = key()?;
     let (seq, prev_hash) = repo::advance_head(conn)?;
     let id = new_id(now);
-    let hash = chain_hash(
+    let hash = chain_mac(
+        &key,
         &prev_hash,
         seq,
         &id,
@@ -29,49 +62,132 @@ pub fn record(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) 
     repo::set_head_hash(conn, &hash)
 }
 
-pub fn verify(conn: &mut AnyConnection) -> AppResult<Verification> {
+/// Walks the chain from the start with `link`, calling `seen` on each good
+/// event; returns (events, the last link, the first bad event).
+fn walk(
+    conn: &mut AnyConnection,
+    link: &dyn Fn(&Row) -> String,
+    seen: &mut dyn FnMut(&Row),
+) -> AppResult<(i64, String, Option<String>)> {
     const BATCH: i64 = 1000;
     let mut expected_prev = GENESIS.to_string();
     let mut expected_seq = 1i64;
-    let mut events = 0i64;
     loop {
         let rows = repo::events_from(conn, expected_seq, BATCH)?;
         let done = (rows.len() as i64) < BATCH;
         for r in rows {
-            let recomputed = chain_hash(
-                &r.prev_hash,
-                r.seq,
-                &r.id,
-                r.at,
-                [
-                    r.actor_id.as_deref(),
-                    r.actor_role.as_deref(),
-                    Some(&r.action),
-                    Some(&r.target_type),
-                    r.target_id.as_deref(),
-                    r.school_id.as_deref(),
-                ],
-            );
-            if r.seq != expected_seq || r.prev_hash != expected_prev || recomputed != r.hash {
-                return Ok(Verification {
-                    ok: false,
-                    events,
-                    first_bad_id: Some(r.id),
-                });
+            if r.seq != expected_seq || r.prev_hash != expected_prev || link(&r) != r.hash {
+                return Ok((expected_seq - 1, expected_prev, Some(r.id)));
             }
-            events += 1;
+            seen(&r);
             expected_seq += 1;
             expected_prev = r.hash;
         }
         if done {
-            break;
+            return Ok((expected_seq - 1, expected_prev, None));
         }
+    }
+}
+
+fn keyed_link(key: &[u8]) -> impl Fn(&Row) -> String + '_ {
+    move |r| chain_mac(key, &r.prev_hash, r.seq, &r.id, r.at, fields(r))
+}
+
+/// Checks the whole chain; with `against` (a head signed earlier, see
+/// `head`), also that the chain still runs through that head.
+pub fn verify(conn: &mut AnyConnection, against: Option<&str>) -> AppResult<Verification> {
+    let key = key()?;
+    let earlier = against.map(|t| parse_head(&key, t)).transpose()?;
+    let mut at_earlier: Option<String> = None;
+    let (events, last, bad) = walk(conn, &keyed_link(&key), &mut |r| {
+        if earlier.as_ref().is_some_and(|(seq, _)| *seq == r.seq) {
+            at_earlier = Some(r.hash.clone());
+        }
+    })?;
+    let extends = earlier.map(|(seq, hash)| {
+        seq == 0 && hash == GENESIS || at_earlier.as_deref() == Some(hash.as_str())
+    });
+    if bad.is_some() {
+        return Ok(Verification {
+            ok: false,
+            events,
+            first_bad_id: bad,
+            extends,
+        });
     }
     // A removed tail leaves the head pointing past the last event.
     let (head_seq, head_hash) = repo::head(conn)?;
     Ok(Verification {
-        ok: head_seq == events && head_hash == expected_prev,
+        ok: head_seq == events && head_hash == last,
         events,
         first_bad_id: None,
+        extends,
     })
+}
+
+/// The chain's head now, signed, for the bureau to keep outside.
+pub fn head(conn: &mut AnyConnection) -> AppResult<AuditHead> {
+    let key = key()?;
+    let (seq, hash) = repo::head(conn)?;
+    let signature = head_signature(&key, seq, &hash);
+    Ok(AuditHead {
+        token: format!("{seq}.{hash}.{signature}"),
+        seq,
+        hash,
+        signature,
+    })
+}
+
+/// A signed head token `seq.hash.signature`, checked against the key.
+fn parse_head(key: &[u8], token: &str) -> AppResult<(i64, String)> {
+    let bad = || {
+        ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Code::InvalidQuery,
+            "against is not a head this service signed",
+        )
+        .with_field("against")
+    };
+    let mut parts = token.trim().split('.');
+    let (Some(seq), Some(hash), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let seq: i64 = seq.parse().map_err(|_| bad())?;
+    let expected = head_signature(key, seq, hash);
+    if !constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
+        return Err(bad());
+    }
+    Ok((seq, hash.to_string()))
+}
+
+/// Seals a chain written before the audit key existed: checks it as it was
+/// (plain SHA-256) and re-links every event with the key, in the caller's
+/// transaction. A chain that does not check out is not sealed: that is an
+/// incident to investigate, and the service refuses to start.
+pub fn seal_with_key(conn: &mut AnyConnection) -> AppResult<usize> {
+    if repo::keyed(conn)? {
+        return Ok(0);
+    }
+    let key = key()?;
+    let plain = |r: &Row| chain_hash(&r.prev_hash, r.seq, &r.id, r.at, fields(r));
+    let mut rows = Vec::new();
+    let (_, last, bad) = walk(conn, &plain, &mut |r| rows.push((r.seq, r.id.clone())))?;
+    let (head_seq, head_hash) = repo::head(conn)?;
+    if bad.is_some() || head_seq != rows.len() as i64 || head_hash != last {
+        return Err(ApiError::internal(
+            "the audit chain does not verify; it was not sealed with the key",
+        ));
+    }
+    let mut prev = GENESIS.to_string();
+    for (seq, _) in &rows {
+        let r = &repo::events_from(conn, *seq, 1)?[0];
+        let hash = chain_mac(&key, &prev, r.seq, &r.id, r.at, fields(r));
+        repo::relink(conn, &r.id, &prev, &hash)?;
+        prev = hash;
+    }
+    repo::set_head_hash(conn, &prev)?;
+    repo::set_keyed(conn)?;
+    Ok(rows.len())
 }

@@ -193,6 +193,10 @@ role_guard!(
     BureauOfficer: BureauOfficer
 );
 role_guard!(
+    /// Keeps the audit chain's signed head: the district admin and the bureau.
+    AuditReader: DistrictAdmin | BureauOfficer
+);
+role_guard!(
     /// Reads personnel records and their vetting: the bureau and the district
     /// admin across the district, a school admin their own school.
     VettingReader: BureauOfficer | DistrictAdmin | SchoolAdmin

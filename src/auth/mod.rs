@@ -7,7 +7,7 @@ mod repo;
 pub mod role;
 
 pub use extract::{
-    Admin, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, SignedIn, Staff,
+    Admin, AuditReader, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, SignedIn, Staff,
     TiplineKeyHolder, VettingReader,
 };
 pub use role::Role;

@@ -150,6 +150,7 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        keyed -> Bool,
     }
 }
 

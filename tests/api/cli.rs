@@ -112,6 +112,7 @@ fn production_refuses_to_start_without_strong_secrets() {
         .env("SAFECAMPUS_JWT_SECRET", "s".repeat(40))
         .env("SAFECAMPUS_RECEIPT_PEPPER", "p".repeat(40))
         .env("SAFECAMPUS_ID_NUMBER_KEY", "k".repeat(40))
+        .env("SAFECAMPUS_AUDIT_KEY", "a".repeat(40))
         .output()
         .unwrap();
     assert!(

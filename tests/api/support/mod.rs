@@ -24,6 +24,8 @@ use std::time::Duration;
 use tracing::Instrument;
 
 pub const PASSWORD: &str = "correct-horse-battery-9";
+/// The audit chain's key in every test app (one per process, as in service).
+pub const AUDIT_KEY: &str = "test-audit-key-test-audit-key-test-audit";
 pub const ADMIN_PASSWORD: &str = "district-lantern-river-1";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0001";
 pub const RECEIPT_PEPPER: &str = "test-pepper-test-pepper-test-pepper-0001";
@@ -223,6 +225,7 @@ impl TestApp {
             ("DATABASE_URL", app_url.as_str()),
             ("SAFECAMPUS_JWT_SECRET", JWT_SECRET),
             ("SAFECAMPUS_RECEIPT_PEPPER", RECEIPT_PEPPER),
+            ("SAFECAMPUS_AUDIT_KEY", AUDIT_KEY),
             ("SAFECAMPUS_WORKERS", "2"),
             ("SAFECAMPUS_DB_POOL_SIZE", "6"),
             ("SAFECAMPUS_POW_DIFFICULTY", "4"),

@@ -309,6 +309,7 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, ADMINS);
     }
     m.insert("overdue_reports", &["bureau_officer"]);
+    m.insert("audit_head", &["district_admin", "bureau_officer"]);
     m.insert(
         "create_notice",
         &["teacher", "school_admin", "bureau_officer"],
