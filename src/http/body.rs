@@ -163,8 +163,16 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Characters that hide text or reorder how it shows, so that a name on a
+/// guard's screen would read differently from what is stored: zero-width
+/// spaces and marks, bidirectional embeddings, overrides and isolates, and
+/// the byte-order mark.
+fn hides_or_reorders(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// A user-supplied text of 1 to `MAX` characters, with no control characters
-/// other than line breaks and tabs.
+/// other than line breaks and tabs, and nothing invisible or reordering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Text<const MAX: usize>(String);
@@ -181,6 +189,12 @@ impl<const MAX: usize> Text<MAX> {
             .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
         {
             return Err("must not contain control characters".into());
+        }
+        if s.chars().any(hides_or_reorders) {
+            return Err(
+                "must not contain invisible or direction-changing characters (U+200B–200F, U+202A–202E, U+2066–2069, U+FEFF)"
+                    .into(),
+            );
         }
         Ok(Text(s))
     }

@@ -12,7 +12,10 @@ use diesel::prelude::*;
 
 /// Names compare without case, spaces or punctuation ("Li  Na" = "li-na").
 pub fn normalise_name(name: &str) -> String {
-    name.chars()
+    use unicode_normalization::UnicodeNormalization;
+    // NFKC first: full-width letters, compatibility forms and ligatures
+    // become the letters they look like, so "Ｗａｎｇ" is "wang".
+    name.nfkc()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
@@ -295,15 +298,17 @@ pub fn never_release(conn: &mut AnyConnection, student_id: &str) -> AppResult<Ve
         .filter(pickup_blocks::lifted_at.is_null())
         .select((
             pickup_blocks::id,
-            pickup_blocks::name_norm,
+            pickup_blocks::name,
             pickup_blocks::phone,
             pickup_blocks::id_last4,
         ))
         .load::<(String, String, Option<String>, Option<String>)>(conn)?
         .into_iter()
-        .map(|(id, name_norm, phone, id_last4)| NeverRelease {
+        // Normalised as read, not as stored: entries written under an older
+        // normalisation still match.
+        .map(|(id, name, phone, id_last4)| NeverRelease {
             id,
-            name_norm,
+            name_norm: normalise_name(&name),
             phone,
             id_last4,
         })
@@ -328,6 +333,8 @@ mod tests {
             id_last4: i.map(String::from),
         };
         assert!(b.names(&who(Some("WANG-jun"), None, None)));
+        // Full-width letters (as a phone keyboard may type them) are the same name.
+        assert!(b.names(&who(Some("Ｗａｎｇ Ｊｕｎ"), None, None)));
         assert!(b.names(&who(Some("x"), Some("+86 13900000009"), None)));
         assert!(b.names(&who(None, None, Some("123X"))));
         assert!(!b.names(&who(Some("Wang Juan"), Some("13900000008"), Some("1234"))));

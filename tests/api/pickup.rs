@@ -1174,7 +1174,52 @@ async fn history_dates_outside_any_school_year_are_refused(app: TestApp) {
     .expect(200);
 }
 
+async fn a_name_in_full_width_or_with_hidden_characters_does_not_slip_past_a_block(app: TestApp) {
+    let mut w = app.world().await;
+    let s = &w.x.student_id.clone();
+    app.post(
+        &format!("/api/v1/students/{s}/pickup-blocks"),
+        &w.x.parent.token,
+        json!({"name": "Wang Jun", "note": "court order 2026-124", "court_order": true}),
+    )
+    .await
+    .expect(201);
+    let open = issue_pass(&app, &w.x.parent, s, json!({"date": "2026-11-30"}))
+        .await
+        .expect(201);
+    to_dismissal(&app, &mut w).await;
+    // Full-width letters, as some phone keyboards type them, are the same name.
+    handover(
+        &app,
+        &w.x.guard,
+        json!({"student_id": s, "pass_code": open["code"],
+               "presented": {"name": "\u{FF37}\u{FF41}\u{FF4E}\u{FF47} \u{FF2A}\u{FF55}\u{FF4E}"}}),
+    )
+    .await
+    .expect_problem(403, "pickup_blocked");
+    // Invisible and direction-changing characters are refused outright.
+    for name in ["Wang\u{200B}Jun", "\u{202E}nuJ gnaW", "Wang Jun\u{FEFF}"] {
+        handover(
+            &app,
+            &w.x.guard,
+            json!({"student_id": s, "pass_code": open["code"], "presented": {"name": name}}),
+        )
+        .await
+        .expect_problem(422, "invalid_field");
+        app.post(
+            &format!("/api/v1/students/{s}/pickup-persons"),
+            &w.x.parent.token,
+            json!({"name": name, "relation": "uncle", "phone": "13900000019",
+                   "valid_from": "2026-11-30", "valid_until": "2027-01-31"}),
+        )
+        .await
+        .expect_problem(422, "invalid_field");
+    }
+    assert_eq!(app.count("handovers").await, 0);
+}
+
 on_both_databases!(
+    a_name_in_full_width_or_with_hidden_characters_does_not_slip_past_a_block,
     history_dates_outside_any_school_year_are_refused,
     authority_ends_with_the_guardian_who_gave_it,
     a_pupil_absent_or_on_leave_is_not_handed_over_and_not_chased,
