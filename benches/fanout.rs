@@ -26,6 +26,8 @@ fn main() {
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("fanout.db").display()));
     let db = Db::open(&DatabaseUrl::parse(&url).expect("database url"), 4);
     db.migrate().expect("migrations");
+    // Notices are audited: the chain needs its key, as in the service.
+    safecampus::audit::use_key(b"fanout-bench-audit-key-fanout-bench-01");
 
     let setup = Instant::now();
     let classes = n.div_ceil(1000);

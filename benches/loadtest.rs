@@ -905,6 +905,8 @@ fn main() {
     let t = Instant::now();
     let db = Db::open(&DatabaseUrl::parse(&database_url).unwrap(), 2);
     db.migrate().expect("migrations");
+    // The seed is audited with the same chain key as the server under test.
+    safecampus::audit::use_key(AUDIT_KEY.as_bytes());
     let world = Arc::new(seed(&db));
     if args.postgres.is_some() {
         db.conn().unwrap().batch_execute("ANALYZE").unwrap();
@@ -1100,7 +1102,6 @@ fn main() {
         .count()
         .get_result(&mut *conn)
         .unwrap();
-    safecampus::audit::use_key(AUDIT_KEY.as_bytes());
     let audit = safecampus::audit::verify(&mut conn, None).unwrap();
 
     println!();

@@ -21,7 +21,6 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>) -> AppState {
-        crate::audit::use_key(&settings.audit_key);
         AppState {
             jwt: JwtKeys::new(&settings.jwt_secrets, settings.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.password_hash_concurrency),

@@ -185,6 +185,16 @@ role_guard!(
     Staff: DistrictAdmin | BureauOfficer | SchoolAdmin | Teacher | Guard | Counselor | LegalVp | DormManager
 );
 role_guard!(
+    /// Reads pupils' records and class lists: staff other than guards, who
+    /// see pupils only through the gate's routes (the dismissal board,
+    /// handovers, exits).
+    RecordStaff: DistrictAdmin | BureauOfficer | SchoolAdmin | Teacher | Counselor | LegalVp | DormManager
+);
+role_guard!(
+    /// A pupil's record: their family, the pupil, and staff other than guards.
+    RecordReader: DistrictAdmin | BureauOfficer | SchoolAdmin | Teacher | Counselor | LegalVp | DormManager | Parent | Student
+);
+role_guard!(
     /// A parent or guardian.
     Parent: Parent
 );

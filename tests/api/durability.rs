@@ -35,6 +35,7 @@ impl Server {
             .env("SAFECAMPUS_BIND", format!("127.0.0.1:{port}"))
             .env("SAFECAMPUS_JWT_SECRET", JWT_SECRET)
             .env("SAFECAMPUS_RECEIPT_PEPPER", RECEIPT_PEPPER)
+            .env("SAFECAMPUS_AUDIT_KEY", AUDIT_KEY)
             .env("SAFECAMPUS_WORKERS", "2")
             .env("SAFECAMPUS_DB_POOL_SIZE", "6")
             .env("SAFECAMPUS_POW_DIFFICULTY", "0")

@@ -537,7 +537,43 @@ async fn lists_keep_their_order_with_the_clock_years_after_the_machine_date(app:
     lists_keep_the_order_of_creation_with_the_clock_at(app, at).await
 }
 
+async fn guards_see_pupils_only_through_the_gate(app: TestApp) {
+    let w = app.world().await;
+    app.get(
+        &format!("/api/v1/classes/{}/students", w.x.class_id),
+        &w.x.guard.token,
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    app.get(
+        &format!("/api/v1/schools/{}/classes", w.x.id),
+        &w.x.guard.token,
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    app.get(
+        &format!("/api/v1/students/{}", w.x.student_id),
+        &w.x.guard.token,
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    // The teacher and the family still read the record.
+    app.get(
+        &format!("/api/v1/students/{}", w.x.student_id),
+        &w.x.teacher.token,
+    )
+    .await
+    .expect(200);
+    app.get(
+        &format!("/api/v1/students/{}", w.x.student_id),
+        &w.x.parent.token,
+    )
+    .await
+    .expect(200);
+}
+
 on_both_databases!(
+    guards_see_pupils_only_through_the_gate,
     district_admin_builds_a_school_and_a_parent_sees_the_child,
     handover_defaults_follow_the_school_kind_and_grade,
     scope_matrix_refuses_other_families_schools_and_roles,

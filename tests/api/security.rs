@@ -856,7 +856,6 @@ const ANY_SIGNED_IN: &[(&str, &str)] = &[
         "get_user",
         "scoped: self, own school's staff, own children's guardians",
     ),
-    ("get_student", "scoped by school or family"),
     (
         "add_pickup_person",
         "a guardian for their child; staff of the school",

@@ -1,6 +1,6 @@
 //! Schools and their classes.
 
-use crate::auth::{Admin, Caller, DistrictAdmin, Staff};
+use crate::auth::{Admin, Caller, DistrictAdmin, RecordStaff};
 use crate::error::{AppResult, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
 use crate::org::dto::*;
@@ -117,7 +117,7 @@ pub(in crate::org) async fn create_class(
 #[get("/schools/{id}/classes")]
 pub(in crate::org) async fn list_classes(
     state: State,
-    staff: Staff,
+    staff: RecordStaff,
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Page<Class>>> {

@@ -1,6 +1,6 @@
 //! Pupils, their classes and their guardians.
 
-use crate::auth::{Admin, Caller, Parent, Staff};
+use crate::auth::{Admin, Parent, RecordReader, RecordStaff};
 use crate::error::{AppResult, Problem};
 use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
 use crate::org::dto::*;
@@ -46,7 +46,7 @@ pub(in crate::org) async fn create_student(
 #[get("/students/{id}")]
 pub(in crate::org) async fn get_student(
     state: State,
-    caller: Caller,
+    RecordReader(caller): RecordReader,
     id: web::Path<String>,
 ) -> AppResult<web::Json<Student>> {
     let id = id.into_inner();
@@ -67,7 +67,7 @@ pub(in crate::org) async fn get_student(
 #[get("/classes/{id}/students")]
 pub(in crate::org) async fn list_class_students(
     state: State,
-    staff: Staff,
+    staff: RecordStaff,
     id: web::Path<String>,
     page: web::Query<PageQuery>,
 ) -> AppResult<web::Json<Page<Student>>> {

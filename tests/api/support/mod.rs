@@ -249,6 +249,8 @@ impl TestApp {
             .unwrap()
             .expect("migrations");
         let clock = ManualClock::new(school_morning());
+        // One chain key per process, as in the service (see `audit::use_key`).
+        safecampus::audit::use_key(AUDIT_KEY.as_bytes());
         let state = web::Data::new(AppState::new(
             settings,
             db,

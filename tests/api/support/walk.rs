@@ -285,6 +285,28 @@ pub const STAFF: &[&str] = &[
     "dorm_manager",
 ];
 pub const ADMINS: &[&str] = &["district_admin", "school_admin"];
+/// Staff who read pupils' records: all but guards.
+pub const RECORD_STAFF: &[&str] = &[
+    "district_admin",
+    "bureau_officer",
+    "school_admin",
+    "teacher",
+    "counselor",
+    "legal_vp",
+    "dorm_manager",
+];
+/// A pupil's record: record staff, the family and the pupil.
+pub const RECORD_READERS: &[&str] = &[
+    "district_admin",
+    "bureau_officer",
+    "school_admin",
+    "teacher",
+    "counselor",
+    "legal_vp",
+    "dorm_manager",
+    "parent",
+    "student",
+];
 pub const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
 pub const GATE: &[&str] = &["school_admin", "teacher", "guard"];
 
@@ -319,8 +341,6 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         "get_notice",
         "receipts",
         "coverage",
-        "list_classes",
-        "list_class_students",
         "get_pickup_settings",
     ] {
         m.insert(op, STAFF);
@@ -347,6 +367,11 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, GATE);
     }
     m.insert("my_children", &["parent"]);
+    // Guards see pupils only through the gate's routes.
+    for op in ["list_classes", "list_class_students"] {
+        m.insert(op, RECORD_STAFF);
+    }
+    m.insert("get_student", RECORD_READERS);
     // Staff vetting: the bureau records checks; admins register workers and
     // record commitments and training; the bureau and admins read.
     m.insert("record_check", &["bureau_officer"]);
