@@ -62,6 +62,8 @@ crate::text_enum!(
         PassNotActive = "pass_not_active",
         PassUsed = "pass_used",
         PickupBlocked = "pickup_blocked",
+        PickupBlockNotPending = "pickup_block_not_pending",
+        PickupHold = "pickup_hold",
         PickupNotAuthorized = "pickup_not_authorized",
         PowExpired = "pow_expired",
         PowFailed = "pow_failed",

@@ -334,6 +334,10 @@ diesel::table! {
         lifted_at -> Nullable<Timestamp>,
         lifted_by -> Nullable<Text>,
         lift_note -> Nullable<Text>,
+        status -> Text,
+        confirmed_by -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+        court_order_ref -> Nullable<Text>,
     }
 }
 

@@ -121,25 +121,13 @@ pub fn authoriser_in_good_standing(
 /// Everyone to tell about a pupil's pickup: its guardians, except one the
 /// pupil's never-release list names (a parent under a custody order must
 /// not learn who takes the child, or when).
+/// An entry still awaiting the school admin (pending) cuts nobody off.
 pub fn guardians(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<String>> {
     let blocks = never_release(conn, student_id)?;
-    let rows: Vec<(String, String, Option<String>)> = guardianships::table
-        .inner_join(users::table)
-        .filter(guardianships::student_id.eq(student_id))
-        .select((users::id, users::display_name, users::phone))
-        .order(users::id)
-        .load(conn)?;
-    Ok(rows
+    Ok(guardian_identities(conn, student_id)?
         .into_iter()
-        .filter(|(_, name, phone)| {
-            let who = Identity {
-                name: Some(name.clone()),
-                phone: phone.clone(),
-                id_last4: None,
-            };
-            !blocks.iter().any(|b| b.names(&who))
-        })
-        .map(|(id, _, _)| id)
+        .filter(|(_, who)| !blocks.iter().any(|b| b.names(who)))
+        .map(|(id, _)| id)
         .collect())
 }
 
@@ -291,11 +279,58 @@ impl NeverRelease {
     }
 }
 
-/// The pupil's never-release entries in force (not lifted).
+/// A never-release entry's standing: `Pending` names a current guardian and
+/// waits for the school admin (it holds that guardian's releases but cuts
+/// nothing off); `Active` is in force; `Rejected` ended it.
+pub const BLOCK_ACTIVE: &str = "active";
+pub const BLOCK_PENDING: &str = "pending";
+pub const BLOCK_REJECTED: &str = "rejected";
+
+/// The pupil's never-release entries in force (confirmed, not lifted).
 pub fn never_release(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<NeverRelease>> {
+    entries(conn, student_id, BLOCK_ACTIVE)
+}
+
+/// The pupil's entries naming a guardian that await the school admin: the
+/// guardian keeps the child's file and alerts, but a release to them is held.
+pub fn pending_holds(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<NeverRelease>> {
+    entries(conn, student_id, BLOCK_PENDING)
+}
+
+/// The pupil's current guardians (whether or not a block names them), each
+/// by the marks a never-release entry matches.
+pub fn guardian_identities(
+    conn: &mut AnyConnection,
+    student_id: &str,
+) -> AppResult<Vec<(String, Identity)>> {
+    let rows: Vec<(String, String, Option<String>)> = guardianships::table
+        .inner_join(users::table)
+        .filter(guardianships::student_id.eq(student_id))
+        .select((users::id, users::display_name, users::phone))
+        .order(users::id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, phone)| {
+            let who = Identity {
+                name: Some(name),
+                phone,
+                id_last4: None,
+            };
+            (id, who)
+        })
+        .collect())
+}
+
+fn entries(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    status: &str,
+) -> AppResult<Vec<NeverRelease>> {
     Ok(pickup_blocks::table
         .filter(pickup_blocks::student_id.eq(student_id))
         .filter(pickup_blocks::lifted_at.is_null())
+        .filter(pickup_blocks::status.eq(status))
         .select((
             pickup_blocks::id,
             pickup_blocks::name,

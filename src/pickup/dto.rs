@@ -203,7 +203,21 @@ pub struct NewPickupBlock {
     /// Why (e.g. the court order's reference). Seen by the family and the school's staff.
     pub note: Text<500>,
     pub court_order: Option<bool>,
+    /// The court or protective order's reference. Required when the school
+    /// admin records an entry naming one of the pupil's guardians.
+    pub court_order_ref: Option<Text<200>>,
 }
+
+crate::text_enum!(
+    /// `pending`: the entry names a current guardian and awaits the school
+    /// admin (that guardian keeps the child's file and alerts, but a release
+    /// to them is held); `active`: in force; `rejected`: the admin refused it.
+    pub enum BlockStatus {
+        Active = "active",
+        Pending = "pending",
+        Rejected = "rejected",
+    }
+);
 
 #[derive(Serialize, ToSchema)]
 pub struct PickupBlock {
@@ -214,7 +228,12 @@ pub struct PickupBlock {
     pub phone: Option<String>,
     pub note: String,
     pub court_order: bool,
+    pub status: BlockStatus,
+    pub court_order_ref: Option<String>,
+    /// When the school admin confirmed an entry naming a guardian.
+    pub confirmed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Set once lifted or rejected.
     pub lifted_at: Option<DateTime<Utc>>,
     pub lift_note: Option<String>,
 }
@@ -222,6 +241,19 @@ pub struct PickupBlock {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftBlock {
+    pub note: Text<500>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBlock {
+    /// The court or protective order the entry rests on.
+    pub court_order_ref: Text<200>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectBlock {
     pub note: Text<500>,
 }
 

@@ -29,6 +29,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(blocks::add_pickup_block)
         .service(blocks::list_pickup_blocks)
         .service(blocks::lift_pickup_block)
+        .service(blocks::confirm_pickup_block)
+        .service(blocks::reject_pickup_block)
         .service(passes::issue_pickup_pass)
         .service(passes::list_pickup_passes)
         .service(passes::cancel_pickup_pass)

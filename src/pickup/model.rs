@@ -88,6 +88,9 @@ pub struct BlockRow {
     pub created_at: NaiveDateTime,
     pub lifted_at: Option<NaiveDateTime>,
     pub lift_note: Option<String>,
+    pub status: String,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub court_order_ref: Option<String>,
 }
 
 impl BlockRow {
@@ -100,6 +103,9 @@ impl BlockRow {
             phone: self.phone,
             note: self.note,
             court_order: self.court_order,
+            status: BlockStatus::parse(&self.status).unwrap_or(BlockStatus::Active),
+            court_order_ref: self.court_order_ref,
+            confirmed_at: self.confirmed_at.map(to_utc),
             created_at: to_utc(self.created_at),
             lifted_at: self.lifted_at.map(to_utc),
             lift_note: self.lift_note,
@@ -119,6 +125,10 @@ pub struct NewBlockRow<'a> {
     pub court_order: bool,
     pub created_by: &'a str,
     pub created_at: NaiveDateTime,
+    pub status: &'a str,
+    pub court_order_ref: Option<&'a str>,
+    /// Set when the school admin records, and so confirms, an entry naming a guardian.
+    pub confirmed_by: Option<&'a str>,
 }
 
 #[derive(Queryable, Selectable)]

@@ -1060,7 +1060,8 @@ async fn a_barred_guardian_hears_nothing_of_leave_or_absence(app: TestApp) {
     app.post(
         &format!("/api/v1/students/{pupil}/pickup-blocks"),
         &w.x.admin.token,
-        json!({"name": "sch-x.parent", "note": "court order 2026-9", "court_order": true}),
+        json!({"name": "sch-x.parent", "note": "court order 2026-9", "court_order": true,
+               "court_order_ref": "2026-9"}),
     )
     .await
     .expect(201);

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod check_order;
 mod cli;
+mod custody;
 mod durability;
 mod faults;
 mod group_commit;

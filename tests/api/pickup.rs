@@ -957,7 +957,8 @@ async fn a_guardian_on_the_never_release_list_is_refused_and_told_nothing(app: T
     app.post(
         &format!("/api/v1/students/{s}/pickup-blocks"),
         &w.x.admin.token,
-        json!({"name": "x.dad", "note": "custody order", "court_order": true}),
+        json!({"name": "x.dad", "note": "custody order", "court_order": true,
+               "court_order_ref": "custody order"}),
     )
     .await
     .expect(201);
@@ -1118,7 +1119,8 @@ async fn authority_ends_with_the_guardian_who_gave_it(app: TestApp) {
     app.post(
         &format!("/api/v1/students/{s}/pickup-blocks"),
         &w.x.admin.token,
-        json!({"name": "sch-x.parent", "note": "court order 2026-7", "court_order": true}),
+        json!({"name": "sch-x.parent", "note": "court order 2026-7", "court_order": true,
+               "court_order_ref": "2026-7"}),
     )
     .await
     .expect(201);

@@ -1722,7 +1722,8 @@ async fn a_barred_guardian_no_longer_reads_the_childs_leave(app: TestApp) {
     app.post(
         &format!("/api/v1/students/{}/pickup-blocks", w.x.student_id),
         &w.x.admin.token,
-        json!({"name": "sch-x.parent", "note": "court order 2026-9", "court_order": true}),
+        json!({"name": "sch-x.parent", "note": "court order 2026-9", "court_order": true,
+               "court_order_ref": "2026-9"}),
     )
     .await
     .expect(201);

@@ -109,6 +109,10 @@ crate::text_enum!(
         PickupPersonRevoked = "pickup.person_revoked",
         PickupBlockAdded = "pickup.block_added",
         PickupBlockLifted = "pickup.block_lifted",
+        PickupBlockPending = "pickup.block_pending",
+        PickupBlockConfirmed = "pickup.block_confirmed",
+        PickupBlockRejected = "pickup.block_rejected",
+        PickupHeld = "pickup.held",
         PickupReleased = "pickup.released",
         PickupRefused = "pickup.refused",
         PickupBlockedAttempt = "pickup.blocked_attempt",
@@ -219,6 +223,38 @@ impl Template {
             (Template::PickupBlockLifted, En) => (
                 "Never-release entry lifted",
                 "The school admin lifted the ban on {person} taking {student}.",
+            ),
+            (Template::PickupBlockPending, ZhCn) => (
+                "待确认：禁止接送涉及监护人",
+                "有人登记禁止{person}接{student}，而{person}是孩子的监护人。请核对法院或保护令后确认或驳回；在此之前，交给{person}的接送会被暂停。",
+            ),
+            (Template::PickupBlockPending, En) => (
+                "To confirm: a never-release entry names a guardian",
+                "An entry bars {person}, a guardian of {student}, from taking {student}. Check the court or protective order, then confirm or reject it; until then a release to {person} is held.",
+            ),
+            (Template::PickupBlockConfirmed, ZhCn) => (
+                "禁止接送已确认",
+                "学校管理员依法院或保护令确认：学校不会把{student}交给{person}。",
+            ),
+            (Template::PickupBlockConfirmed, En) => (
+                "Never-release entry confirmed",
+                "The school admin confirmed it against a court or protective order: the school will never release {student} to {person}.",
+            ),
+            (Template::PickupBlockRejected, ZhCn) => (
+                "禁止接送申请已驳回",
+                "学校管理员驳回了禁止{person}接{student}的登记。",
+            ),
+            (Template::PickupBlockRejected, En) => (
+                "Never-release entry rejected",
+                "The school admin rejected the entry barring {person} from taking {student}.",
+            ),
+            (Template::PickupHeld, ZhCn) => (
+                "紧急：接送已暂停，请校长处理",
+                "{time}{adult}要接{student}，但一条涉及该监护人的禁止接送登记尚待确认。孩子留在学校，请立即确认或驳回。",
+            ),
+            (Template::PickupHeld, En) => (
+                "Urgent: a pickup is on hold",
+                "At {time} {adult} came for {student}, but a never-release entry naming this guardian awaits your decision. {student} stays at school: confirm or reject it now.",
             ),
             (Template::PickupReleased, ZhCn) => (
                 "孩子已被接走",

@@ -36,6 +36,9 @@ pub struct ReleasedTo {
 #[derive(Clone, Debug)]
 pub struct Refusal {
     pub blocked: bool,
+    /// A never-release entry naming a guardian awaits the school admin: the
+    /// pupil is held until the admin confirms or rejects it.
+    pub held: bool,
     /// For the audit and the logs: never shown to the person at the gate.
     pub reason: &'static str,
     /// Who the adult claimed or appeared to be, for the family's alert.
@@ -44,7 +47,9 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn error(&self) -> ApiError {
-        if self.blocked {
+        if self.held {
+            ApiError::conflict(Code::PickupHold, "hold: call the principal")
+        } else if self.blocked {
             ApiError::forbidden(
                 Code::PickupBlocked,
                 "this adult must never be given this pupil; keep the pupil inside and call the school office",
@@ -155,6 +160,8 @@ fn resolve(
 /// - Blocks are checked first, against both the identity the reference
 ///   resolves to and what the adult `presented`: a match is a refusal with
 ///   `blocked = true`, whatever else the adult holds (a valid pass too).
+///   An entry still pending (it names a guardian and awaits the school
+///   admin) matched the same way is a refusal with `held = true`.
 /// - Then, by reference: a guardian of the pupil; a pickup person of the
 ///   pupil not revoked, inside `valid_from..=valid_until` and on one of
 ///   their weekdays; a pass (code or QR token) of this pupil for today, not
@@ -164,7 +171,7 @@ fn resolve(
 ///   handover or exit and calls `consume` in the same transaction (a pass is
 ///   single use). On `Ok(Err(refusal))` the caller calls `record_refusal`
 ///   and commits it, then answers `refusal.error()` (403 `pickup_blocked` /
-///   `pickup_not_authorized`).
+///   `pickup_not_authorized`, 409 `pickup_hold`).
 /// - `Err` is bad input (an anonymous pass without `presented.name`: 422)
 ///   or a database failure.
 pub fn authorise_adult(
@@ -178,6 +185,7 @@ pub fn authorise_adult(
     let shown = presented.name.clone();
     let refuse = |blocked: bool, reason: &'static str, name: Option<String>| Refusal {
         blocked,
+        held: false,
         reason,
         adult: name.or_else(|| shown.clone()).unwrap_or_else(|| "?".into()),
     };
@@ -190,6 +198,16 @@ pub fn authorise_adult(
     };
     if matching_block(conn, &student.id, &[&resolved_identity, presented])?.is_some() {
         return Ok(Err(refuse(true, "blocked", resolved_identity.name)));
+    }
+    let identities = [&resolved_identity, presented];
+    if family::pending_holds(conn, &student.id)?
+        .iter()
+        .any(|b| identities.iter().any(|who| b.names(who)))
+    {
+        return Ok(Err(Refusal {
+            held: true,
+            ..refuse(false, "held_pending_block", resolved_identity.name)
+        }));
     }
 
     let released = match resolved {
@@ -297,12 +315,14 @@ pub fn record_refusal(
     use crate::notify::{self, Category, Template};
     let guardians = family::guardians(conn, &student.id)?;
     let staff = family::head_teacher(conn, &student.class_id)?;
-    let admins = if refusal.blocked {
+    let admins = if refusal.blocked || refusal.held {
         family::school_admins(conn, &student.school_id)?
     } else {
         Vec::new()
     };
-    let template = if refusal.blocked {
+    let template = if refusal.held {
+        Template::PickupHeld
+    } else if refusal.blocked {
         Template::PickupBlockedAttempt
     } else {
         Template::PickupRefused
@@ -321,7 +341,9 @@ pub fn record_refusal(
         data,
         Category::Pickup,
     )?;
-    let action = if refusal.blocked {
+    let action = if refusal.held {
+        "pickup.held_attempt"
+    } else if refusal.blocked {
         "pickup.blocked_attempt"
     } else {
         "pickup.refused"
@@ -335,6 +357,7 @@ pub fn record_refusal(
     tracing::warn!(
         reason = refusal.reason,
         blocked = refusal.blocked,
+        held = refusal.held,
         "pickup refused"
     );
     Ok(())

@@ -381,12 +381,16 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     for op in ["list_personnel", "get_personnel", "vetting_summary"] {
         m.insert(op, &["district_admin", "bureau_officer", "school_admin"]);
     }
-    // A guardian bars someone from their own child; the school admin anyone.
+    // A primary guardian bars someone from their own child (another guardian
+    // is refused by the service, not the role); the school admin anyone.
     m.insert(
         "add_pickup_block",
         &["district_admin", "school_admin", "parent"],
     );
     m.insert("lift_pickup_block", ADMINS);
+    // A pending entry naming a guardian is decided by the school admin.
+    m.insert("confirm_pickup_block", ADMINS);
+    m.insert("reject_pickup_block", ADMINS);
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m
