@@ -13,6 +13,7 @@ crate::text_enum!(
     #[schema(as = ProblemCode)]
     pub enum Code {
         AbsenceWithdrawn = "absence_withdrawn",
+        AccessReasonRequired = "access_reason_required",
         AckNotRequired = "ack_not_required",
         AfterCutoff = "after_cutoff",
         AlreadyClosed = "already_closed",
@@ -27,6 +28,7 @@ crate::text_enum!(
         BodyTooLarge = "body_too_large",
         CannotDisable = "cannot_disable",
         CannotDisableSelf = "cannot_disable_self",
+        CaseBureauOnly = "case_bureau_only",
         ClassExists = "class_exists",
         ContentTooLarge = "content_too_large",
         DatabaseUnavailable = "database_unavailable",
@@ -63,6 +65,7 @@ crate::text_enum!(
         PassUsed = "pass_used",
         PickupBlocked = "pickup_blocked",
         PickupNotAuthorized = "pickup_not_authorized",
+        PoliceReportRequired = "police_report_required",
         PowExpired = "pow_expired",
         PowFailed = "pow_failed",
         PowInvalid = "pow_invalid",

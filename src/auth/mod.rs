@@ -7,7 +7,7 @@ mod repo;
 pub mod role;
 
 pub use extract::{
-    Admin, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, SignedIn, Staff,
-    TiplineKeyHolder, VettingReader,
+    Admin, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, GateStaff, Parent,
+    SignedIn, Staff, TiplineKeyHolder, VettingReader,
 };
 pub use role::Role;

@@ -15,7 +15,9 @@ mod routes;
 pub mod rules;
 pub mod service;
 
-pub use service::{enrol_account, of_user, run_reminder_worker, start_grace};
+pub use service::{
+    enrol_account, lift_suspension, of_user, run_reminder_worker, start_grace, suspend,
+};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(routes::personnel::create_personnel)

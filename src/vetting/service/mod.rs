@@ -315,3 +315,32 @@ pub(super) fn school_today(
     let tz = repo::timezones(conn, std::slice::from_ref(&row.school_id))?;
     Ok(today(now, tz.get(&row.school_id).map_or("", |s| s)))
 }
+
+/// Suspends a person of the district (a case's protective measure): their
+/// access to pupils ends at once, until the bureau lifts it. Returns their
+/// account, whose sessions the caller ends.
+pub fn suspend(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    district_id: &str,
+    personnel_id: &str,
+) -> AppResult<Option<String>> {
+    let row = repo::in_district(conn, district_id, personnel_id)?.ok_or_else(not_found)?;
+    repo::set_suspended(conn, &row.id, Some(now))?;
+    repo::set_access(conn, &row.id, None)?;
+    Ok(row.user_id)
+}
+
+/// Lifts a suspension: access is what the checks, commitment and training
+/// give again.
+pub fn lift_suspension(
+    conn: &mut AnyConnection,
+    district_id: &str,
+    personnel_id: &str,
+    months: u32,
+) -> AppResult<()> {
+    let row = repo::in_district(conn, district_id, personnel_id)?.ok_or_else(not_found)?;
+    repo::set_suspended(conn, &row.id, None)?;
+    refresh_access(conn, &row, months)?;
+    Ok(())
+}

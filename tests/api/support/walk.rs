@@ -146,6 +146,9 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
         "create_handover" => json!({"student_id": id("student"), "guardian_user_id": id("user")}),
         "create_notice" => json!({"audience": {"school_ids": [id("school")]}, "to": "guardians",
             "category": "general", "title": "t", "body": "b"}),
+        "create_case" => json!({"school_id": id("school"), "student_ids": [id("student")],
+            "category": "other_violence", "source": {"kind": "observation"}, "summary": "s",
+            "suspect": {"kind": "unknown"}}),
         _ => sample(doc, schema, ids, ""),
     })
 }
@@ -214,6 +217,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         .unwrap_or_default();
     match (family, param) {
         ("absences", "id") => "absence",
+        ("cases", "id") => "case",
         ("admin", "id") => "outbox",
         ("classes", "id") => "class",
         ("handovers", "id") => "handover",
@@ -252,6 +256,7 @@ pub fn fill(template: &str, ids: &HashMap<&str, String>) -> Option<String> {
 pub fn nowhere_ids() -> HashMap<&'static str, String> {
     [
         "absence",
+        "case",
         "outbox",
         "class",
         "handover",
@@ -287,6 +292,8 @@ pub const STAFF: &[&str] = &[
 pub const ADMINS: &[&str] = &["district_admin", "school_admin"];
 pub const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
 pub const GATE: &[&str] = &["school_admin", "teacher", "guard"];
+/// Who opens and handles cases; which case each sees is the case's handlers.
+pub const CASE_WORKERS: &[&str] = &["school_admin", "teacher", "counselor", "bureau_officer"];
 
 /// Who may call each restricted operation; everyone else gets 403 (or 404).
 pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
@@ -361,6 +368,24 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         &["district_admin", "school_admin", "parent"],
     );
     m.insert("lift_pickup_block", ADMINS);
+    // Cases: the school's case workers and the bureau; the bureau alone
+    // acknowledges, confirms closures and reads the statistics.
+    for op in [
+        "create_case",
+        "list_cases",
+        "get_case",
+        "case_timeline",
+        "record_police_report",
+        "add_case_entry",
+        "add_case_support",
+        "propose_case_close",
+    ] {
+        m.insert(op, CASE_WORKERS);
+    }
+    for op in ["acknowledge_case", "confirm_case_close", "case_summary"] {
+        m.insert(op, &["bureau_officer"]);
+    }
+    m.insert("add_case_measure", &["school_admin", "bureau_officer"]);
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m
