@@ -15,9 +15,7 @@ mod routes;
 pub mod rules;
 pub mod service;
 
-pub use service::{
-    enrol_account, lift_suspension, of_user, run_reminder_worker, start_grace, suspend,
-};
+pub use service::{enrol_account, of_user, run_reminder_worker, start_grace, suspend};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(routes::personnel::create_personnel)
@@ -26,5 +24,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::records::record_check)
         .service(routes::records::record_commitment)
         .service(routes::records::record_training)
+        .service(routes::records::lift_suspension)
         .service(routes::summary::vetting_summary);
 }

@@ -357,3 +357,12 @@ pub fn set_suspended(
         .execute(conn)?;
     Ok(())
 }
+
+pub fn is_suspended(conn: &mut AnyConnection, id: &str) -> AppResult<bool> {
+    let n: i64 = personnel::table
+        .filter(personnel::id.eq(id))
+        .filter(personnel::suspended_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

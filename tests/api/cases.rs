@@ -502,6 +502,52 @@ async fn suspend_staff_blocks_the_suspects_next_request(app: TestApp) {
     app.get(&class_students, &again.token)
         .await
         .expect_problem(403, "vetting_required");
+    // Until the bureau lifts the suspension (once).
+    let officer = app.vetting_officer().await;
+    let lift = format!("/api/v1/personnel/{personnel}/suspension-lift");
+    app.post(&lift, &w.x.admin.token, json!({}))
+        .await
+        .expect_problem(403, "forbidden_role");
+    app.post(&lift, &officer.token, json!({})).await.expect(200);
+    app.post(&lift, &officer.token, json!({}))
+        .await
+        .expect_problem(409, "already_lifted");
+    app.get(&class_students, &again.token).await.expect(200);
+}
+
+async fn never_release_blocks_the_named_person_for_the_cases_pupils(app: TestApp) {
+    let w = app.world().await;
+    let case = open(
+        &app,
+        &w.x.admin,
+        new_case(&w, "sexual_abuse", json!({"kind": "family"})),
+    )
+    .await;
+    let path = format!("/api/v1/cases/{}/measures", case["id"].as_str().unwrap());
+    app.post(
+        &path,
+        &w.x.admin.token,
+        json!({"kind": "never_release", "note": "n"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let d = app
+        .post(
+            &path,
+            &w.x.admin.token,
+            json!({"kind": "never_release", "target": "Uncle Zhang", "note": "until the court decides"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(d["measures"][0]["kind"], "never_release");
+    let blocks = app
+        .get(
+            &format!("/api/v1/students/{}/pickup-blocks", w.x.student_id),
+            &w.x.admin.token,
+        )
+        .await
+        .expect(200);
+    assert!(blocks.to_string().contains("Uncle Zhang"), "{blocks}");
 }
 
 async fn a_tip_report_about_staff_opens_a_case_only_from_the_bureau(app: TestApp) {
@@ -532,5 +578,6 @@ on_both_databases!(
     closing_without_a_police_report_is_refused,
     the_timeline_holds_every_entry_in_order,
     suspend_staff_blocks_the_suspects_next_request,
+    never_release_blocks_the_named_person_for_the_cases_pupils,
     a_tip_report_about_staff_opens_a_case_only_from_the_bureau,
 );

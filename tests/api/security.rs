@@ -718,6 +718,10 @@ const NO_404_EXPECTED: &[(&str, &str)] = &[
         "only bureau officers record checks, and they see the whole district",
     ),
     (
+        "POST /api/v1/personnel/{id}/suspension-lift",
+        "only bureau officers lift a suspension, and they see the whole district",
+    ),
+    (
         "POST /api/v1/cases/{id}/bureau-acknowledgement",
         "only bureau officers acknowledge cases, and they see the whole district",
     ),

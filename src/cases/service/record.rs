@@ -220,15 +220,28 @@ pub fn add_measure(
     let b = body?;
     open_only(&row)?;
     let target = b.target.map(|t| t.into_string());
-    if b.kind == MeasureKind::SuspendStaff {
-        suspend(conn, now, caller, &row, target.as_deref())?;
+    let note = b.note.into_string();
+    match b.kind {
+        MeasureKind::SuspendStaff => suspend(conn, now, caller, &row, target.as_deref())?,
+        MeasureKind::NeverRelease => {
+            let Some(name) = target.as_deref() else {
+                return Err(ApiError::invalid(
+                    "target",
+                    "never_release needs the person's name",
+                ));
+            };
+            for (student, _, _) in repo::pupils_of(conn, &row.id)? {
+                crate::pickup::block_for_case(conn, now, caller, &student, name, &note)?;
+            }
+        }
+        MeasureKind::SeparateStudents | MeasureKind::Other => {}
     }
     let m = MeasureRow {
         id: new_id(now),
         case_id: row.id.clone(),
         kind: b.kind.as_str().to_string(),
         target,
-        note: b.note.into_string(),
+        note,
         recorded_by: caller.user_id.clone(),
         created_at: now,
     };

@@ -331,16 +331,35 @@ pub fn suspend(
     Ok(row.user_id)
 }
 
-/// Lifts a suspension: access is what the checks, commitment and training
-/// give again.
+/// The bureau lifts a suspension: access is again what the checks,
+/// commitment and training give.
 pub fn lift_suspension(
     conn: &mut AnyConnection,
-    district_id: &str,
-    personnel_id: &str,
+    now_utc: DateTime<Utc>,
+    caller: &Caller,
     months: u32,
-) -> AppResult<()> {
-    let row = repo::in_district(conn, district_id, personnel_id)?.ok_or_else(not_found)?;
+    id: &str,
+) -> AppResult<PersonnelDetail> {
+    let row = repo::visible(conn, caller, id)?.ok_or_else(not_found)?;
+    if !repo::is_suspended(conn, &row.id)? {
+        return Err(ApiError::conflict(
+            crate::error::Code::AlreadyLifted,
+            "the person is not suspended",
+        ));
+    }
     repo::set_suspended(conn, &row.id, None)?;
     refresh_access(conn, &row, months)?;
-    Ok(())
+    let now = now_utc.trunc_subsecs(6).naive_utc();
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(
+            caller,
+            "vetting.suspension_lifted",
+            "personnel",
+            Some(&row.id),
+        )
+        .in_school(Some(&row.school_id)),
+    )?;
+    detail(conn, now_utc, caller, months, &row.id)
 }

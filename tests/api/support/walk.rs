@@ -356,6 +356,7 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     // Staff vetting: the bureau records checks; admins register workers and
     // record commitments and training; the bureau and admins read.
     m.insert("record_check", &["bureau_officer"]);
+    m.insert("lift_suspension", &["bureau_officer"]);
     for op in ["create_personnel", "record_commitment", "record_training"] {
         m.insert(op, ADMINS);
     }
