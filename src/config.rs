@@ -41,6 +41,17 @@ pub struct Settings {
     pub leave: LeavePolicy,
     pub tipline: TiplineSettings,
     pub vetting: VettingSettings,
+    pub cases: CaseSettings,
+}
+
+/// Cases' timers: how long after opening a mandatory case without a police
+/// report alerts the principal and the bureau (and again, later), and when
+/// the bureau's acknowledgement is due.
+#[derive(Clone, Debug)]
+pub struct CaseSettings {
+    pub police_alert_minutes: i64,
+    pub police_second_alert_minutes: i64,
+    pub ack_hours: i64,
 }
 
 /// Staff vetting: how long a clear check stands, the grace period of
@@ -258,6 +269,21 @@ impl Settings {
                 valid_months: number("SAFECAMPUS_VETTING_VALID_MONTHS", 12, 1, 60)? as u32,
                 grace_days: number("SAFECAMPUS_VETTING_GRACE_DAYS", 30, 0, 365)?,
                 id_number_key,
+            },
+            cases: CaseSettings {
+                police_alert_minutes: number(
+                    "SAFECAMPUS_CASE_POLICE_ALERT_MINUTES",
+                    60,
+                    1,
+                    24 * 60,
+                )?,
+                police_second_alert_minutes: number(
+                    "SAFECAMPUS_CASE_POLICE_SECOND_ALERT_MINUTES",
+                    24 * 60,
+                    1,
+                    7 * 24 * 60,
+                )?,
+                ack_hours: number("SAFECAMPUS_CASE_ACK_HOURS", 24, 1, 24 * 7)?,
             },
             tipline: TiplineSettings {
                 pow_difficulty: number("SAFECAMPUS_POW_DIFFICULTY", 18, 0, 28)? as u32,

@@ -13,6 +13,7 @@ crate::text_enum!(
     #[schema(as = ProblemCode)]
     pub enum Code {
         AbsenceWithdrawn = "absence_withdrawn",
+        AccessReasonRequired = "access_reason_required",
         AckNotRequired = "ack_not_required",
         AfterCutoff = "after_cutoff",
         AlreadyClosed = "already_closed",
@@ -27,6 +28,7 @@ crate::text_enum!(
         BodyTooLarge = "body_too_large",
         CannotDisable = "cannot_disable",
         CannotDisableSelf = "cannot_disable_self",
+        CaseBureauOnly = "case_bureau_only",
         ClassExists = "class_exists",
         ContentTooLarge = "content_too_large",
         DatabaseUnavailable = "database_unavailable",
@@ -65,6 +67,7 @@ crate::text_enum!(
         PickupBlockNotPending = "pickup_block_not_pending",
         PickupHold = "pickup_hold",
         PickupNotAuthorized = "pickup_not_authorized",
+        PoliceReportRequired = "police_report_required",
         PowExpired = "pow_expired",
         PowFailed = "pow_failed",
         PowInvalid = "pow_invalid",

@@ -31,12 +31,17 @@ fn late_pickup(state: &AppState) -> AppResult<()> {
     crate::pickup::run_late_pickup_worker(state).map(|_| ())
 }
 
+fn case_timers(state: &AppState) -> AppResult<()> {
+    crate::cases::run_timer_worker(state).map(|_| ())
+}
+
 type Job = fn(&AppState) -> AppResult<()>;
 
 const JOBS: &[(&str, Job)] = &[
     ("housekeeping", housekeeping),
     ("late pickup", late_pickup),
     ("vetting reminders", vetting_reminders),
+    ("case timers", case_timers),
     ("notification delivery", crate::notify::run_workers),
 ];
 

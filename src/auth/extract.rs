@@ -225,3 +225,13 @@ role_guard!(
     /// school, a bureau officer to the district.
     NoticeSender: Teacher | SchoolAdmin | BureauOfficer
 );
+role_guard!(
+    /// Opens and handles cases of suspected abuse: the school admin, the
+    /// counsellors, teachers (for their own class's pupils) and the bureau.
+    /// Which case each may see is the case's handlers (see `cases`).
+    CaseWorker: SchoolAdmin | Teacher | Counselor | BureauOfficer
+);
+role_guard!(
+    /// Takes protective measures on a case: the school admin and the bureau.
+    CaseMeasurer: SchoolAdmin | BureauOfficer
+);

@@ -7,7 +7,7 @@ mod repo;
 pub mod role;
 
 pub use extract::{
-    Admin, AuditReader, BureauOfficer, Caller, DistrictAdmin, GateStaff, Parent, RecordReader,
-    RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
+    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, GateStaff,
+    Parent, RecordReader, RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
 };
 pub use role::Role;

@@ -576,6 +576,7 @@ diesel::table! {
         grace_until -> Nullable<Timestamp>,
         access_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        suspended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -640,6 +641,109 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        district_id -> Text,
+        school_id -> Text,
+        number -> Text,
+        category -> Text,
+        mandatory -> Bool,
+        status -> Text,
+        source_kind -> Text,
+        source_ref -> Nullable<Text>,
+        summary -> Text,
+        suspect_kind -> Text,
+        suspect_user_id -> Nullable<Text>,
+        suspect_personnel_id -> Nullable<Text>,
+        opened_by -> Text,
+        opened_at -> Timestamp,
+        police_due_at -> Nullable<Timestamp>,
+        police_reported_at -> Nullable<Timestamp>,
+        ack_due_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        close_proposed_by -> Nullable<Text>,
+        close_proposed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_students (case_id, student_id) {
+        case_id -> Text,
+        student_id -> Text,
+    }
+}
+
+diesel::table! {
+    case_handlers (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    case_entries (id) {
+        id -> Text,
+        case_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        author_id -> Nullable<Text>,
+        body -> Text,
+        corrects -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_police_reports (id) {
+        id -> Text,
+        case_id -> Text,
+        reported_at -> Timestamp,
+        station -> Text,
+        reference -> Text,
+        channel -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_support (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        partner -> Nullable<Text>,
+        given_on -> Text,
+        note -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_measures (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        target -> Nullable<Text>,
+        note -> Text,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_alerts (case_id, kind) {
+        case_id -> Text,
+        kind -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(schools -> districts (district_id));
 diesel::joinable!(personnel -> schools (school_id));
 diesel::joinable!(vetting_checks -> personnel (personnel_id));
@@ -675,9 +779,26 @@ diesel::joinable!(leave_overdue_alerts -> leave_requests (leave_id));
 diesel::joinable!(absences -> students (student_id));
 diesel::joinable!(absences -> roll_calls (roll_call_id));
 diesel::joinable!(concerns -> students (student_id));
+diesel::joinable!(cases -> schools (school_id));
+diesel::joinable!(case_students -> cases (case_id));
+diesel::joinable!(case_students -> students (student_id));
+diesel::joinable!(case_handlers -> cases (case_id));
+diesel::joinable!(case_entries -> cases (case_id));
+diesel::joinable!(case_police_reports -> cases (case_id));
+diesel::joinable!(case_support -> cases (case_id));
+diesel::joinable!(case_measures -> cases (case_id));
+diesel::joinable!(case_alerts -> cases (case_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
+    cases,
+    case_students,
+    case_handlers,
+    case_entries,
+    case_police_reports,
+    case_support,
+    case_measures,
+    case_alerts,
     personnel,
     vetting_checks,
     vetting_commitments,

@@ -15,6 +15,7 @@ mod routes;
 mod service;
 
 pub use late::run_late_pickup_worker;
+pub use service::blocks::add_for_case as block_for_case;
 pub use service::release::{
     authorise_adult, consume, record_refusal, AdultRef, Refusal, ReleasedTo,
 };

@@ -15,7 +15,9 @@ mod routes;
 pub mod rules;
 pub mod service;
 
-pub use service::{enrol_account, of_user, require_cleared, run_reminder_worker, start_grace};
+pub use service::{
+    enrol_account, of_user, require_cleared, run_reminder_worker, start_grace, suspend,
+};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(routes::personnel::create_personnel)
@@ -24,5 +26,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::records::record_check)
         .service(routes::records::record_commitment)
         .service(routes::records::record_training)
+        .service(routes::records::lift_suspension)
         .service(routes::summary::vetting_summary);
 }

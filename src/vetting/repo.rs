@@ -112,11 +112,19 @@ pub fn facts(conn: &mut AnyConnection, rows: &[PersonnelRow]) -> AppResult<HashM
             districts_asking.insert(r.district_id.clone(), asks);
         }
     }
+    let suspended: std::collections::HashSet<String> = personnel::table
+        .filter(personnel::id.eq_any(&ids))
+        .filter(personnel::suspended_at.is_not_null())
+        .select(personnel::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
     let mut out: HashMap<String, Facts> = rows
         .iter()
         .map(|r| {
             let f = Facts {
                 grace_until: r.grace_until,
+                suspended: suspended.contains(&r.id),
                 requires_commitment: districts_asking[&r.district_id],
                 ..Facts::default()
             };
@@ -330,6 +338,40 @@ pub fn has_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -
     let n: i64 = personnel::table
         .filter(personnel::user_id.eq(user_id))
         .filter(personnel::access_until.gt(now))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// A record of the district, by id.
+pub fn in_district(
+    conn: &mut AnyConnection,
+    district_id: &str,
+    id: &str,
+) -> AppResult<Option<PersonnelRow>> {
+    Ok(personnel::table
+        .filter(personnel::id.eq(id))
+        .filter(personnel::district_id.eq(district_id))
+        .select(PersonnelRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_suspended(
+    conn: &mut AnyConnection,
+    id: &str,
+    at: Option<NaiveDateTime>,
+) -> AppResult<()> {
+    diesel::update(personnel::table.find(id))
+        .set(personnel::suspended_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn is_suspended(conn: &mut AnyConnection, id: &str) -> AppResult<bool> {
+    let n: i64 = personnel::table
+        .filter(personnel::id.eq(id))
+        .filter(personnel::suspended_at.is_not_null())
         .count()
         .get_result(conn)?;
     Ok(n > 0)

@@ -17,6 +17,9 @@ pub struct Facts {
     pub has_training: bool,
     /// The district asks for a commitment and training before access.
     pub requires_commitment: bool,
+    /// A case's protective measure suspended the person (until the bureau
+    /// lifts it): no access, whatever the checks say.
+    pub suspended: bool,
 }
 
 /// The last day a clear check stands.
@@ -49,9 +52,9 @@ pub fn status(
 /// Until when (UTC, as stored) the account may reach pupils: the end of the
 /// clearance's last day at the school, when the commitment and training the
 /// district asks for are on record, or the end of the grace period,
-/// whichever is later. Never, after a hit.
+/// whichever is later. Never, after a hit or while suspended.
 pub fn access_until(f: &Facts, months: u32, timezone: &str) -> Option<NaiveDateTime> {
-    if f.hit {
+    if f.hit || f.suspended {
         return None;
     }
     let complete = !f.requires_commitment || (f.has_commitment && f.has_training);
@@ -106,6 +109,7 @@ mod tests {
             has_commitment: true,
             has_training: true,
             requires_commitment: true,
+            suspended: false,
         };
         assert_eq!(
             status(&f, 12, d(2026, 3, 2), noon(d(2026, 3, 2))).0,
@@ -167,5 +171,17 @@ mod tests {
         assert_eq!(reminder_due(until, d(2027, 2, 22)), Some(7));
         assert_eq!(reminder_due(until, until), Some(7));
         assert_eq!(reminder_due(until, d(2027, 3, 2)), None);
+    }
+
+    #[test]
+    fn a_suspended_person_has_no_access_whatever_the_checks_say() {
+        let mut f = Facts {
+            last_clear: Some(d(2026, 1, 10)),
+            grace_until: Some(d(2027, 1, 1).and_hms_opt(0, 0, 0).unwrap()),
+            ..Facts::default()
+        };
+        assert!(access_until(&f, 12, "Asia/Shanghai").is_some());
+        f.suspended = true;
+        assert_eq!(access_until(&f, 12, "Asia/Shanghai"), None);
     }
 }

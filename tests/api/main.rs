@@ -9,6 +9,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod cases;
 mod check_order;
 mod cli;
 mod custody;

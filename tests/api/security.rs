@@ -712,10 +712,24 @@ async fn probe(
 
 /// Routes that no role of another school may call at all, so the walk
 /// meets the role check (403) before the object: each with why.
-const NO_404_EXPECTED: &[(&str, &str)] = &[(
-    "POST /api/v1/personnel/{id}/checks",
-    "only bureau officers record checks, and they see the whole district",
-)];
+const NO_404_EXPECTED: &[(&str, &str)] = &[
+    (
+        "POST /api/v1/personnel/{id}/checks",
+        "only bureau officers record checks, and they see the whole district",
+    ),
+    (
+        "POST /api/v1/personnel/{id}/suspension-lift",
+        "only bureau officers lift a suspension, and they see the whole district",
+    ),
+    (
+        "POST /api/v1/cases/{id}/bureau-acknowledgement",
+        "only bureau officers acknowledge cases, and they see the whole district",
+    ),
+    (
+        "POST /api/v1/cases/{id}/close-confirmation",
+        "only bureau officers confirm a closure, and they see the whole district",
+    ),
+];
 
 async fn another_schools_objects_are_not_found_on_every_route(app: TestApp) {
     let doc = document();

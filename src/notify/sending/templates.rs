@@ -134,6 +134,10 @@ crate::text_enum!(
         ConcernRaised = "attendance.concern_raised",
         VettingBarred = "vetting.barred",
         VettingExpiring = "vetting.expiring",
+        CaseOpened = "cases.opened",
+        CasePoliceOverdue = "cases.police_overdue",
+        CaseAckOverdue = "cases.ack_overdue",
+        CaseMeasure = "cases.measure",
     }
 );
 
@@ -271,6 +275,38 @@ impl Template {
             (Template::VettingBarred, En) => (
                 "Urgent: a record check found a record",
                 "The record check of {name} found a record. {name} can no longer reach pupils: their sessions have ended and they are on the district's watch list.",
+            ),
+            (Template::CaseOpened, ZhCn) => (
+                "紧急：新立案件",
+                "{school}立案{number}（疑似侵害未成年人）。请登录平安校园查看并处理。",
+            ),
+            (Template::CaseOpened, En) => (
+                "Urgent: a case was opened",
+                "{school} opened case {number} (suspected abuse of a minor). Sign in to SafeCampus to handle it.",
+            ),
+            (Template::CasePoliceOverdue, ZhCn) => (
+                "紧急：案件尚未报警",
+                "{school}的案件{number}立案已{hours}小时，仍未登记报警。依法应立即报警。",
+            ),
+            (Template::CasePoliceOverdue, En) => (
+                "Urgent: no police report yet",
+                "Case {number} at {school} was opened {hours} hours ago and no police report is on record. The law says to call the police at once.",
+            ),
+            (Template::CaseAckOverdue, ZhCn) => (
+                "案件待教育局确认",
+                "{school}的案件{number}已超过确认期限，教育局尚未确认。",
+            ),
+            (Template::CaseAckOverdue, En) => (
+                "A case awaits the bureau",
+                "Case {number} at {school} is past its deadline and the bureau has not yet acknowledged it.",
+            ),
+            (Template::CaseMeasure, ZhCn) => (
+                "案件保护措施",
+                "{school}的案件{number}采取了保护措施：{measure}。",
+            ),
+            (Template::CaseMeasure, En) => (
+                "A protective measure on a case",
+                "A protective measure was taken on case {number} at {school}: {measure}.",
             ),
             (Template::VettingExpiring, ZhCn) => (
                 "入职查询即将到期",

@@ -155,6 +155,50 @@ pub fn add(
     Ok(saved(conn, &row_id)?.into_dto())
 }
 
+/// A case's `never_release` measure (see `cases`): the school will not
+/// release the pupil to the named person. The case tells its handlers; the
+/// family is not told here, since the suspect may be family.
+pub fn add_for_case(
+    conn: &mut AnyConnection,
+    now: chrono::NaiveDateTime,
+    caller: &Caller,
+    student_id: &str,
+    name: &str,
+    note: &str,
+) -> AppResult<String> {
+    let name_norm = family::normalise_name(name);
+    if name_norm.is_empty() {
+        return Err(ApiError::invalid("target", "name must contain letters"));
+    }
+    let row_id = new_id(now);
+    repo::insert_block(
+        conn,
+        NewBlockRow {
+            id: &row_id,
+            student_id,
+            name,
+            name_norm: &name_norm,
+            phone: None,
+            id_last4: None,
+            note,
+            court_order: false,
+            // A case's protective measure, decided by the school admin or
+            // the bureau: in force at once.
+            status: BlockStatus::Active.as_str(),
+            court_order_ref: None,
+            confirmed_by: Some(&caller.user_id),
+            created_by: &caller.user_id,
+            created_at: now,
+        },
+    )?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(caller, "pickup_block.create", "pickup_block", Some(&row_id)),
+    )?;
+    Ok(row_id)
+}
+
 /// The pupil's never-release list, lifted entries included; every read is audited.
 pub fn list(
     conn: &mut AnyConnection,

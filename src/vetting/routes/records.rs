@@ -9,6 +9,33 @@ use crate::vetting::dto::*;
 use crate::vetting::service;
 use actix_web::{post, web, HttpResponse};
 
+/// Lift a suspension that a case's `suspend_staff` measure put on the
+/// person (bureau officers only): access is again what the checks,
+/// commitment and training give.
+#[utoipa::path(
+    tag = "vetting",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = PersonnelDetail),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/personnel/{id}/suspension-lift")]
+pub(in crate::vetting) async fn lift_suspension(
+    state: State,
+    officer: BureauOfficer,
+    id: web::Path<String>,
+) -> AppResult<web::Json<PersonnelDetail>> {
+    let (now, id) = (state.now(), id.into_inner());
+    let months = state.settings.vetting.valid_months;
+    let out = state
+        .db
+        .write(move |conn| service::lift_suspension(conn, now, &officer.0, months, &id))
+        .await?;
+    Ok(web::Json(out))
+}
+
 /// Record a check of the person's record (bureau officers only). Only the
 /// result, the authority and the reference are kept, never an offence's
 /// details. A `hit` bars the person at once: their sessions end, they leave

@@ -336,3 +336,51 @@ pub fn require_cleared(
     e.field = Some(field.to_string());
     Err(e)
 }
+
+/// Suspends a person of the district (a case's protective measure): their
+/// access to pupils ends at once, until the bureau lifts it. Returns their
+/// account, whose sessions the caller ends.
+pub fn suspend(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    district_id: &str,
+    personnel_id: &str,
+) -> AppResult<Option<String>> {
+    let row = repo::in_district(conn, district_id, personnel_id)?.ok_or_else(not_found)?;
+    repo::set_suspended(conn, &row.id, Some(now))?;
+    repo::set_access(conn, &row.id, None)?;
+    Ok(row.user_id)
+}
+
+/// The bureau lifts a suspension: access is again what the checks,
+/// commitment and training give.
+pub fn lift_suspension(
+    conn: &mut AnyConnection,
+    now_utc: DateTime<Utc>,
+    caller: &Caller,
+    months: u32,
+    id: &str,
+) -> AppResult<PersonnelDetail> {
+    let row = repo::visible(conn, caller, id)?.ok_or_else(not_found)?;
+    if !repo::is_suspended(conn, &row.id)? {
+        return Err(ApiError::conflict(
+            crate::error::Code::AlreadyLifted,
+            "the person is not suspended",
+        ));
+    }
+    repo::set_suspended(conn, &row.id, None)?;
+    refresh_access(conn, &row, months)?;
+    let now = now_utc.trunc_subsecs(6).naive_utc();
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(
+            caller,
+            "vetting.suspension_lifted",
+            "personnel",
+            Some(&row.id),
+        )
+        .in_school(Some(&row.school_id)),
+    )?;
+    detail(conn, now_utc, caller, months, &row.id)
+}

@@ -6,6 +6,7 @@
 pub use safecampus::account::repo::device_token_hash;
 pub use safecampus::app::{build as build_app, openapi_document, openapi_json};
 pub use safecampus::attendance::{presence, Presence};
+pub use safecampus::cases::run_timer_worker as run_case_timers;
 pub use safecampus::clock::{Clock, ManualClock};
 pub use safecampus::config::Settings;
 pub use safecampus::crypto::envelope::{self, Envelope};

@@ -176,6 +176,17 @@ pub async fn objects_of(
         ))
         .await;
     ids.insert("outbox", outbox[0].clone());
+    let case = app
+        .post(
+            "/api/v1/cases",
+            &p.admin.token,
+            json!({"school_id": p.id, "student_ids": [student], "category": "other_violence",
+                   "source": {"kind": "observation"}, "summary": "a push in the corridor",
+                   "suspect": {"kind": "student"}}),
+        )
+        .await
+        .expect(201);
+    ids.insert("case", id_of(&case));
     let reports = app
         .get("/api/v1/reports", &report_holder.token)
         .await

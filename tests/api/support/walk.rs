@@ -146,6 +146,9 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
         "create_handover" => json!({"student_id": id("student"), "guardian_user_id": id("user")}),
         "create_notice" => json!({"audience": {"school_ids": [id("school")]}, "to": "guardians",
             "category": "general", "title": "t", "body": "b"}),
+        "create_case" => json!({"school_id": id("school"), "student_ids": [id("student")],
+            "category": "other_violence", "source": {"kind": "observation"}, "summary": "s",
+            "suspect": {"kind": "unknown"}}),
         _ => sample(doc, schema, ids, ""),
     })
 }
@@ -214,6 +217,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         .unwrap_or_default();
     match (family, param) {
         ("absences", "id") => "absence",
+        ("cases", "id") => "case",
         ("admin", "id") => "outbox",
         ("classes", "id") => "class",
         ("handovers", "id") => "handover",
@@ -252,6 +256,7 @@ pub fn fill(template: &str, ids: &HashMap<&str, String>) -> Option<String> {
 pub fn nowhere_ids() -> HashMap<&'static str, String> {
     [
         "absence",
+        "case",
         "outbox",
         "class",
         "handover",
@@ -309,6 +314,8 @@ pub const RECORD_READERS: &[&str] = &[
 ];
 pub const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
 pub const GATE: &[&str] = &["school_admin", "teacher", "guard"];
+/// Who opens and handles cases; which case each sees is the case's handlers.
+pub const CASE_WORKERS: &[&str] = &["school_admin", "teacher", "counselor", "bureau_officer"];
 
 /// Who may call each restricted operation; everyone else gets 403 (or 404).
 pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
@@ -375,6 +382,7 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     // Staff vetting: the bureau records checks; admins register workers and
     // record commitments and training; the bureau and admins read.
     m.insert("record_check", &["bureau_officer"]);
+    m.insert("lift_suspension", &["bureau_officer"]);
     for op in ["create_personnel", "record_commitment", "record_training"] {
         m.insert(op, ADMINS);
     }
@@ -391,6 +399,25 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     // A pending entry naming a guardian is decided by the school admin.
     m.insert("confirm_pickup_block", ADMINS);
     m.insert("reject_pickup_block", ADMINS);
+
+    // Cases: the school's case workers and the bureau; the bureau alone
+    // acknowledges, confirms closures and reads the statistics.
+    for op in [
+        "create_case",
+        "list_cases",
+        "get_case",
+        "case_timeline",
+        "record_police_report",
+        "add_case_entry",
+        "add_case_support",
+        "propose_case_close",
+    ] {
+        m.insert(op, CASE_WORKERS);
+    }
+    for op in ["acknowledge_case", "confirm_case_close", "case_summary"] {
+        m.insert(op, &["bureau_officer"]);
+    }
+    m.insert("add_case_measure", &["school_admin", "bureau_officer"]);
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m

@@ -69,4 +69,13 @@ impl TestApp {
             .unwrap()
             .unwrap()
     }
+
+    /// One pass of the case timers (police report, acknowledgement).
+    pub async fn run_case_timers(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_case_timers(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
 }
