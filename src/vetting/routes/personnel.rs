@@ -15,7 +15,10 @@ use actix_web::{get, post, web, HttpResponse};
     tag = "vetting",
     security(("bearer" = [])),
     request_body = NewPersonnel,
-    responses((status = 201, body = Personnel))
+    responses(
+        (status = 201, body = Personnel),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/personnel")]
 pub(in crate::vetting) async fn create_personnel(
@@ -40,7 +43,10 @@ pub(in crate::vetting) async fn create_personnel(
     tag = "vetting",
     security(("bearer" = [])),
     params(PersonnelQuery),
-    responses((status = 200, body = Page<Personnel>))
+    responses(
+        (status = 200, body = Page<Personnel>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/personnel")]
 pub(in crate::vetting) async fn list_personnel(
