@@ -172,22 +172,27 @@ pub fn seal_with_key(conn: &mut AnyConnection) -> AppResult<usize> {
     }
     let key = key()?;
     let plain = |r: &Row| chain_hash(&r.prev_hash, r.seq, &r.id, r.at, fields(r));
-    let mut rows = Vec::new();
-    let (_, last, bad) = walk(conn, &plain, &mut |r| rows.push((r.seq, r.id.clone())))?;
+    // The keyed links, worked out as the walk checks the plain ones.
+    let mut relinked: Vec<(String, String, String)> = Vec::new();
+    let mut prev = GENESIS.to_string();
+    let (_, last, bad) = walk(conn, &plain, &mut |r| {
+        let hash = chain_mac(&key, &prev, r.seq, &r.id, r.at, fields(r));
+        relinked.push((
+            r.id.clone(),
+            std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        ));
+    })?;
     let (head_seq, head_hash) = repo::head(conn)?;
-    if bad.is_some() || head_seq != rows.len() as i64 || head_hash != last {
+    if bad.is_some() || head_seq != relinked.len() as i64 || head_hash != last {
         return Err(ApiError::internal(
             "the audit chain does not verify; it was not sealed with the key",
         ));
     }
-    let mut prev = GENESIS.to_string();
-    for (seq, _) in &rows {
-        let r = &repo::events_from(conn, *seq, 1)?[0];
-        let hash = chain_mac(&key, &prev, r.seq, &r.id, r.at, fields(r));
-        repo::relink(conn, &r.id, &prev, &hash)?;
-        prev = hash;
+    for (id, prev_hash, hash) in &relinked {
+        repo::relink(conn, id, prev_hash, hash)?;
     }
     repo::set_head_hash(conn, &prev)?;
     repo::set_keyed(conn)?;
-    Ok(rows.len())
+    Ok(relinked.len())
 }

@@ -126,6 +126,17 @@ impl Deref for SignedIn {
     }
 }
 
+/// Whether a staff account's vetting lets it reach pupils at `now` (the one
+/// place that says so: the extractor, and vetting when it gives an account a
+/// place with pupils).
+pub fn may_reach_pupils(
+    conn: &mut crate::db::AnyConnection,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<bool> {
+    super::repo::may_reach_pupils(conn, user_id, now)
+}
+
 /// Whether a login session still stands: not ended, its user enabled, and
 /// begun after the user's last "end all sessions". Long-lived responses
 /// (event streams) ask again as they go.

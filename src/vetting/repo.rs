@@ -333,16 +333,6 @@ pub fn start_grace(conn: &mut AnyConnection, until: NaiveDateTime) -> AppResult<
     )
 }
 
-/// Whether the account's record grants access to pupils at `now`.
-pub fn has_access(conn: &mut AnyConnection, user_id: &str, now: NaiveDateTime) -> AppResult<bool> {
-    let n: i64 = personnel::table
-        .filter(personnel::user_id.eq(user_id))
-        .filter(personnel::access_until.gt(now))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
 /// A record of the district, by id.
 pub fn in_district(
     conn: &mut AnyConnection,
