@@ -35,6 +35,27 @@ pub fn school_in_district(
         .optional()?)
 }
 
+/// A school whose personnel the caller may see or register, with the same
+/// scope as `in_scope`: (name, time zone).
+pub fn school_in_scope(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    school_id: &str,
+) -> AppResult<Option<(String, String)>> {
+    let q = schools::table
+        .filter(schools::id.eq(school_id.to_string()))
+        .filter(schools::district_id.eq(caller.district_id.clone()))
+        .into_boxed();
+    let q = match (caller.role, caller.school_id.clone()) {
+        (Role::BureauOfficer | Role::DistrictAdmin, _) => q,
+        (Role::SchoolAdmin, Some(own)) => q.filter(schools::id.eq(own)),
+        _ => q.filter(schools::id.is_null()),
+    };
+    Ok(q.select((schools::name, schools::timezone))
+        .first(conn)
+        .optional()?)
+}
+
 /// The personnel the caller may see: the bureau (and the district admin)
 /// the whole district, a school admin their own school, nobody else any.
 fn in_scope(caller: &Caller) -> personnel::BoxedQuery<'static, crate::db::MultiBackend> {

@@ -133,8 +133,7 @@ pub fn create_personnel(
 ) -> AppResult<Personnel> {
     let b = body?;
     let school_id = b.school_id.into_string();
-    let own = caller.role == Role::DistrictAdmin || caller.school_id.as_deref() == Some(&school_id);
-    if !own || repo::school_in_district(conn, &caller.district_id, &school_id)?.is_none() {
+    if repo::school_in_scope(conn, caller, &school_id)?.is_none() {
         return Err(ApiError::not_found("no such school"));
     }
     if b.kind.has_account() {
@@ -202,13 +201,10 @@ pub fn list(
 ) -> AppResult<Page<Personnel>> {
     let rows = match &q.school_id {
         Some(school) => {
-            let rows = repo::of_school(conn, caller, school)?;
-            let known = repo::school_in_district(conn, &caller.district_id, school)?.is_some();
-            let own = caller.role.is_district() || caller.school_id.as_ref() == Some(school);
-            if !known || !own {
+            if repo::school_in_scope(conn, caller, school)?.is_none() {
                 return Err(ApiError::not_found("no such school"));
             }
-            rows
+            repo::of_school(conn, caller, school)?
         }
         None => {
             let mut rows = repo::all_in_scope(conn, caller)?;
