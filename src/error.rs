@@ -30,6 +30,8 @@ crate::text_enum!(
         CannotDisableSelf = "cannot_disable_self",
         CaseBureauOnly = "case_bureau_only",
         ClassExists = "class_exists",
+        ConcernMandatory = "concern_mandatory",
+        ConcernSettled = "concern_settled",
         ContentTooLarge = "content_too_large",
         DatabaseUnavailable = "database_unavailable",
         DeliveryNotDead = "delivery_not_dead",

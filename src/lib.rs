@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod clock;
+pub mod concerns;
 pub mod config;
 pub mod crypto;
 pub mod dates;

@@ -57,19 +57,6 @@ pub struct Explain {
     pub note: Text<500>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Concern {
-    pub id: String,
-    pub student_id: String,
-    pub student_name: String,
-    pub class_id: String,
-    pub window_start: NaiveDate,
-    pub window_end: NaiveDate,
-    /// School days with an unexcused absence inside the window.
-    pub absence_days: i32,
-    pub created_at: DateTime<Utc>,
-}
-
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

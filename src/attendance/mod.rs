@@ -10,11 +10,10 @@ pub mod service;
 
 pub use service::{presence, Presence};
 
-use routes::{absences, concerns, records, roll_calls};
+use routes::{absences, records, roll_calls};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(roll_calls::take_roll_call)
         .service(absences::explain)
-        .service(concerns::list_concerns)
         .service(records::attendance);
 }

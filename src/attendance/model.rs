@@ -1,9 +1,9 @@
 //! Attendance rows, as stored.
 
-use super::dto::{Absence, Concern};
+use super::dto::Absence;
 use crate::clock::to_utc;
 use crate::dates::LocalDate;
-use crate::db::schema::{absences, concerns, roll_calls};
+use crate::db::schema::{absences, roll_calls};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -62,44 +62,4 @@ pub struct NewAbsenceRow<'a> {
     pub excused: bool,
     pub leave_id: Option<&'a str>,
     pub created_at: NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = concerns)]
-pub struct NewConcernRow<'a> {
-    pub id: &'a str,
-    pub student_id: &'a str,
-    pub school_id: &'a str,
-    pub window_start: LocalDate,
-    pub window_end: LocalDate,
-    pub absence_days: i32,
-    pub created_at: NaiveDateTime,
-}
-
-/// A concern with its student's name and class.
-#[derive(Queryable)]
-pub struct ConcernRow {
-    pub id: String,
-    pub student_id: String,
-    pub student_name: String,
-    pub class_id: String,
-    pub window_start: LocalDate,
-    pub window_end: LocalDate,
-    pub absence_days: i32,
-    pub created_at: NaiveDateTime,
-}
-
-impl ConcernRow {
-    pub fn into_dto(self) -> Concern {
-        Concern {
-            id: self.id,
-            student_id: self.student_id,
-            student_name: self.student_name,
-            class_id: self.class_id,
-            window_start: self.window_start.date(),
-            window_end: self.window_end.date(),
-            absence_days: self.absence_days,
-            created_at: to_utc(self.created_at),
-        }
-    }
 }

@@ -2,10 +2,10 @@
 //! No notifications, no audit: the service sends and records those.
 
 use super::dto::Absence;
-use super::model::{AbsenceRow, ConcernRow, NewAbsenceRow, NewConcernRow, NewRollCallRow};
+use super::model::{AbsenceRow, NewAbsenceRow, NewRollCallRow};
 use crate::auth::Caller;
 use crate::dates::LocalDate;
-use crate::db::schema::{absences, classes, concerns, roll_calls, students};
+use crate::db::schema::{absences, roll_calls, students};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
 use crate::org::family;
@@ -238,61 +238,22 @@ pub fn absence_views(
     Ok(out)
 }
 
-/// Whether a concern about the student has a window ending on or after `start`.
-pub fn concern_since(
+/// A pupil's unexcused absences still standing, oldest first: (id, school
+/// date, period, recorded at). For the safeguarding chronology.
+pub fn unexcused_of(
     conn: &mut AnyConnection,
     student_id: &str,
-    start: LocalDate,
-) -> AppResult<bool> {
-    let n: i64 = concerns::table
-        .filter(concerns::student_id.eq(student_id))
-        .filter(concerns::window_end.ge(start))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
-pub fn insert_concern(conn: &mut AnyConnection, row: &NewConcernRow) -> AppResult<()> {
-    diesel::insert_into(concerns::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-/// One page of a school's concerns, newest first; `head_teacher`: only
-/// the classes they lead.
-pub fn concerns_page(
-    conn: &mut AnyConnection,
-    school_id: &str,
-    head_teacher: Option<&str>,
-    limit: i64,
-    cursor: Option<String>,
-) -> AppResult<Vec<ConcernRow>> {
-    let mut query = concerns::table
-        .inner_join(students::table)
-        .filter(concerns::school_id.eq(school_id))
+) -> AppResult<Vec<(String, LocalDate, i32, NaiveDateTime)>> {
+    Ok(absences::table
+        .filter(absences::student_id.eq(student_id))
+        .filter(absences::excused.eq(false))
+        .filter(absences::withdrawn_at.is_null())
         .select((
-            concerns::id,
-            concerns::student_id,
-            students::name,
-            students::class_id,
-            concerns::window_start,
-            concerns::window_end,
-            concerns::absence_days,
-            concerns::created_at,
+            absences::id,
+            absences::local_date,
+            absences::period,
+            absences::created_at,
         ))
-        .order(concerns::id.desc())
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(teacher) = head_teacher {
-        let mine: Vec<String> = classes::table
-            .filter(classes::head_teacher_id.eq(teacher))
-            .select(classes::id)
-            .load(conn)?;
-        query = query.filter(students::class_id.eq_any(mine));
-    }
-    if let Some(c) = cursor {
-        query = query.filter(concerns::id.lt(c));
-    }
-    Ok(query.load::<ConcernRow>(conn)?)
+        .order(absences::id.asc())
+        .load(conn)?)
 }

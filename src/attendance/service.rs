@@ -4,16 +4,16 @@
 //! Leave answers what covers a moment; every statement lives in `repo`.
 
 use super::dto::*;
-use super::model::{AbsenceRow, NewAbsenceRow, NewConcernRow, NewRollCallRow};
+use super::model::{AbsenceRow, NewAbsenceRow, NewRollCallRow};
 use super::repo;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::{school_local, school_local_to_utc};
+use crate::concerns::{self, service::AbsencePattern};
 use crate::config::LeavePolicy;
 use crate::dates::LocalDate;
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
-use crate::http::{Page, PageQuery};
 use crate::leave;
 use crate::notify::{self, Category, Template};
 use crate::org::family;
@@ -280,47 +280,23 @@ fn raise_concern_if_pattern(
     if (days.len() as i64) < policy.concern_absences {
         return Ok(());
     }
-    if repo::concern_since(conn, student_id, start)? {
+    if concerns::service::absence_concern_since(conn, student_id, start)? {
         return Ok(());
     }
     let (school_id, class_id, name) = repo::pupil(conn, student_id)?;
-    let id = new_id(now);
-    repo::insert_concern(
+    concerns::service::raise_absence_pattern(
         conn,
-        &NewConcernRow {
-            id: &id,
+        now,
+        AbsencePattern {
             student_id,
+            student_name: &name,
             school_id: &school_id,
+            class_id: &class_id,
             window_start: start,
             window_end: LocalDate(date),
             absence_days: days.len() as i32,
-            created_at: now,
+            window_days: policy.concern_window_days,
         },
-    )?;
-    let mut to: Vec<String> = family::head_teacher_of(conn, &class_id)?
-        .into_iter()
-        .collect();
-    to.extend(family::users_with_role(conn, &school_id, Role::Counselor)?);
-    to.extend(family::users_with_role(
-        conn,
-        &school_id,
-        Role::SchoolAdmin,
-    )?);
-    to.sort();
-    to.dedup();
-    notify::send(
-        conn,
-        now,
-        &to,
-        Template::ConcernRaised,
-        serde_json::json!({"student": name, "student_id": student_id, "concern_id": id,
-                           "count": days.len(), "days": policy.concern_window_days}),
-        Category::Attendance,
-    )?;
-    audit::record(
-        conn,
-        now,
-        AuditEvent::system("concern.raise", "concern", Some(&id)).in_school(Some(&school_id)),
     )
 }
 
@@ -371,40 +347,6 @@ pub fn explain(
     let row = repo::absence(conn, &row.id)?.ok_or_else(|| ApiError::not_found("absence"))?;
     // The guardian who wrote it reads it back.
     Ok(row.into_dto(student.name, true))
-}
-
-/// Confidential concerns: a head teacher's classes', or the school's for
-/// its counsellors and admins. Reading them is audited.
-pub fn list_concerns(
-    conn: &mut AnyConnection,
-    now: NaiveDateTime,
-    caller: &Caller,
-    q: PageQuery,
-) -> AppResult<Page<Concern>> {
-    let limit = q.limit()?;
-    let cursor = q.cursor()?;
-    let school = caller.school_id.clone().unwrap_or_default();
-    let head_teacher = match caller.role {
-        Role::SchoolAdmin | Role::Counselor => None,
-        Role::Teacher => Some(caller.user_id.as_str()),
-        _ => {
-            return Err(ApiError::forbidden(
-                Code::ForbiddenRole,
-                "concerns are for the head teacher, the counsellors and the school admin",
-            ))
-        }
-    };
-    let rows = repo::concerns_page(conn, &school, head_teacher, limit, cursor)?;
-    let page = Page::from_rows(rows, limit, |r| r.id.clone());
-    audit::record(
-        conn,
-        now,
-        AuditEvent::by(caller, "concern.list", "concern", None).in_school(Some(&school)),
-    )?;
-    Ok(Page {
-        items: page.items.into_iter().map(|r| r.into_dto()).collect(),
-        next_cursor: page.next_cursor,
-    })
 }
 
 /// A student's absences and leaves over a range of school dates.

@@ -97,3 +97,20 @@ pub fn relink(conn: &mut AnyConnection, id: &str, prev_hash: &str, hash: &str) -
         .execute(conn)?;
     Ok(())
 }
+
+/// When each of these actions was done to an object, oldest first. For the
+/// safeguarding chronology (refused pickups of a pupil).
+pub fn actions_on(
+    conn: &mut AnyConnection,
+    target_type: &str,
+    target_id: &str,
+    actions: &[&str],
+) -> AppResult<Vec<(String, String, NaiveDateTime)>> {
+    Ok(audit_events::table
+        .filter(audit_events::target_type.eq(target_type))
+        .filter(audit_events::target_id.eq(target_id))
+        .filter(audit_events::action.eq_any(actions))
+        .select((audit_events::id, audit_events::action, audit_events::at))
+        .order(audit_events::seq.asc())
+        .load(conn)?)
+}

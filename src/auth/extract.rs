@@ -246,3 +246,14 @@ role_guard!(
     /// Takes protective measures on a case: the school admin and the bureau.
     CaseMeasurer: SchoolAdmin | BureauOfficer
 );
+role_guard!(
+    /// Raises a concern about a pupil: every member of a school's staff,
+    /// guards and dorm managers included.
+    ConcernRaiser: SchoolAdmin | Teacher | Guard | Counselor | LegalVp | DormManager
+);
+role_guard!(
+    /// Triages concerns and reads a pupil's chronology: the school's
+    /// designated handlers (the principal and the counsellors); the bureau
+    /// reads chronologies across its district.
+    SafeguardingLead: SchoolAdmin | Counselor | BureauOfficer
+);

@@ -7,7 +7,8 @@ mod repo;
 pub mod role;
 
 pub use extract::{
-    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, GateStaff,
-    Parent, RecordReader, RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
+    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, ConcernRaiser,
+    DistrictAdmin, GateStaff, Parent, RecordReader, RecordStaff, SafeguardingLead, SignedIn, Staff,
+    TiplineKeyHolder, VettingReader,
 };
 pub use role::Role;

@@ -6,21 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-crate::text_enum!(
-    /// The situations of the mandatory-reporting opinion. Every category but
-    /// `other_violence` must be reported to the police.
-    pub enum CaseCategory {
-        SexualAbuse = "sexual_abuse",
-        SexualHarassment = "sexual_harassment",
-        IndecentExposure = "indecent_exposure",
-        GroomingOnline = "grooming_online",
-        PregnancyOrAbortionUnder14 = "pregnancy_or_abortion_under_14",
-        UnexplainedInjury = "unexplained_injury",
-        NeglectOrAbandonment = "neglect_or_abandonment",
-        TraffickingOrAbduction = "trafficking_or_abduction",
-        OtherViolence = "other_violence",
-    }
-);
+/// The situations of the mandatory-reporting opinion (concerns share them).
+pub use crate::concerns::dto::CaseCategory;
+use crate::concerns::dto::TriageDecision;
 
 crate::text_enum!(
     pub enum CaseStatus {
@@ -319,4 +307,51 @@ pub struct SummaryCell {
 #[derive(Serialize, ToSchema)]
 pub struct CaseSummary {
     pub cells: Vec<SummaryCell>,
+}
+
+/// A concern's triage by the principal or a counsellor.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConcernTriageRequest {
+    pub decision: TriageDecision,
+    pub note: Text<2000>,
+    /// Sets (or corrects) the concern's category; needed to open a case
+    /// when the concern has none. A mandatory category cannot be triaged as
+    /// `no_action` (422 `concern_mandatory`).
+    pub category: Option<CaseCategory>,
+    /// `open_case`: who is suspected (default unknown). A suspect with an
+    /// account never sees the case.
+    pub suspect: Option<NewSuspect>,
+}
+
+crate::text_enum!(
+    /// What a line of a pupil's chronology records.
+    pub enum ChronologyKind {
+        Concern = "concern",
+        CaseOpened = "case_opened",
+        CaseEntry = "case_entry",
+        /// A case that came from a tip-line report.
+        TipReportLink = "tip_report_link",
+        UnexcusedAbsence = "unexcused_absence",
+        DisputedHandover = "disputed_handover",
+        RefusedPickup = "refused_pickup",
+    }
+);
+
+#[derive(Serialize, ToSchema)]
+pub struct ChronologyItem {
+    pub at: DateTime<Utc>,
+    pub kind: ChronologyKind,
+    /// The concern, case, absence, handover or audit event it is about.
+    pub ref_id: String,
+    /// The case, for lines of a case.
+    pub case_number: Option<String>,
+    pub text: String,
+}
+
+/// Everything about one pupil that safeguarding needs, in one ordered line.
+#[derive(Serialize, ToSchema)]
+pub struct Chronology {
+    pub student_id: String,
+    pub items: Vec<ChronologyItem>,
 }

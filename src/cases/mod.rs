@@ -29,5 +29,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::record::add_case_support)
         .service(routes::record::add_case_measure)
         .service(routes::closing::propose_case_close)
-        .service(routes::closing::confirm_case_close);
+        .service(routes::closing::confirm_case_close)
+        .service(routes::safeguarding::triage_concern)
+        .service(routes::safeguarding::student_chronology);
 }

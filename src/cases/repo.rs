@@ -407,3 +407,50 @@ pub fn district_cells(
         .select((cases::school_id, cases::category, cases::status))
         .load(conn)?)
 }
+
+/// A pupil's school and its district.
+pub fn pupil_school(
+    conn: &mut AnyConnection,
+    student_id: &str,
+) -> AppResult<Option<(String, String)>> {
+    Ok(students::table
+        .inner_join(schools::table.on(schools::id.eq(students::school_id)))
+        .filter(students::id.eq(student_id))
+        .select((students::school_id, schools::district_id))
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether the user is the suspect of a case about the pupil.
+pub fn suspected_about(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    student_id: &str,
+) -> AppResult<bool> {
+    let n: i64 = cases::table
+        .inner_join(case_students::table)
+        .filter(case_students::student_id.eq(student_id))
+        .filter(cases::suspect_user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// The cases about a pupil that the caller sees, oldest first.
+pub fn cases_of_pupil(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    student_id: &str,
+) -> AppResult<Vec<CaseRow>> {
+    Ok(in_scope(caller)
+        .filter(
+            cases::id.eq_any(
+                case_students::table
+                    .filter(case_students::student_id.eq(student_id.to_string()))
+                    .select(case_students::case_id),
+            ),
+        )
+        .select(CaseRow::as_select())
+        .order(cases::id.asc())
+        .load(conn)?)
+}

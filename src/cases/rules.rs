@@ -2,17 +2,14 @@
 //! hear of, who may open a case, when a case is overdue, which timer alerts
 //! are due, which statistics are shown, and whether a case may close.
 
-use super::dto::{CaseCategory, SourceKind, SuspectKind};
+use super::dto::{SourceKind, SuspectKind};
 use crate::auth::Role;
 use chrono::{Duration, NaiveDateTime};
 
 /// Cells of the statistics under this count are suppressed.
 pub const MIN_CELL: i64 = 5;
 
-/// Every category but `other_violence` is mandatory to report to the police.
-pub fn is_mandatory(category: CaseCategory) -> bool {
-    category != CaseCategory::OtherViolence
-}
+pub use crate::concerns::rules::is_mandatory;
 
 /// The human case number: `C-2026-0001`, counting per district and year.
 pub fn case_number(year: i32, seq: i64) -> String {
@@ -114,15 +111,6 @@ mod tests {
             .unwrap()
             .naive_utc()
             + Duration::hours(h)
-    }
-
-    #[test]
-    fn only_other_violence_is_not_mandatory() {
-        let not: Vec<_> = CaseCategory::ALL
-            .iter()
-            .filter(|c| !is_mandatory(**c))
-            .collect();
-        assert_eq!(not, vec![&CaseCategory::OtherViolence]);
     }
 
     #[test]

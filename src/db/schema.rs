@@ -551,12 +551,32 @@ diesel::table! {
 diesel::table! {
     concerns (id) {
         id -> Text,
-        student_id -> Text,
         school_id -> Text,
-        window_start -> Text,
-        window_end -> Text,
-        absence_days -> Integer,
+        kind -> Text,
+        student_id -> Text,
+        window_start -> Nullable<Text>,
+        window_end -> Nullable<Text>,
+        absence_days -> Nullable<Integer>,
+        category -> Nullable<Text>,
+        author_id -> Nullable<Text>,
+        what_happened -> Nullable<Text>,
+        location -> Nullable<Text>,
+        happened_at -> Nullable<Timestamp>,
+        child_words -> Nullable<Text>,
+        action_taken -> Nullable<Text>,
+        status -> Text,
+        triage_note -> Nullable<Text>,
+        triaged_by -> Nullable<Text>,
+        triaged_at -> Nullable<Timestamp>,
+        case_id -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    concern_students (concern_id, student_id) {
+        concern_id -> Text,
+        student_id -> Text,
     }
 }
 
@@ -779,6 +799,8 @@ diesel::joinable!(leave_overdue_alerts -> leave_requests (leave_id));
 diesel::joinable!(absences -> students (student_id));
 diesel::joinable!(absences -> roll_calls (roll_call_id));
 diesel::joinable!(concerns -> students (student_id));
+diesel::joinable!(concern_students -> concerns (concern_id));
+diesel::joinable!(concern_students -> students (student_id));
 diesel::joinable!(cases -> schools (school_id));
 diesel::joinable!(case_students -> cases (case_id));
 diesel::joinable!(case_students -> students (student_id));
@@ -845,5 +867,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     leave_overdue_alerts,
     roll_calls,
     absences,
+    concern_students,
     concerns,
 );

@@ -921,11 +921,34 @@ async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: Te
             who.username
         );
     }
-    for who in [&w.x.parent, &w.x.guard, &w.district_admin] {
+    // The guard raises concerns and sees only their own.
+    let c = app
+        .get("/api/v1/concerns", &w.x.guard.token)
+        .await
+        .expect(200);
+    assert!(c["items"].as_array().unwrap().is_empty(), "{c}");
+    for who in [&w.x.parent, &w.district_admin] {
         app.get("/api/v1/concerns", &who.token)
             .await
             .expect_problem(403, "forbidden_role");
     }
+    // It joins the triage queue with what staff raise.
+    let c = app
+        .get("/api/v1/concerns", &counselor.token)
+        .await
+        .expect(200);
+    assert_eq!(c["items"][0]["kind"], "absence_pattern");
+    assert_eq!(c["items"][0]["status"], "open");
+    let id = c["items"][0]["id"].as_str().unwrap();
+    let t = app
+        .post(
+            &format!("/api/v1/concerns/{id}/triage"),
+            &counselor.token,
+            json!({"decision": "monitor", "note": "calling the family"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(t["status"], "monitor");
     // Told to exactly the head teacher, the counsellor and the school admin.
     assert_eq!(
         notes_of_template(&app, "attendance.concern_raised").await,

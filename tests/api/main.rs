@@ -12,6 +12,7 @@ mod auth;
 mod cases;
 mod check_order;
 mod cli;
+mod concerns;
 mod custody;
 mod durability;
 mod faults;

@@ -896,10 +896,6 @@ const ANY_SIGNED_IN: &[(&str, &str)] = &[
         "the bureau confirms a closure; checked on the report",
     ),
     ("explain", "a guardian explains their child's absence"),
-    (
-        "list_concerns",
-        "scoped in the query: empty for those who may not see concerns",
-    ),
     ("attendance", "scoped by school or family"),
     (
         "create_leave",

@@ -1,6 +1,5 @@
 //! Attendance's HTTP edge, one file per resource.
 
 pub(super) mod absences;
-pub(super) mod concerns;
 pub(super) mod records;
 pub(super) mod roll_calls;

@@ -3,6 +3,7 @@
 pub mod cases;
 pub mod closing;
 pub mod record;
+pub mod safeguarding;
 pub mod summary;
 
 /// The reason a read of a case gives (`X-Access-Reason`), if any.

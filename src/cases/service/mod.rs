@@ -6,10 +6,12 @@
 mod closing;
 mod oversight;
 mod record;
+mod safeguarding;
 
 pub use closing::{confirm_close, propose_close};
 pub use oversight::{run_timer_worker, summary};
 pub use record::{acknowledge, add_entry, add_measure, add_support, record_police_report};
+pub use safeguarding::{chronology, triage_concern};
 
 use super::dto::*;
 use super::model::{CaseRow, EntryRow};
@@ -18,10 +20,12 @@ use super::rules::{self, Deadlines, OpenRefusal};
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::to_utc;
+use crate::concerns;
 use crate::config::CaseSettings;
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
+use crate::{pickup, tipline};
 use actix_web::http::StatusCode;
 use chrono::{Datelike, Duration, NaiveDateTime};
 use std::collections::{BTreeSet, HashMap};
@@ -86,13 +90,76 @@ pub fn open(
     body: AppResult<NewCase>,
 ) -> AppResult<CaseDetail> {
     let b = body?;
-    let school_id = b.school_id.into_string();
+    let opening = Opening {
+        school_id: b.school_id.into_string(),
+        student_ids: b.student_ids.into_iter().map(|s| s.into_string()).collect(),
+        category: b.category,
+        source_kind: b.source.kind,
+        source_ref: b.source.ref_id.map(|r| r.into_string()),
+        summary: b.summary.into_string(),
+        suspect: b.suspect,
+    };
+    open_case(conn, now, caller, settings, opening)
+}
+
+/// What a case is opened with, from the route or from a concern's triage.
+pub(super) struct Opening {
+    pub school_id: String,
+    pub student_ids: Vec<String>,
+    pub category: CaseCategory,
+    pub source_kind: SourceKind,
+    pub source_ref: Option<String>,
+    pub summary: String,
+    pub suspect: NewSuspect,
+}
+
+/// The source a case names must be of its school (404): a concern, a
+/// tip-line report or a handover. An observation names none.
+fn check_source(
+    conn: &mut AnyConnection,
+    school_id: &str,
+    kind: SourceKind,
+    ref_id: Option<&str>,
+) -> AppResult<()> {
+    let Some(r) = ref_id else {
+        return Ok(());
+    };
+    let found = match kind {
+        SourceKind::Observation => {
+            return Err(ApiError::invalid(
+                "source.ref_id",
+                "an observation names no source record",
+            ))
+        }
+        SourceKind::Concern => {
+            concerns::service::source_pupils(conn, school_id, r)?;
+            true
+        }
+        SourceKind::TipReport => {
+            tipline::repo::report_school(conn, r)?.as_deref() == Some(school_id)
+        }
+        SourceKind::Handover => pickup::repo::handover_pupil(conn, school_id, r)?.is_some(),
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("no such source record at the school").with_field("source.ref_id"))
+    }
+}
+
+pub(super) fn open_case(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    settings: &CaseSettings,
+    b: Opening,
+) -> AppResult<CaseDetail> {
+    let school_id = b.school_id;
     repo::school_name(conn, &caller.district_id, &school_id)?
         .ok_or_else(|| ApiError::not_found("no such school"))?;
     let ids: Vec<String> = b
         .student_ids
         .into_iter()
-        .map(|s| s.into_string())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -111,7 +178,7 @@ pub fn open(
         .iter()
         .all(|(_, h)| h.as_deref() == Some(caller.user_id.as_str()));
     let own = caller.school_id.as_deref() == Some(school_id.as_str());
-    match rules::may_open(caller.role, own, heads_every, b.source.kind, b.suspect.kind) {
+    match rules::may_open(caller.role, own, heads_every, b.source_kind, b.suspect.kind) {
         Ok(()) => {}
         Err(OpenRefusal::NotTheirSchool) => return Err(ApiError::not_found("no such school")),
         Err(OpenRefusal::NotHeadTeacher) => {
@@ -121,6 +188,7 @@ pub fn open(
             return Err(ApiError::forbidden(Code::CaseBureauOnly, "a tip-line report about staff opens a case only from the bureau"))
         }
     }
+    check_source(conn, &school_id, b.source_kind, b.source_ref.as_deref())?;
     let suspect_kind = b.suspect.kind;
     let (suspect_user, suspect_personnel) = suspect_of(conn, caller, b.suspect)?;
     let year = now.year();
@@ -137,9 +205,9 @@ pub fn open(
         category: b.category.as_str().to_string(),
         mandatory,
         status: CaseStatus::Open.as_str().to_string(),
-        source_kind: b.source.kind.as_str().to_string(),
-        source_ref: b.source.ref_id.map(|r| r.into_string()),
-        summary: b.summary.into_string(),
+        source_kind: b.source_kind.as_str().to_string(),
+        source_ref: b.source_ref,
+        summary: b.summary,
         suspect_kind: suspect_kind.as_str().to_string(),
         suspect_user_id: suspect_user,
         suspect_personnel_id: suspect_personnel,
@@ -168,6 +236,9 @@ pub fn open(
     }
     let handlers: Vec<String> = handlers.into_iter().collect();
     repo::insert_case(conn, &row, &ids, &handlers)?;
+    if let (SourceKind::Concern, Some(concern)) = (b.source_kind, &row.source_ref) {
+        concerns::service::link_case(conn, concern, &row.id)?;
+    }
     append(
         conn,
         now,
@@ -268,7 +339,7 @@ pub fn list(
 }
 
 /// The reason a read gives, from `X-Access-Reason`: required (428).
-fn reason_of(reason: Option<String>) -> AppResult<String> {
+pub(super) fn reason_of(reason: Option<String>) -> AppResult<String> {
     let r = reason
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty());

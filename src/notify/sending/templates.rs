@@ -138,6 +138,7 @@ crate::text_enum!(
         CasePoliceOverdue = "cases.police_overdue",
         CaseAckOverdue = "cases.ack_overdue",
         CaseMeasure = "cases.measure",
+        ConcernLogged = "concerns.logged",
     }
 );
 
@@ -459,6 +460,14 @@ impl Template {
             (Template::ConcernRaised, En) => (
                 "Student to look after (confidential)",
                 "{student} was absent without leave on {count} days within {days} days. Follow up as the semester screening asks. Confidential.",
+            ),
+            (Template::ConcernLogged, ZhCn) => (
+                "紧急：教职工报告了一项关注",
+                "{school}有教职工报告了一项关于学生安全的关注，请立即登录平安校园研判处理。",
+            ),
+            (Template::ConcernLogged, En) => (
+                "Urgent: a member of staff raised a concern",
+                "A member of staff at {school} raised a concern about a pupil's safety. Sign in to SafeCampus to triage it now.",
             ),
         }
     }

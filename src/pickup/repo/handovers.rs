@@ -115,3 +115,36 @@ pub(in crate::pickup) fn student_name(
         .select(students::name)
         .first(conn)?)
 }
+
+/// A handover of the school: its pupil. For a case that names it as its
+/// source.
+pub fn handover_pupil(
+    conn: &mut AnyConnection,
+    school_id: &str,
+    id: &str,
+) -> AppResult<Option<String>> {
+    Ok(handovers::table
+        .filter(handovers::id.eq(id))
+        .filter(handovers::school_id.eq(school_id))
+        .select(handovers::student_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// A pupil's disputed handovers, oldest first: (id, disputed at, the
+/// adult's name). For the safeguarding chronology.
+pub fn disputed_of(
+    conn: &mut AnyConnection,
+    student_id: &str,
+) -> AppResult<Vec<(String, NaiveDateTime, String)>> {
+    Ok(handovers::table
+        .filter(handovers::student_id.eq(student_id))
+        .filter(handovers::disputed_at.is_not_null())
+        .select((
+            handovers::id,
+            handovers::disputed_at.assume_not_null(),
+            handovers::released_name,
+        ))
+        .order(handovers::id.asc())
+        .load(conn)?)
+}

@@ -14,4 +14,5 @@ pub(in crate::pickup) use persons::*;
 pub(in crate::pickup) use school::*;
 
 /// How pass secrets are stored: the tests seed and probe passes with these.
+pub use handovers::{disputed_of, handover_pupil};
 pub use passes::{pass_code_hash, qr_token_hash};

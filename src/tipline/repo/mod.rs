@@ -542,3 +542,12 @@ pub fn insert_message(
         .execute(conn)?;
     Ok(id)
 }
+
+/// A report's school, for a case that names it as its source.
+pub fn report_school(conn: &mut AnyConnection, id: &str) -> AppResult<Option<String>> {
+    Ok(tr::table
+        .filter(tr::id.eq(id))
+        .select(tr::school_id)
+        .first(conn)
+        .optional()?)
+}

@@ -187,6 +187,16 @@ pub async fn objects_of(
         .await
         .expect(201);
     ids.insert("case", id_of(&case));
+    let concern = app
+        .post(
+            "/api/v1/concerns",
+            &p.admin.token,
+            json!({"student_ids": [student], "what_happened": "a push in the corridor",
+                   "where": "corridor", "when": "2026-11-29T23:00:00Z"}),
+        )
+        .await
+        .expect(201);
+    ids.insert("concern", id_of(&concern));
     let reports = app
         .get("/api/v1/reports", &report_holder.token)
         .await

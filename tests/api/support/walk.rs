@@ -146,6 +146,9 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
         "create_handover" => json!({"student_id": id("student"), "guardian_user_id": id("user")}),
         "create_notice" => json!({"audience": {"school_ids": [id("school")]}, "to": "guardians",
             "category": "general", "title": "t", "body": "b"}),
+        "raise_concern" => json!({"student_ids": [id("student")], "what_happened": "w",
+            "where": "gate", "when": "2026-11-29T23:00:00Z"}),
+        "triage_concern" => json!({"decision": "monitor", "note": "n"}),
         "create_case" => json!({"school_id": id("school"), "student_ids": [id("student")],
             "category": "other_violence", "source": {"kind": "observation"}, "summary": "s",
             "suspect": {"kind": "unknown"}}),
@@ -218,6 +221,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
     match (family, param) {
         ("absences", "id") => "absence",
         ("cases", "id") => "case",
+        ("concerns", "id") => "concern",
         ("admin", "id") => "outbox",
         ("classes", "id") => "class",
         ("handovers", "id") => "handover",
@@ -271,6 +275,7 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "school",
         "student",
         "user",
+        "concern",
     ]
     .into_iter()
     .enumerate()
@@ -316,6 +321,17 @@ pub const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"
 pub const GATE: &[&str] = &["school_admin", "teacher", "guard"];
 /// Who opens and handles cases; which case each sees is the case's handlers.
 pub const CASE_WORKERS: &[&str] = &["school_admin", "teacher", "counselor", "bureau_officer"];
+/// Who raises concerns: every member of a school's staff.
+pub const SCHOOL_STAFF: &[&str] = &[
+    "school_admin",
+    "teacher",
+    "guard",
+    "counselor",
+    "legal_vp",
+    "dorm_manager",
+];
+/// Who triages concerns and reads a pupil's chronology.
+pub const SAFEGUARDING_LEADS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
 
 /// Who may call each restricted operation; everyone else gets 403 (or 404).
 pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
@@ -418,6 +434,14 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, &["bureau_officer"]);
     }
     m.insert("add_case_measure", &["school_admin", "bureau_officer"]);
+    // Concerns: any school staff raises one and sees their own; the
+    // principal and counsellors triage; the chronology adds the bureau.
+    for op in ["raise_concern", "list_concerns", "get_concern"] {
+        m.insert(op, SCHOOL_STAFF);
+    }
+    for op in ["triage_concern", "student_chronology"] {
+        m.insert(op, SAFEGUARDING_LEADS);
+    }
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m
