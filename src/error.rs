@@ -97,6 +97,11 @@ crate::text_enum!(
         UnsupportedMediaType = "unsupported_media_type",
         UsernameTaken = "username_taken",
         VettingRequired = "vetting_required",
+        VisitCodeUsed = "visit_code_used",
+        VisitNotOnSite = "visit_not_on_site",
+        VisitNotPending = "visit_not_pending",
+        VisitOutsideWindow = "visit_outside_window",
+        VisitorOnWatchList = "visitor_on_watch_list",
         WeakPassword = "weak_password",
     }
 );

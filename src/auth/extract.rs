@@ -246,3 +246,20 @@ role_guard!(
     /// Takes protective measures on a case: the school admin and the bureau.
     CaseMeasurer: SchoolAdmin | BureauOfficer
 );
+role_guard!(
+    /// Hosts a visitor: anyone who works at a school.
+    VisitHost: SchoolAdmin | Teacher | Guard | Counselor | LegalVp | DormManager
+);
+role_guard!(
+    /// Keeps the gate: checks visitors in and out.
+    Guard: Guard
+);
+role_guard!(
+    /// Reads a school's visitor log: the guard and the school admin.
+    VisitLogReader: SchoolAdmin | Guard
+);
+role_guard!(
+    /// Keeps the watch list: the school admin their school's, the bureau and
+    /// the district admin every school's of the district.
+    WatchKeeper: SchoolAdmin | DistrictAdmin | BureauOfficer
+);

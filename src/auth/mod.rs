@@ -8,6 +8,7 @@ pub mod role;
 
 pub use extract::{
     Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, GateStaff,
-    Parent, RecordReader, RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
+    Guard, Parent, RecordReader, RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
+    VisitHost, VisitLogReader, WatchKeeper,
 };
 pub use role::Role;

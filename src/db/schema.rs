@@ -20,6 +20,15 @@ diesel::table! {
         timezone -> Text,
         dismissal_time -> Text,
         created_at -> Timestamp,
+        closing_time -> Text,
+    }
+}
+
+diesel::table! {
+    gate_closing_alerts (school_id, local_date) {
+        school_id -> Text,
+        local_date -> Text,
+        sent_at -> Timestamp,
     }
 }
 
@@ -638,6 +647,42 @@ diesel::table! {
         id_hmac -> Nullable<Text>,
         reason -> Text,
         created_at -> Timestamp,
+        phone -> Nullable<Text>,
+        plate -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+        lift_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    visits (id) {
+        id -> Text,
+        school_id -> Text,
+        host_user_id -> Text,
+        visitor_name -> Text,
+        visitor_phone -> Text,
+        id_last4 -> Nullable<Text>,
+        id_hmac -> Nullable<Text>,
+        purpose -> Text,
+        vehicle_plate -> Nullable<Text>,
+        window_from -> Timestamp,
+        window_until -> Timestamp,
+        code_hash -> Nullable<Text>,
+        walk_in -> Bool,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        checked_in_at -> Nullable<Timestamp>,
+        checked_in_by -> Nullable<Text>,
+        checked_out_at -> Nullable<Timestamp>,
+        checked_out_by -> Nullable<Text>,
+        overstay_alerted_at -> Nullable<Timestamp>,
+        case_id -> Nullable<Text>,
     }
 }
 
@@ -788,6 +833,7 @@ diesel::joinable!(case_police_reports -> cases (case_id));
 diesel::joinable!(case_support -> cases (case_id));
 diesel::joinable!(case_measures -> cases (case_id));
 diesel::joinable!(case_alerts -> cases (case_id));
+diesel::joinable!(visits -> schools (school_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -805,6 +851,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     vetting_trainings,
     vetting_reminders,
     watch_list,
+    visits,
+    gate_closing_alerts,
     schools,
     users,
     classes,

@@ -15,6 +15,7 @@ mod cli;
 mod custody;
 mod durability;
 mod faults;
+mod gate;
 mod group_commit;
 mod hostile;
 mod house;

@@ -146,6 +146,8 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
         "create_handover" => json!({"student_id": id("student"), "guardian_user_id": id("user")}),
         "create_notice" => json!({"audience": {"school_ids": [id("school")]}, "to": "guardians",
             "category": "general", "title": "t", "body": "b"}),
+        "create_visit" => json!({"school_id": id("school"), "visitor": {"name": "Visitor",
+            "phone": "13800000077"}, "purpose": "p", "window": {"from": TEN, "until": NOON}}),
         "create_case" => json!({"school_id": id("school"), "student_ids": [id("student")],
             "category": "other_violence", "source": {"kind": "observation"}, "summary": "s",
             "suspect": {"kind": "unknown"}}),
@@ -232,6 +234,8 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("schools", "id") => "school",
         ("students", "id") => "student",
         ("users", "id") => "user",
+        ("visits", "id") => "visit",
+        ("watch-list", "id") => "watch",
         _ => panic!(
             "{template}: parameter {param} names an object the BOLA walk does not know; add it"
         ),
@@ -271,6 +275,8 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "school",
         "student",
         "user",
+        "visit",
+        "watch",
     ]
     .into_iter()
     .enumerate()
@@ -282,6 +288,15 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
 pub const STAFF: &[&str] = &[
     "district_admin",
     "bureau_officer",
+    "school_admin",
+    "teacher",
+    "guard",
+    "counselor",
+    "legal_vp",
+    "dorm_manager",
+];
+/// Staff who work at one school.
+pub const SCHOOL_STAFF: &[&str] = &[
     "school_admin",
     "teacher",
     "guard",
@@ -418,6 +433,19 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, &["bureau_officer"]);
     }
     m.insert("add_case_measure", &["school_admin", "bureau_officer"]);
+    // The gate: any school staff hosts a visitor and decides on their own
+    // visit (the school admin on any); the guard checks visitors in and out;
+    // the watch list is the school admin's and the bureau's.
+    for op in ["create_visit", "approve_visit", "refuse_visit"] {
+        m.insert(op, SCHOOL_STAFF);
+    }
+    for op in ["gate_check_in", "check_out_visit"] {
+        m.insert(op, &["guard"]);
+    }
+    m.insert("list_visits", &["school_admin", "guard"]);
+    for op in ["list_watch_list", "add_watch_entry", "lift_watch_entry"] {
+        m.insert(op, &["district_admin", "bureau_officer", "school_admin"]);
+    }
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m

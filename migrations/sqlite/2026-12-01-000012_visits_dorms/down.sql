@@ -1,0 +1,11 @@
+DROP TABLE gate_closing_alerts;
+ALTER TABLE schools DROP COLUMN closing_time;
+DROP TABLE visits;
+DROP INDEX watch_list_school;
+ALTER TABLE watch_list DROP COLUMN lift_note;
+ALTER TABLE watch_list DROP COLUMN lifted_by;
+ALTER TABLE watch_list DROP COLUMN lifted_at;
+ALTER TABLE watch_list DROP COLUMN created_by;
+ALTER TABLE watch_list DROP COLUMN note;
+ALTER TABLE watch_list DROP COLUMN plate;
+ALTER TABLE watch_list DROP COLUMN phone;
