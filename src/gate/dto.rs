@@ -156,3 +156,10 @@ pub struct WatchListEntry {
     pub created_at: Option<DateTime<Utc>>,
     pub lifted_at: Option<DateTime<Utc>>,
 }
+
+/// A case the visit matters to: the visit is kept as long as the case.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseLink {
+    pub case_id: Id,
+}

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::visits::refuse_visit)
         .service(routes::visits::check_out_visit)
         .service(routes::visits::list_visits)
+        .service(routes::visits::link_visit_case)
         .service(routes::watch::list_watch_list)
         .service(routes::watch::add_watch_entry)
         .service(routes::watch::lift_watch_entry);

@@ -429,10 +429,65 @@ async fn overstay_and_closing_alerts_fire_on_the_clock(app: TestApp) {
     assert_eq!(alerts(&app, &w.y.guard.user_id, "gate.closing").await, 0);
 }
 
+async fn the_retention_purge_keeps_case_linked_visits(app: TestApp) {
+    let w = app.world().await;
+    let mut ids = Vec::new();
+    for name in ["Kept With Case", "Purged Later"] {
+        let reg = app
+            .post(
+                "/api/v1/visits",
+                &w.x.teacher.token,
+                visit(&w, name, "13900000001", TEN, NOON),
+            )
+            .await
+            .expect(201);
+        ids.push(reg["visit"]["id"].as_str().unwrap().to_string());
+    }
+    let case = app
+        .post(
+            "/api/v1/cases",
+            &w.x.admin.token,
+            json!({"school_id": w.x.id, "student_ids": [w.x.student_id], "category": "other_violence",
+                   "source": {"kind": "observation"}, "summary": "a stranger at the gate",
+                   "suspect": {"kind": "outsider"}}),
+        )
+        .await
+        .expect(201);
+    let link = json!({"case_id": case["id"]});
+    // Another school's admin cannot reach the visit.
+    app.post(
+        &format!("/api/v1/visits/{}/case", ids[0]),
+        &w.y.admin.token,
+        link.clone(),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.post(
+        &format!("/api/v1/visits/{}/case", ids[0]),
+        &w.x.admin.token,
+        link,
+    )
+    .await
+    .expect(200);
+    let kept = "SELECT visitor_name AS s FROM visits ORDER BY visitor_name";
+    // 179 days after the window: both kept.
+    app.clock.advance(chrono::Duration::days(179));
+    app.run_gate_timers().await;
+    assert_eq!(
+        app.strings(kept.into()).await,
+        ["Kept With Case", "Purged Later"]
+    );
+    // 181 days after: only the visit the case refers to.
+    app.clock.advance(chrono::Duration::days(2));
+    app.run_gate_timers().await;
+    assert_eq!(app.strings(kept.into()).await, ["Kept With Case"]);
+}
+
 on_both_databases!(
     a_pre_registered_visitor_comes_in_once_inside_the_window_and_never_outside,
     a_walk_in_waits_for_the_host,
     a_never_release_person_trying_to_visit_is_refused_and_the_principal_alerted,
     a_vetting_barred_former_guard_is_refused,
     overstay_and_closing_alerts_fire_on_the_clock,
+    the_retention_purge_keeps_case_linked_visits,
 );

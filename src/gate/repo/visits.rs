@@ -2,7 +2,7 @@
 
 use crate::auth::{Caller, Role};
 use crate::crypto::{hex, hmac_sha256};
-use crate::db::schema::{gate_closing_alerts, schools, users, visits};
+use crate::db::schema::{cases, gate_closing_alerts, schools, users, visits};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
 use crate::gate::model::VisitRow;
@@ -293,4 +293,51 @@ pub fn on_site(conn: &mut AnyConnection, school_id: &str) -> AppResult<Vec<Visit
         .select(VisitRow::as_select())
         .order(visits::id)
         .load(conn)?)
+}
+
+/// Deletes visits whose window ended before `before`, none a case refers to
+/// and nobody still inside; how many.
+pub fn purge_before(conn: &mut AnyConnection, before: NaiveDateTime) -> AppResult<usize> {
+    Ok(diesel::delete(
+        visits::table
+            .filter(visits::window_until.lt(before))
+            .filter(visits::case_id.is_null())
+            .filter(visits::status.ne(VisitStatus::OnSite.as_str())),
+    )
+    .execute(conn)?)
+}
+
+/// Whether a case of the school exists (a visit is linked only to its own school's case).
+pub fn case_of_school(conn: &mut AnyConnection, case_id: &str, school_id: &str) -> AppResult<bool> {
+    let n: i64 = cases::table
+        .filter(cases::id.eq(case_id))
+        .filter(cases::school_id.eq(school_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn link_case(conn: &mut AnyConnection, id: &str, case_id: &str) -> AppResult<()> {
+    diesel::update(visits::table.find(id))
+        .set(visits::case_id.eq(case_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A visit of the school admin's school, or of the bureau's district.
+pub fn in_district_scope(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<Option<VisitRow>> {
+    let mut q = visits::table
+        .inner_join(schools::table)
+        .filter(visits::id.eq(id))
+        .filter(schools::district_id.eq(caller.district_id.clone()))
+        .select(VisitRow::as_select())
+        .into_boxed();
+    if !caller.role.is_district() {
+        q = q.filter(visits::school_id.eq(caller.school_id.clone().unwrap_or_default()));
+    }
+    Ok(q.first(conn).optional()?)
 }

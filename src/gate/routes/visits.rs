@@ -1,9 +1,9 @@
 //! Visitors: pre-registration, the gate's check-in and check-out, the
 //! host's decision on a walk-in, and the day's log.
 
-use crate::auth::{Guard, VisitHost, VisitLogReader};
+use crate::auth::{CaseMeasurer, Guard, VisitHost, VisitLogReader};
 use crate::error::{AppResult, Problem};
-use crate::gate::dto::{CheckIn, NewVisit, Visit, VisitRegistered, VisitsQuery};
+use crate::gate::dto::{CaseLink, CheckIn, NewVisit, Visit, VisitRegistered, VisitsQuery};
 use crate::gate::service::visits as service;
 use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
 use crate::state::State;
@@ -188,6 +188,34 @@ pub(in crate::gate) async fn list_visits(
     let out = state
         .db
         .write(move |conn| service::log(conn, now, &reader.0, &id, q, paging))
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Link a visit to a case of its school (the school admin, the bureau): it
+/// is then kept with the case, past the visit logs' retention period.
+#[utoipa::path(
+    tag = "gate",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "visit id")),
+    request_body = CaseLink,
+    responses(
+        (status = 200, body = Visit),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/visits/{id}/case")]
+pub(in crate::gate) async fn link_visit_case(
+    state: State,
+    measurer: CaseMeasurer,
+    id: web::Path<String>,
+    body: JsonBody<CaseLink>,
+) -> AppResult<web::Json<Visit>> {
+    let (id, now, b) = (id.into_inner(), state.now(), body.into_inner());
+    let out = state
+        .db
+        .write(move |conn| service::link_case(conn, now, &measurer.0, &id, b))
         .await?;
     Ok(web::Json(out))
 }

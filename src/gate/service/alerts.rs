@@ -1,6 +1,7 @@
 //! The gate's timers: a visitor still inside 30 minutes after their window
 //! (the host and the guards are told), and at the school's closing time the
-//! list of who is still inside (the guards and the principal).
+//! list of who is still inside (the guards and the principal); and the
+//! retention purge of old visit logs.
 
 use crate::audit::{self, AuditEvent};
 use crate::clock::{school_local, to_utc};
@@ -13,12 +14,25 @@ use crate::org::family;
 use crate::state::AppState;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
-/// One round of the gate's timers; how many alerts were sent.
+/// One round of the gate's timers: how many alerts were sent and visits purged.
 pub fn run_gate_worker(state: &AppState) -> AppResult<usize> {
     let now_utc = state.now();
-    state
-        .db
-        .write_blocking(|conn| Ok(overstays(conn, now_utc)? + closing(conn, now_utc)?))
+    let keep = Duration::days(state.settings.visit_retention_days);
+    state.db.write_blocking(|conn| {
+        let alerts = overstays(conn, now_utc)? + closing(conn, now_utc)?;
+        Ok(alerts + purge(conn, now_utc, keep)?)
+    })
+}
+
+/// Visit logs are kept for the retention period, then deleted; a visit a
+/// case refers to is kept with the case.
+fn purge(conn: &mut AnyConnection, now_utc: DateTime<Utc>, keep: Duration) -> AppResult<usize> {
+    let now = now_utc.naive_utc();
+    let n = repo::purge_before(conn, now - keep)?;
+    if n > 0 {
+        audit::record(conn, now, AuditEvent::system("visit.purge", "visit", None))?;
+    }
+    Ok(n)
 }
 
 fn overstays(conn: &mut AnyConnection, now_utc: DateTime<Utc>) -> AppResult<usize> {

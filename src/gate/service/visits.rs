@@ -8,7 +8,8 @@ use crate::clock::{school_local, school_local_to_utc, to_utc};
 use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::gate::dto::{
-    CheckIn, NewVisit, Visit, VisitRegistered, VisitWindow, Visitor, VisitorView, VisitsQuery,
+    CaseLink, CheckIn, NewVisit, Visit, VisitRegistered, VisitWindow, Visitor, VisitorView,
+    VisitsQuery,
 };
 use crate::gate::model::VisitRow;
 use crate::gate::repo::visits as repo;
@@ -419,4 +420,32 @@ pub fn log(
             .in_school(Some(&school.id)),
     )?;
     Ok(Page::from_rows(rows, limit, |r| r.id.clone()).map(view))
+}
+
+/// The school admin or the bureau links a visit to a case of its school: the
+/// visit is then kept with the case, past the retention period.
+pub fn link_case(
+    conn: &mut AnyConnection,
+    now_utc: DateTime<Utc>,
+    caller: &Caller,
+    id: &str,
+    body: AppResult<CaseLink>,
+) -> AppResult<Visit> {
+    let row =
+        repo::in_district_scope(conn, caller, id)?.ok_or_else(|| ApiError::not_found("visit"))?;
+    let b = body?;
+    if !repo::case_of_school(conn, b.case_id.as_str(), &row.school_id)? {
+        return Err(ApiError::invalid(
+            "case_id",
+            "no case of this visit's school has this id",
+        ));
+    }
+    repo::link_case(conn, &row.id, b.case_id.as_str())?;
+    audit::record(
+        conn,
+        as_stored(now_utc),
+        AuditEvent::by(caller, "visit.case_link", "visit", Some(&row.id))
+            .in_school(Some(&row.school_id)),
+    )?;
+    Ok(view(repo::get(conn, &row.id)?))
 }

@@ -148,6 +148,7 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
             "category": "general", "title": "t", "body": "b"}),
         "create_visit" => json!({"school_id": id("school"), "visitor": {"name": "Visitor",
             "phone": "13800000077"}, "purpose": "p", "window": {"from": TEN, "until": NOON}}),
+        "link_visit_case" => json!({"case_id": id("case")}),
         "create_case" => json!({"school_id": id("school"), "student_ids": [id("student")],
             "category": "other_violence", "source": {"kind": "observation"}, "summary": "s",
             "suspect": {"kind": "unknown"}}),
@@ -443,6 +444,7 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, &["guard"]);
     }
     m.insert("list_visits", &["school_admin", "guard"]);
+    m.insert("link_visit_case", &["school_admin", "bureau_officer"]);
     for op in ["list_watch_list", "add_watch_entry", "lift_watch_entry"] {
         m.insert(op, &["district_admin", "bureau_officer", "school_admin"]);
     }
