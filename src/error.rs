@@ -33,6 +33,8 @@ crate::text_enum!(
         ContentTooLarge = "content_too_large",
         DatabaseUnavailable = "database_unavailable",
         DeliveryNotDead = "delivery_not_dead",
+        DormResidentSex = "dorm_resident_sex",
+        DormStaffSex = "dorm_staff_sex",
         ForbiddenRole = "forbidden_role",
         GuardianRequired = "guardian_required",
         HandoverDisputed = "handover_disputed",

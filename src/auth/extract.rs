@@ -263,3 +263,12 @@ role_guard!(
     /// the district admin every school's of the district.
     WatchKeeper: SchoolAdmin | DistrictAdmin | BureauOfficer
 );
+role_guard!(
+    /// Records a man entering a girls' dormitory: the school admin and the
+    /// dormitory's staff (who approve it), a guard or a teacher who saw it.
+    DormRecorder: SchoolAdmin | DormManager | Guard | Teacher
+);
+role_guard!(
+    /// Takes a dormitory's nightly roll call: the school admin or its staff.
+    DormKeeper: SchoolAdmin | DormManager | Teacher
+);

@@ -7,8 +7,8 @@ mod repo;
 pub mod role;
 
 pub use extract::{
-    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, GateStaff,
-    Guard, Parent, RecordReader, RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
-    VisitHost, VisitLogReader, WatchKeeper,
+    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, DormKeeper,
+    DormRecorder, GateStaff, Guard, Parent, RecordReader, RecordStaff, SignedIn, Staff,
+    TiplineKeyHolder, VettingReader, VisitHost, VisitLogReader, WatchKeeper,
 };
 pub use role::Role;

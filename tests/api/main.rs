@@ -13,6 +13,7 @@ mod cases;
 mod check_order;
 mod cli;
 mod custody;
+mod dorms;
 mod durability;
 mod faults;
 mod gate;

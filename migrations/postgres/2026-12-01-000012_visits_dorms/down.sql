@@ -1,3 +1,11 @@
+DROP TABLE dorm_absences;
+DROP TABLE dorm_roll_calls;
+DROP TABLE dorm_entries;
+DROP TABLE dorm_staff;
+DROP TABLE dorm_residents;
+DROP TABLE dorms;
+ALTER TABLE students DROP COLUMN sex;
+ALTER TABLE users DROP COLUMN sex;
 DROP TABLE gate_closing_alerts;
 ALTER TABLE schools DROP COLUMN closing_time;
 DROP TABLE visits;

@@ -54,3 +54,58 @@ CREATE TABLE gate_closing_alerts (
     sent_at TIMESTAMP NOT NULL,
     PRIMARY KEY (school_id, local_date)
 );
+
+-- Girls' dormitories (issue 16): a person's sex, kept only where a rule needs
+-- it (who may work in or live in a girls' dormitory).
+ALTER TABLE users ADD COLUMN sex TEXT;
+ALTER TABLE students ADD COLUMN sex TEXT;
+
+CREATE TABLE dorms (
+    id TEXT PRIMARY KEY,
+    school_id TEXT NOT NULL REFERENCES schools(id),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_by TEXT NOT NULL REFERENCES users(id),
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (school_id, name)
+);
+CREATE TABLE dorm_residents (
+    dorm_id TEXT NOT NULL REFERENCES dorms(id),
+    student_id TEXT NOT NULL REFERENCES students(id),
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (dorm_id, student_id)
+);
+CREATE TABLE dorm_staff (
+    dorm_id TEXT NOT NULL REFERENCES dorms(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (dorm_id, user_id)
+);
+-- A man entering a girls' dormitory: approved beforehand by the school
+-- admin or the dorm's manager, with a reason; otherwise an incident.
+CREATE TABLE dorm_entries (
+    id TEXT PRIMARY KEY,
+    dorm_id TEXT NOT NULL REFERENCES dorms(id),
+    name TEXT NOT NULL,
+    user_id TEXT REFERENCES users(id),
+    reason TEXT,
+    approved_by TEXT REFERENCES users(id),
+    incident BOOLEAN NOT NULL,
+    entered_at TIMESTAMP NOT NULL,
+    recorded_by TEXT NOT NULL REFERENCES users(id)
+);
+CREATE INDEX dorm_entries_dorm ON dorm_entries(dorm_id, id);
+CREATE TABLE dorm_roll_calls (
+    id TEXT PRIMARY KEY,
+    dorm_id TEXT NOT NULL REFERENCES dorms(id),
+    local_date TEXT NOT NULL,
+    taken_by TEXT NOT NULL REFERENCES users(id),
+    taken_at TIMESTAMP NOT NULL,
+    UNIQUE (dorm_id, local_date)
+);
+CREATE TABLE dorm_absences (
+    roll_call_id TEXT NOT NULL REFERENCES dorm_roll_calls(id),
+    student_id TEXT NOT NULL REFERENCES students(id),
+    excused_by_leave TEXT,
+    PRIMARY KEY (roll_call_id, student_id)
+);

@@ -143,6 +143,8 @@ crate::text_enum!(
         GateVisitDecided = "gate.visit_decided",
         GateOverstay = "gate.overstay",
         GateClosing = "gate.closing",
+        DormEntryIncident = "dorms.entry_incident",
+        DormAbsent = "dorms.absent",
     }
 );
 
@@ -352,6 +354,22 @@ impl Template {
             (Template::GateClosing, En) => (
                 "Visitors still inside at closing",
                 "At closing, {count} visitor(s) are still inside {school}: {visitors}.",
+            ),
+            (Template::DormEntryIncident, ZhCn) => (
+                "紧急：男性未经批准进入女生宿舍",
+                "{time}，{name}未经批准进入女生宿舍{dorm}。请立即处理。",
+            ),
+            (Template::DormEntryIncident, En) => (
+                "Urgent: a man entered a girls' dormitory without approval",
+                "At {time} {name} entered the girls' dormitory {dorm} without approval. Please act at once.",
+            ),
+            (Template::DormAbsent, ZhCn) => (
+                "紧急：住校生夜间未归",
+                "{date}晚{dorm}点名，{student}不在宿舍，且没有获批的请假。请立即联系学校。",
+            ),
+            (Template::DormAbsent, En) => (
+                "Urgent: a boarder is missing at night",
+                "At the {date} night roll call of {dorm}, {student} was absent without approved leave. Contact the school at once.",
             ),
             (Template::VettingExpiring, ZhCn) => (
                 "入职查询即将到期",

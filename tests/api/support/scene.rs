@@ -206,6 +206,15 @@ pub async fn objects_of(
         .await
         .expect(201);
     ids.insert("watch", id_of(&watch));
+    let dorm = app
+        .post(
+            &format!("/api/v1/schools/{}/dorms", p.id),
+            &p.admin.token,
+            json!({"name": "Lotus House", "kind": "girls"}),
+        )
+        .await
+        .expect(201);
+    ids.insert("dorm", id_of(&dorm));
     let reports = app
         .get("/api/v1/reports", &report_holder.token)
         .await

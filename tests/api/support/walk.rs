@@ -223,6 +223,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("cases", "id") => "case",
         ("admin", "id") => "outbox",
         ("classes", "id") => "class",
+        ("dorms", "id") => "dorm",
         ("handovers", "id") => "handover",
         ("leave-requests", "id") => "leave",
         ("me", "id") => "notification",
@@ -278,6 +279,7 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "user",
         "visit",
         "watch",
+        "dorm",
     ]
     .into_iter()
     .enumerate()
@@ -448,6 +450,20 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     for op in ["list_watch_list", "add_watch_entry", "lift_watch_entry"] {
         m.insert(op, &["district_admin", "bureau_officer", "school_admin"]);
     }
+    // Dormitories: the admins open them and assign residents and staff; a
+    // man's entry is recorded by the school admin and the dormitory's staff
+    // (approved) or by a guard or teacher who saw it (an incident).
+    for op in ["create_dorm", "add_dorm_residents", "add_dorm_staff"] {
+        m.insert(op, ADMINS);
+    }
+    m.insert(
+        "record_dorm_entry",
+        &["school_admin", "teacher", "guard", "dorm_manager"],
+    );
+    m.insert(
+        "take_dorm_roll_call",
+        &["school_admin", "teacher", "dorm_manager"],
+    );
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m
