@@ -367,6 +367,14 @@ async fn a_vetting_barred_former_guard_is_refused(app: TestApp) {
     )
     .await
     .expect_problem(403, "visitor_on_watch_list");
+    // Nor may a walk-in name the barred guard as host.
+    app.post(
+        "/api/v1/gate/check-in",
+        &guard2.token,
+        walk_in(&w.x.id, &w.x.guard.user_id, "Chen Yi", "13500000000"),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
     // The school sees the bar, but only the bureau lifts it.
     let list = app
         .get(

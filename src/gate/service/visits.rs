@@ -269,13 +269,16 @@ fn walk_in(
     let visitor = b.visitor.ok_or_else(|| missing("visitor"))?;
     let purpose = b.purpose.ok_or_else(|| missing("purpose"))?;
     let host = b.host_user_id.ok_or_else(|| missing("host_user_id"))?;
-    if !repo::is_school_staff(conn, school, host.as_str())? {
+    let now = as_stored(now_utc);
+    // The host is cleared staff of the school, as a pre-registering host is.
+    if !repo::is_school_staff(conn, school, host.as_str())?
+        || !crate::auth::extract::may_reach_pupils(conn, host.as_str(), now)?
+    {
         return Err(ApiError::invalid(
             "host_user_id",
-            "the host must work at this school",
+            "the host must be staff of this school whose vetting is complete",
         ));
     }
-    let now = as_stored(now_utc);
     let draft = Draft {
         school_id: school.to_string(),
         host: host.into_string(),
