@@ -66,6 +66,7 @@ where
                 .configure(crate::pickup::routes)
                 .configure(crate::leave::routes)
                 .configure(crate::gate::routes)
+                .configure(crate::dorms::routes)
                 .configure(crate::attendance::routes)
                 .configure(crate::concerns::routes)
                 .configure(crate::cases::routes)

@@ -38,6 +38,8 @@ pub struct Settings {
     pub notice_escalate_hours: i64,
     /// Delivery attempts before an outbox row is dead.
     pub outbox_max_attempts: i32,
+    /// Visit logs older than this many days are purged, unless a case refers to them.
+    pub visit_retention_days: i64,
     pub leave: LeavePolicy,
     pub tipline: TiplineSettings,
     pub vetting: VettingSettings,
@@ -265,6 +267,7 @@ impl Settings {
             push_webhook_secret,
             notice_escalate_hours: number("SAFECAMPUS_NOTICE_ESCALATE_HOURS", 24, 1, 24 * 14)?,
             outbox_max_attempts: number("SAFECAMPUS_OUTBOX_MAX_ATTEMPTS", 8, 1, 50)? as i32,
+            visit_retention_days: number("SAFECAMPUS_VISIT_RETENTION_DAYS", 180, 1, 3650)?,
             vetting: VettingSettings {
                 valid_months: number("SAFECAMPUS_VETTING_VALID_MONTHS", 12, 1, 60)? as u32,
                 grace_days: number("SAFECAMPUS_VETTING_GRACE_DAYS", 30, 0, 365)?,

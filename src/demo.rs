@@ -75,6 +75,7 @@ fn user_row(
         email: None,
         language: "zh-CN".to_string(),
         disabled: false,
+        sex: None,
     }
 }
 
@@ -184,6 +185,7 @@ impl Seeder<'_> {
             grade,
             handover_required: kind.handover_required_by_default(grade),
             user_id: account.map(str::to_string),
+            sex: None,
         };
         repo::insert_student(self.conn, &row, self.now)?;
         Ok(row.id)

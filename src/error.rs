@@ -35,6 +35,8 @@ crate::text_enum!(
         ContentTooLarge = "content_too_large",
         DatabaseUnavailable = "database_unavailable",
         DeliveryNotDead = "delivery_not_dead",
+        DormResidentSex = "dorm_resident_sex",
+        DormStaffSex = "dorm_staff_sex",
         ForbiddenRole = "forbidden_role",
         GuardianRequired = "guardian_required",
         HandoverDisputed = "handover_disputed",
@@ -99,6 +101,11 @@ crate::text_enum!(
         UnsupportedMediaType = "unsupported_media_type",
         UsernameTaken = "username_taken",
         VettingRequired = "vetting_required",
+        VisitCodeUsed = "visit_code_used",
+        VisitNotOnSite = "visit_not_on_site",
+        VisitNotPending = "visit_not_pending",
+        VisitOutsideWindow = "visit_outside_window",
+        VisitorOnWatchList = "visitor_on_watch_list",
         WeakPassword = "weak_password",
     }
 );

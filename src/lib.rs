@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod dates;
 pub mod db;
 pub mod demo;
+pub mod dorms;
 pub mod error;
 pub mod gate;
 pub mod http;

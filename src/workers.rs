@@ -31,6 +31,10 @@ fn late_pickup(state: &AppState) -> AppResult<()> {
     crate::pickup::run_late_pickup_worker(state).map(|_| ())
 }
 
+fn gate_timers(state: &AppState) -> AppResult<()> {
+    crate::gate::run_gate_worker(state).map(|_| ())
+}
+
 fn case_timers(state: &AppState) -> AppResult<()> {
     crate::cases::run_timer_worker(state).map(|_| ())
 }
@@ -42,6 +46,7 @@ const JOBS: &[(&str, Job)] = &[
     ("late pickup", late_pickup),
     ("vetting reminders", vetting_reminders),
     ("case timers", case_timers),
+    ("gate timers", gate_timers),
     ("notification delivery", crate::notify::run_workers),
 ];
 

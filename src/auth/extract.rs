@@ -257,3 +257,29 @@ role_guard!(
     /// reads chronologies across its district.
     SafeguardingLead: SchoolAdmin | Counselor | BureauOfficer
 );
+role_guard!(
+    /// Hosts a visitor: anyone who works at a school.
+    VisitHost: SchoolAdmin | Teacher | Guard | Counselor | LegalVp | DormManager
+);
+role_guard!(
+    /// Keeps the gate: checks visitors in and out.
+    Guard: Guard
+);
+role_guard!(
+    /// Reads a school's visitor log: the guard and the school admin.
+    VisitLogReader: SchoolAdmin | Guard
+);
+role_guard!(
+    /// Keeps the watch list: the school admin their school's, the bureau and
+    /// the district admin every school's of the district.
+    WatchKeeper: SchoolAdmin | DistrictAdmin | BureauOfficer
+);
+role_guard!(
+    /// Records a man entering a girls' dormitory: the school admin and the
+    /// dormitory's staff (who approve it), a guard or a teacher who saw it.
+    DormRecorder: SchoolAdmin | DormManager | Guard | Teacher
+);
+role_guard!(
+    /// Takes a dormitory's nightly roll call: the school admin or its staff.
+    DormKeeper: SchoolAdmin | DormManager | Teacher
+);

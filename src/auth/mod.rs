@@ -7,8 +7,6 @@ mod repo;
 pub mod role;
 
 pub use extract::{
-    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, ConcernRaiser,
-    DistrictAdmin, GateStaff, Parent, RecordReader, RecordStaff, SafeguardingLead, SignedIn, Staff,
-    TiplineKeyHolder, VettingReader,
+    Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, ConcernRaiser, DistrictAdmin, DormKeeper, DormRecorder, GateStaff, Guard, Parent, RecordReader, RecordStaff, SafeguardingLead, SignedIn, Staff, TiplineKeyHolder, VettingReader, VisitHost, VisitLogReader, WatchKeeper,
 };
 pub use role::Role;

@@ -20,6 +20,74 @@ diesel::table! {
         timezone -> Text,
         dismissal_time -> Text,
         created_at -> Timestamp,
+        closing_time -> Text,
+    }
+}
+
+diesel::table! {
+    dorms (id) {
+        id -> Text,
+        school_id -> Text,
+        name -> Text,
+        kind -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dorm_residents (dorm_id, student_id) {
+        dorm_id -> Text,
+        student_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dorm_staff (dorm_id, user_id) {
+        dorm_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dorm_entries (id) {
+        id -> Text,
+        dorm_id -> Text,
+        name -> Text,
+        user_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
+        incident -> Bool,
+        entered_at -> Timestamp,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    dorm_roll_calls (id) {
+        id -> Text,
+        dorm_id -> Text,
+        local_date -> Text,
+        taken_by -> Text,
+        taken_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dorm_absences (roll_call_id, student_id) {
+        roll_call_id -> Text,
+        student_id -> Text,
+        excused_by_leave -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    gate_closing_alerts (school_id, local_date) {
+        school_id -> Text,
+        local_date -> Text,
+        sent_at -> Timestamp,
     }
 }
 
@@ -38,6 +106,7 @@ diesel::table! {
         disabled -> Bool,
         tokens_valid_after -> Timestamp,
         created_at -> Timestamp,
+        sex -> Nullable<Text>,
     }
 }
 
@@ -63,6 +132,7 @@ diesel::table! {
         handover_required -> Bool,
         user_id -> Nullable<Text>,
         created_at -> Timestamp,
+        sex -> Nullable<Text>,
     }
 }
 
@@ -658,6 +728,42 @@ diesel::table! {
         id_hmac -> Nullable<Text>,
         reason -> Text,
         created_at -> Timestamp,
+        phone -> Nullable<Text>,
+        plate -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+        lift_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    visits (id) {
+        id -> Text,
+        school_id -> Text,
+        host_user_id -> Text,
+        visitor_name -> Text,
+        visitor_phone -> Text,
+        id_last4 -> Nullable<Text>,
+        id_hmac -> Nullable<Text>,
+        purpose -> Text,
+        vehicle_plate -> Nullable<Text>,
+        window_from -> Timestamp,
+        window_until -> Timestamp,
+        code_hash -> Nullable<Text>,
+        walk_in -> Bool,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        checked_in_at -> Nullable<Timestamp>,
+        checked_in_by -> Nullable<Text>,
+        checked_out_at -> Nullable<Timestamp>,
+        checked_out_by -> Nullable<Text>,
+        overstay_alerted_at -> Nullable<Timestamp>,
+        case_id -> Nullable<Text>,
     }
 }
 
@@ -810,6 +916,14 @@ diesel::joinable!(case_police_reports -> cases (case_id));
 diesel::joinable!(case_support -> cases (case_id));
 diesel::joinable!(case_measures -> cases (case_id));
 diesel::joinable!(case_alerts -> cases (case_id));
+diesel::joinable!(visits -> schools (school_id));
+diesel::joinable!(dorms -> schools (school_id));
+diesel::joinable!(dorm_residents -> dorms (dorm_id));
+diesel::joinable!(dorm_residents -> students (student_id));
+diesel::joinable!(dorm_staff -> dorms (dorm_id));
+diesel::joinable!(dorm_staff -> users (user_id));
+diesel::joinable!(dorm_entries -> dorms (dorm_id));
+diesel::joinable!(dorm_roll_calls -> dorms (dorm_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     districts,
@@ -827,6 +941,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     vetting_trainings,
     vetting_reminders,
     watch_list,
+    visits,
+    gate_closing_alerts,
+    dorms,
+    dorm_residents,
+    dorm_staff,
+    dorm_entries,
+    dorm_roll_calls,
+    dorm_absences,
     schools,
     users,
     classes,

@@ -216,6 +216,15 @@ pub struct Class {
     pub head_teacher_id: Option<String>,
 }
 
+crate::text_enum!(
+    /// A person's sex, kept only where a rule needs it (who may work in or
+    /// live in a girls' dormitory).
+    pub enum Sex {
+        Female = "female",
+        Male = "male",
+    }
+);
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
@@ -228,6 +237,8 @@ pub struct NewUser {
     pub phone: Option<Phone>,
     pub email: Option<Email>,
     pub language: Option<Language>,
+    /// Needed only where a rule asks for it (staff of a girls' dormitory).
+    pub sex: Option<Sex>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -242,6 +253,7 @@ pub struct User {
     pub email: Option<String>,
     pub language: Language,
     pub disabled: bool,
+    pub sex: Option<Sex>,
     /// School staff: their personnel record (see staff vetting).
     pub personnel_id: Option<String>,
     /// School staff: where their vetting stands, and whether they may reach
@@ -262,6 +274,8 @@ pub struct NewStudent {
     pub handover_required: Option<bool>,
     /// The student's own app account, if they have one.
     pub user_id: Option<Id>,
+    /// Needed only where a rule asks for it (a girls' dormitory).
+    pub sex: Option<Sex>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -273,6 +287,7 @@ pub struct Student {
     pub student_no: String,
     pub grade: i32,
     pub handover_required: bool,
+    pub sex: Option<Sex>,
 }
 
 #[derive(Deserialize, ToSchema)]

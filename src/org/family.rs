@@ -27,7 +27,7 @@ fn phone_digits(phone: &str) -> String {
 
 /// Two phone numbers are the same when their digits are, allowing one to
 /// carry a country prefix the other omits.
-fn same_phone(a: &str, b: &str) -> bool {
+pub fn same_phone(a: &str, b: &str) -> bool {
     let (a, b) = (phone_digits(a), phone_digits(b));
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     short.len() >= 7 && long.ends_with(&short)

@@ -1,6 +1,6 @@
 //! Rows of the school structure, as stored.
 
-use super::dto::{Class, School, SchoolKind, Student, User};
+use super::dto::{Class, School, SchoolKind, Sex, Student, User};
 use crate::auth::Role;
 use crate::clock::to_utc;
 use crate::db::schema::{classes, schools, students, users};
@@ -73,6 +73,7 @@ pub struct StudentRow {
     pub grade: i32,
     pub handover_required: bool,
     pub user_id: Option<String>,
+    pub sex: Option<String>,
 }
 
 impl StudentRow {
@@ -85,6 +86,7 @@ impl StudentRow {
             student_no: self.student_no,
             grade: self.grade,
             handover_required: self.handover_required,
+            sex: self.sex.as_deref().and_then(Sex::parse),
         }
     }
 }
@@ -102,6 +104,7 @@ pub struct UserRow {
     pub email: Option<String>,
     pub language: String,
     pub disabled: bool,
+    pub sex: Option<String>,
 }
 
 impl UserRow {
@@ -121,6 +124,7 @@ impl UserRow {
             phone: self.phone,
             email: self.email,
             disabled: self.disabled,
+            sex: self.sex.as_deref().and_then(Sex::parse),
             personnel_id: None,
             vetting: None,
         }

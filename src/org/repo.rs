@@ -202,6 +202,7 @@ pub fn insert_user(
             users::disabled.eq(row.disabled),
             users::tokens_valid_after.eq(now),
             users::created_at.eq(now),
+            users::sex.eq(&row.sex),
         ))
         .execute(conn)
         .map(|_| ())
@@ -223,6 +224,7 @@ pub fn insert_student(
             students::handover_required.eq(row.handover_required),
             students::user_id.eq(&row.user_id),
             students::created_at.eq(now),
+            students::sex.eq(&row.sex),
         ))
         .execute(conn)
         .map(|_| ())

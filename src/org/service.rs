@@ -169,6 +169,7 @@ pub fn create_user(
         email: b.email.map(Email::into_string),
         language: b.language.unwrap_or_default().as_str().to_string(),
         disabled: false,
+        sex: b.sex.map(|s| s.as_str().to_string()),
     };
     repo::insert_user(conn, &row, hash, now).map_err(conflict_on_unique(
         Code::UsernameTaken,
@@ -282,6 +283,7 @@ pub fn create_student(
             .handover_required
             .unwrap_or_else(|| school.kind().handover_required_by_default(grade)),
         user_id: b.user_id.map(Id::into_string),
+        sex: b.sex.map(|s| s.as_str().to_string()),
     };
     repo::insert_student(conn, &row, now).map_err(conflict_on_unique(
         Code::StudentExists,

@@ -1516,6 +1516,7 @@ fn url_fields(
             ]
             .iter()
             .any(|w| lower.contains(w))
+                && !NOT_ADDRESSES.iter().any(|(n, _)| *n == name)
             {
                 out.push(format!("{at}.{name}"));
             }
@@ -1535,6 +1536,12 @@ fn url_fields(
         }
     }
 }
+
+/// Field names that look like addresses but are not, with the reason.
+const NOT_ADDRESSES: &[(&str, &str)] = &[(
+    "host_user_id",
+    "a walk-in visitor's host: a staff account's id (issue 16 names it), never called",
+)];
 
 /// The server calls out only to addresses from its configuration (SMTP,
 /// the push webhook): no request field takes an address. Undeclared fields

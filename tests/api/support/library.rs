@@ -14,6 +14,7 @@ pub use safecampus::crypto::{b64u, hpke, random_bytes, sha256_hex};
 pub use safecampus::db::{AnyConnection, Backend, DatabaseUrl, Db};
 pub use safecampus::demo::bootstrap_admin;
 pub use safecampus::error::{ApiError, AppResult, Code};
+pub use safecampus::gate::run_gate_worker;
 pub use safecampus::http::{IdempotencyKey, Idempotent};
 pub use safecampus::leave::run_overdue_leave_worker;
 pub use safecampus::notify::outbox::{claim as claim_outbox, deliver as deliver_outbox};

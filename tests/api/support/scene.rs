@@ -197,6 +197,34 @@ pub async fn objects_of(
         .await
         .expect(201);
     ids.insert("concern", id_of(&concern));
+    let visit = app
+        .post(
+            "/api/v1/visits",
+            &p.teacher.token,
+            json!({"school_id": p.id, "visitor": {"name": "Visitor Zhang", "phone": "13800000099"},
+                   "purpose": "a meeting", "window": {"from": TEN, "until": NOON}}),
+        )
+        .await
+        .expect(201);
+    ids.insert("visit", id_of(&visit["visit"]));
+    let watch = app
+        .post(
+            &format!("/api/v1/schools/{}/watch-list", p.id),
+            &p.admin.token,
+            json!({"name": "Banned Person", "phone": "13800000098", "note": "loitering"}),
+        )
+        .await
+        .expect(201);
+    ids.insert("watch", id_of(&watch));
+    let dorm = app
+        .post(
+            &format!("/api/v1/schools/{}/dorms", p.id),
+            &p.admin.token,
+            json!({"name": "Lotus House", "kind": "girls"}),
+        )
+        .await
+        .expect(201);
+    ids.insert("dorm", id_of(&dorm));
     let reports = app
         .get("/api/v1/reports", &report_holder.token)
         .await

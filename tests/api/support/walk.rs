@@ -149,6 +149,9 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
         "raise_concern" => json!({"student_ids": [id("student")], "what_happened": "w",
             "where": "gate", "when": "2026-11-29T23:00:00Z"}),
         "triage_concern" => json!({"decision": "monitor", "note": "n"}),
+        "create_visit" => json!({"school_id": id("school"), "visitor": {"name": "Visitor",
+            "phone": "13800000077"}, "purpose": "p", "window": {"from": TEN, "until": NOON}}),
+        "link_visit_case" => json!({"case_id": id("case")}),
         "create_case" => json!({"school_id": id("school"), "student_ids": [id("student")],
             "category": "other_violence", "source": {"kind": "observation"}, "summary": "s",
             "suspect": {"kind": "unknown"}}),
@@ -224,6 +227,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("concerns", "id") => "concern",
         ("admin", "id") => "outbox",
         ("classes", "id") => "class",
+        ("dorms", "id") => "dorm",
         ("handovers", "id") => "handover",
         ("leave-requests", "id") => "leave",
         ("me", "id") => "notification",
@@ -236,6 +240,8 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("schools", "id") => "school",
         ("students", "id") => "student",
         ("users", "id") => "user",
+        ("visits", "id") => "visit",
+        ("watch-list", "id") => "watch",
         _ => panic!(
             "{template}: parameter {param} names an object the BOLA walk does not know; add it"
         ),
@@ -276,6 +282,9 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "student",
         "user",
         "concern",
+        "visit",
+        "watch",
+        "dorm",
     ]
     .into_iter()
     .enumerate()
@@ -287,6 +296,15 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
 pub const STAFF: &[&str] = &[
     "district_admin",
     "bureau_officer",
+    "school_admin",
+    "teacher",
+    "guard",
+    "counselor",
+    "legal_vp",
+    "dorm_manager",
+];
+/// Staff who work at one school.
+pub const SCHOOL_STAFF: &[&str] = &[
     "school_admin",
     "teacher",
     "guard",
@@ -321,15 +339,6 @@ pub const KEY_HOLDERS: &[&str] = &["school_admin", "counselor", "bureau_officer"
 pub const GATE: &[&str] = &["school_admin", "teacher", "guard"];
 /// Who opens and handles cases; which case each sees is the case's handlers.
 pub const CASE_WORKERS: &[&str] = &["school_admin", "teacher", "counselor", "bureau_officer"];
-/// Who raises concerns: every member of a school's staff.
-pub const SCHOOL_STAFF: &[&str] = &[
-    "school_admin",
-    "teacher",
-    "guard",
-    "counselor",
-    "legal_vp",
-    "dorm_manager",
-];
 /// Who triages concerns and reads a pupil's chronology.
 pub const SAFEGUARDING_LEADS: &[&str] = &["school_admin", "counselor", "bureau_officer"];
 
@@ -442,6 +451,34 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     for op in ["triage_concern", "student_chronology"] {
         m.insert(op, SAFEGUARDING_LEADS);
     }
+    // The gate: any school staff hosts a visitor and decides on their own
+    // visit (the school admin on any); the guard checks visitors in and out;
+    // the watch list is the school admin's and the bureau's.
+    for op in ["create_visit", "approve_visit", "refuse_visit"] {
+        m.insert(op, SCHOOL_STAFF);
+    }
+    for op in ["gate_check_in", "check_out_visit"] {
+        m.insert(op, &["guard"]);
+    }
+    m.insert("list_visits", &["school_admin", "guard"]);
+    m.insert("link_visit_case", &["school_admin", "bureau_officer"]);
+    for op in ["list_watch_list", "add_watch_entry", "lift_watch_entry"] {
+        m.insert(op, &["district_admin", "bureau_officer", "school_admin"]);
+    }
+    // Dormitories: the admins open them and assign residents and staff; a
+    // man's entry is recorded by the school admin and the dormitory's staff
+    // (approved) or by a guard or teacher who saw it (an incident).
+    for op in ["create_dorm", "add_dorm_residents", "add_dorm_staff"] {
+        m.insert(op, ADMINS);
+    }
+    m.insert(
+        "record_dorm_entry",
+        &["school_admin", "teacher", "guard", "dorm_manager"],
+    );
+    m.insert(
+        "take_dorm_roll_call",
+        &["school_admin", "teacher", "dorm_manager"],
+    );
     m.insert("take_roll_call", &["school_admin", "teacher"]);
     m.insert("decision", &["school_admin", "teacher"]);
     m

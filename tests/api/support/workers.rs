@@ -78,4 +78,13 @@ impl TestApp {
             .unwrap()
             .unwrap()
     }
+
+    /// One round of the gate's timers (overstay, closing, retention).
+    pub async fn run_gate_timers(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_gate_worker(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
 }

@@ -1,0 +1,3 @@
+//! The dormitories' HTTP surface.
+
+pub mod dorms;
