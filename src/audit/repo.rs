@@ -97,3 +97,20 @@ pub fn relink(conn: &mut AnyConnection, id: &str, prev_hash: &str, hash: &str) -
         .execute(conn)?;
     Ok(())
 }
+
+pub fn insert_change(
+    conn: &mut AnyConnection,
+    event_id: &str,
+    before: &str,
+    after: &str,
+) -> AppResult<()> {
+    use crate::db::schema::record_changes;
+    diesel::insert_into(record_changes::table)
+        .values((
+            record_changes::event_id.eq(event_id),
+            record_changes::before_json.eq(before),
+            record_changes::after_json.eq(after),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

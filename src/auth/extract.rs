@@ -223,6 +223,11 @@ role_guard!(
     VettingReader: BureauOfficer | DistrictAdmin | SchoolAdmin
 );
 role_guard!(
+    /// Reads the staff list: the bureau and the district admin across the
+    /// district, a school admin their own school.
+    StaffReader: BureauOfficer | DistrictAdmin | SchoolAdmin
+);
+role_guard!(
     /// Staff who may hold a tip-line recipient key.
     TiplineKeyHolder: SchoolAdmin | Counselor | BureauOfficer
 );

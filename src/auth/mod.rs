@@ -8,6 +8,7 @@ pub mod role;
 
 pub use extract::{
     Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, DistrictAdmin, GateStaff,
-    Parent, RecordReader, RecordStaff, SignedIn, Staff, TiplineKeyHolder, VettingReader,
+    Parent, RecordReader, RecordStaff, SignedIn, Staff, StaffReader, TiplineKeyHolder,
+    VettingReader,
 };
 pub use role::Role;

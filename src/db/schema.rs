@@ -155,6 +155,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    record_changes (event_id) {
+        event_id -> Text,
+        before_json -> Text,
+        after_json -> Text,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Text,
         seq -> BigInt,
@@ -780,6 +788,7 @@ diesel::joinable!(absences -> students (student_id));
 diesel::joinable!(absences -> roll_calls (roll_call_id));
 diesel::joinable!(concerns -> students (student_id));
 diesel::joinable!(cases -> schools (school_id));
+diesel::joinable!(record_changes -> audit_events (event_id));
 diesel::joinable!(case_students -> cases (case_id));
 diesel::joinable!(case_students -> students (student_id));
 diesel::joinable!(case_handlers -> cases (case_id));
@@ -818,6 +827,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     audit_head,
     audit_events,
+    record_changes,
     tip_recipient_keys,
     tip_mailbox_recipients,
     tip_pow_challenges,

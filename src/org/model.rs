@@ -8,7 +8,7 @@ use crate::i18n::Language;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = schools)]
 pub struct SchoolRow {
     pub id: String,
@@ -40,7 +40,7 @@ impl SchoolRow {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = classes)]
 pub struct ClassRow {
     pub id: String,
@@ -62,7 +62,7 @@ impl ClassRow {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = students)]
 pub struct StudentRow {
     pub id: String,
@@ -89,7 +89,7 @@ impl StudentRow {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,

@@ -871,6 +871,10 @@ const ANY_SIGNED_IN: &[(&str, &str)] = &[
         "scoped: self, own school's staff, own children's guardians",
     ),
     (
+        "patch_user",
+        "scoped: one's own account; admins those they oversee",
+    ),
+    (
         "add_pickup_person",
         "a guardian for their child; staff of the school",
     ),

@@ -1,13 +1,15 @@
 //! Accounts: staff, parents and students, and the caller's own.
 
-use crate::auth::{Admin, Caller, SignedIn};
+use super::tagged;
+use crate::auth::{Admin, Caller, SignedIn, StaffReader};
 use crate::crypto::password::NewPassword;
-use crate::error::{AppResult, Problem};
-use crate::http::{IdempotencyKey, Idempotent, JsonBody};
+use crate::error::{ApiError, AppResult, Problem};
+use crate::http::{IdempotencyKey, Idempotent, IfMatch, JsonBody, Page, PageQuery};
 use crate::org::dto::*;
-use crate::org::service;
+use crate::org::service::Tagged;
+use crate::org::{repo, service};
 use crate::state::State;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 
 /// Create an account.
 ///
@@ -47,26 +49,121 @@ pub(in crate::org) async fn create_user(
         .await
 }
 
-/// One account the caller may see.
+/// The staff of the schools the caller oversees (the bureau and the
+/// district admin: the district's; a school admin: their school's), by
+/// school, role and part of the name or username.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(StaffQuery),
+    responses(
+        (status = 200, body = Page<User>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+pub(in crate::org) async fn list_users(
+    state: State,
+    reader: StaffReader,
+    query: web::Query<StaffQuery>,
+) -> AppResult<web::Json<Page<User>>> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let (limit, cursor) = (page.limit()?, page.cursor()?);
+    let q = match query.q.map(|q| q.trim().to_string()) {
+        Some(q) if q.chars().count() > 100 => {
+            return Err(ApiError::invalid("q", "q must be at most 100 characters"))
+        }
+        Some(q) if !q.is_empty() => Some(q),
+        _ => None,
+    };
+    let filter = repo::StaffFilter {
+        school_id: query.school_id,
+        role: query.role,
+        q,
+    };
+    let (now, months) = (state.now(), state.settings.vetting.valid_months);
+    let caller = reader.0;
+    let rows = state
+        .db
+        .read(move |conn| service::staff(conn, now, months, &caller, filter, limit, cursor))
+        .await?;
+    Ok(web::Json(Page::from_rows(rows, limit, |u| u.id.clone())))
+}
+
+/// One account the caller may see, with the ETag an edit needs.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = User), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = User, headers(("ETag" = String, description = "the record's version, for If-Match"))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/users/{id}")]
 pub(in crate::org) async fn get_user(
     state: State,
     caller: Caller,
     id: web::Path<String>,
-) -> AppResult<web::Json<User>> {
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let (now, months) = (state.now(), state.settings.vetting.valid_months);
     let user = state
         .db
         .read(move |conn| service::user(conn, now, months, &caller, &id))
         .await?;
-    Ok(web::Json(user))
+    Ok(tagged(user))
+}
+
+/// Edit an account: a JSON merge patch of display name, email, phone and
+/// language (`null` removes the email or the phone), under `If-Match`.
+/// Anyone edits their own; admins the accounts they oversee. Audited with
+/// what changed, before and after.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "the ETag of the record as last read")),
+    request_body(content = UserPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, body = User, headers(("ETag" = String, description = "the record's new version"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub(in crate::org) async fn patch_user(
+    state: State,
+    caller: Caller,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<UserPatch>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let (now, months) = (state.now(), state.settings.vetting.valid_months);
+    let db_now = state.now_db();
+    let user = state
+        .db
+        .write(move |conn| {
+            let row =
+                service::patch_user(conn, db_now, &caller, &id, &if_match, body.into_inner())?;
+            let etag = service::user_etag(&row);
+            Ok(Tagged {
+                value: service::user_view(conn, now, months, row)?,
+                etag,
+            })
+        })
+        .await?;
+    Ok(tagged(user))
 }
 
 /// Disable an account: it can no longer log in and every session ends at once.
@@ -111,5 +208,5 @@ pub(in crate::org) async fn me(
         .db
         .read(move |conn| service::user(conn, now, months, &caller, &caller.user_id))
         .await?;
-    Ok(web::Json(user))
+    Ok(web::Json(user.value))
 }

@@ -2,6 +2,10 @@
 //! school, and what is told and audited. Scope first, then the body: a
 //! caller who may not see the school learns nothing of the body's rules.
 
+mod edits;
+
+pub use edits::*;
+
 use super::dto::*;
 use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
 use super::repo;
@@ -211,6 +215,32 @@ pub fn user_view(
     Ok(user)
 }
 
+/// A page of the staff of the schools the caller oversees, with their
+/// vetting (up to `limit + 1` rows: the extra one says there is more).
+pub fn staff(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    months: u32,
+    caller: &Caller,
+    filter: repo::StaffFilter,
+    limit: i64,
+    after: Option<String>,
+) -> AppResult<Vec<User>> {
+    if let Some(school) = &filter.school_id {
+        repo::school(conn, caller, school)?;
+    }
+    if filter.role.is_some_and(|r| !r.is_school_staff()) {
+        return Err(ApiError::invalid(
+            "role",
+            "role must be a school staff role",
+        ));
+    }
+    repo::staff_page(conn, caller, &filter, limit, after)?
+        .into_iter()
+        .map(|row| user_view(conn, now, months, row))
+        .collect()
+}
+
 /// One account the caller may see.
 pub fn user(
     conn: &mut AnyConnection,
@@ -218,9 +248,13 @@ pub fn user(
     months: u32,
     caller: &Caller,
     id: &str,
-) -> AppResult<User> {
+) -> AppResult<Tagged<User>> {
     let row = repo::user(conn, caller, id)?;
-    user_view(conn, now, months, row)
+    let etag = user_etag(&row);
+    Ok(Tagged {
+        value: user_view(conn, now, months, row)?,
+        etag,
+    })
 }
 
 /// Disables an account: it can no longer log in, and every session ends.

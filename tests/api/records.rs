@@ -1,0 +1,445 @@
+//! Records that change (issue 17): merge patches under If-Match, audited
+//! before and after; the end of a guardianship; the staff list.
+
+use crate::support::*;
+use chrono::Duration;
+use serde_json::{json, Value};
+
+async fn patch(app: &TestApp, path: &str, token: &str, etag: Option<&str>, body: Value) -> Resp {
+    let mut headers = vec![("Content-Type", "application/merge-patch+json")];
+    if let Some(tag) = etag {
+        headers.push(("If-Match", tag));
+    }
+    app.send_raw(
+        "PATCH",
+        path,
+        Some(token),
+        Some(&body.to_string()),
+        &headers,
+    )
+    .await
+}
+
+async fn etag(app: &TestApp, path: &str, token: &str) -> String {
+    let r = app.get(path, token).await;
+    r.expect(200);
+    r.header("etag").expect("an ETag").to_string()
+}
+
+async fn a_merge_patch_with_a_stale_etag_is_refused_and_every_change_is_audited(app: TestApp) {
+    let w = app.world().await;
+    let path = format!("/api/v1/students/{}", w.x.student_id);
+    let first = etag(&app, &path, &w.x.admin.token).await;
+    let second_class = app.create_class(&w.x.admin, &w.x.id, 2, None).await;
+    let r = patch(
+        &app,
+        &path,
+        &w.x.admin.token,
+        Some(&first),
+        json!({"name": "李小红", "grade": 2, "class_id": second_class}),
+    )
+    .await;
+    let moved = r.expect(200);
+    assert_eq!(moved["name"], "李小红");
+    assert_eq!(moved["class_id"], second_class.as_str());
+    let fresh = r.header("etag").unwrap().to_string();
+    assert_ne!(fresh, first);
+    assert_eq!(etag(&app, &path, &w.x.teacher.token).await, fresh);
+
+    // A second admin still holding the first read is refused and changes nothing.
+    patch(
+        &app,
+        &path,
+        &w.x.admin.token,
+        Some(&first),
+        json!({"name": "someone else"}),
+    )
+    .await
+    .expect_problem(412, "precondition_failed");
+    // Without If-Match nothing is edited either.
+    patch(
+        &app,
+        &path,
+        &w.x.admin.token,
+        None,
+        json!({"name": "someone else"}),
+    )
+    .await
+    .expect_problem(428, "precondition_required");
+    let now = app.get(&path, &w.x.admin.token).await.expect(200);
+    assert_eq!(now["name"], "李小红");
+    // A name cannot be removed; a class of another school is not a move.
+    patch(
+        &app,
+        &path,
+        &w.x.admin.token,
+        Some(&fresh),
+        json!({"name": null}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    patch(
+        &app,
+        &path,
+        &w.x.admin.token,
+        Some(&fresh),
+        json!({"class_id": w.y.class_id}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    // Another school's admin does not see the pupil; a teacher may not edit.
+    patch(
+        &app,
+        &path,
+        &w.y.admin.token,
+        Some(&fresh),
+        json!({"grade": 3}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    patch(
+        &app,
+        &path,
+        &w.x.teacher.token,
+        Some(&fresh),
+        json!({"grade": 3}),
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+
+    // The audit keeps what changed, before and after, and only that.
+    let changes = app
+        .strings(format!(
+            "SELECT c.before_json || ' -> ' || c.after_json AS s FROM record_changes c \
+             JOIN audit_events e ON e.id = c.event_id \
+             WHERE e.action = 'student.update' AND e.target_id = '{}'",
+            w.x.student_id
+        ))
+        .await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let (before, after) = changes[0].split_once(" -> ").unwrap();
+    let (before, after): (Value, Value) = (
+        serde_json::from_str(before).unwrap(),
+        serde_json::from_str(after).unwrap(),
+    );
+    assert_eq!(before["name"], "pupil-sch-x");
+    assert_eq!(before["grade"], 1);
+    assert_eq!(before["class_id"], w.x.class_id.as_str());
+    assert_eq!(after["name"], "李小红");
+    assert_eq!(after["class_id"], second_class.as_str());
+    assert!(
+        before.get("student_no").is_none(),
+        "unchanged fields are not noted"
+    );
+    let verified = app
+        .get("/api/v1/audit/verify", &w.district_admin.token)
+        .await
+        .expect(200);
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+async fn schools_classes_and_accounts_are_edited_under_their_etags(app: TestApp) {
+    let w = app.world().await;
+    // A parent's phone is corrected by the school admin; email removed.
+    let user = format!("/api/v1/users/{}", w.x.parent.user_id);
+    let tag = etag(&app, &user, &w.x.admin.token).await;
+    let u = patch(
+        &app,
+        &user,
+        &w.x.admin.token,
+        Some(&tag),
+        json!({"phone": "13900001111", "email": null, "language": "en"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(u["phone"], "13900001111");
+    assert_eq!(u["language"], "en");
+    patch(
+        &app,
+        &user,
+        &w.x.admin.token,
+        Some(&tag),
+        json!({"phone": "13900002222"}),
+    )
+    .await
+    .expect_problem(412, "precondition_failed");
+    patch(
+        &app,
+        &user,
+        &w.x.admin.token,
+        Some("*"),
+        json!({"phone": "not a phone"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    // The parent edits their own account, and nobody else's.
+    let own = etag(&app, &user, &w.x.parent.token).await;
+    patch(
+        &app,
+        &user,
+        &w.x.parent.token,
+        Some(&own),
+        json!({"display_name": "王妈妈"}),
+    )
+    .await
+    .expect(200);
+    let other = format!("/api/v1/users/{}", w.y.parent.user_id);
+    patch(
+        &app,
+        &other,
+        &w.x.parent.token,
+        Some("*"),
+        json!({"display_name": "x"}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+
+    // A head teacher is replaced by a vetted teacher of the school only.
+    let class = format!("/api/v1/classes/{}", w.x.class_id);
+    let tag = etag(&app, &class, &w.x.admin.token).await;
+    let new_teacher = app
+        .create_user(&w.x.admin, "teacher", "sch-x.teacher2", None)
+        .await;
+    patch(
+        &app,
+        &class,
+        &w.x.admin.token,
+        Some(&tag),
+        json!({"head_teacher_id": w.y.teacher.user_id}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    let c = patch(
+        &app,
+        &class,
+        &w.x.admin.token,
+        Some(&tag),
+        json!({"head_teacher_id": new_teacher, "name": "Sunflowers"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(c["head_teacher_id"], new_teacher.as_str());
+    assert_eq!(c["name"], "Sunflowers");
+
+    // A school's dismissal time and zone; the school admin edits only their own.
+    let school = format!("/api/v1/schools/{}", w.x.id);
+    let tag = etag(&app, &school, &w.x.admin.token).await;
+    let s = patch(
+        &app,
+        &school,
+        &w.x.admin.token,
+        Some(&tag),
+        json!({"dismissal_time": "17:05", "timezone": "Asia/Urumqi"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(s["dismissal_time"], "17:05");
+    assert_eq!(s["timezone"], "Asia/Urumqi");
+    let y_school = format!("/api/v1/schools/{}", w.y.id);
+    patch(
+        &app,
+        &y_school,
+        &w.x.admin.token,
+        Some("*"),
+        json!({"name": "mine now"}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    let actions = app
+        .strings(
+            "SELECT e.action AS s FROM record_changes c JOIN audit_events e ON e.id = c.event_id \
+             ORDER BY e.seq"
+                .to_string(),
+        )
+        .await;
+    assert_eq!(
+        actions,
+        [
+            "user.update",
+            "user.update",
+            "class.update",
+            "school.update"
+        ]
+    );
+}
+
+async fn the_last_primary_guardian_cannot_be_removed_and_a_removed_guardian_loses_the_pupil_at_once(
+    app: TestApp,
+) {
+    let mut w = app.world().await;
+    let s = w.x.student_id.clone();
+    let father = app
+        .create_user(&w.x.admin, "parent", "sch-x.father", None)
+        .await;
+    app.post(
+        &format!("/api/v1/students/{s}/guardians"),
+        &w.x.admin.token,
+        json!({"user_id": father, "relation": "father", "primary": false}),
+    )
+    .await
+    .expect(201);
+    // The mother names her brother to collect the child, with a pass.
+    let person = app
+        .post(
+            &format!("/api/v1/students/{s}/pickup-persons"),
+            &w.x.parent.token,
+            json!({"name": "Uncle Zhao", "relation": "uncle", "phone": "13800000003",
+                   "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
+        )
+        .await
+        .expect(201);
+    let pass = app
+        .post(
+            &format!("/api/v1/students/{s}/pickup-passes"),
+            &w.x.parent.token,
+            json!({"pickup_person_id": person["id"], "date": "2026-11-30"}),
+        )
+        .await
+        .expect(201);
+
+    let mother = format!("/api/v1/students/{s}/guardians/{}", w.x.parent.user_id);
+    app.send("DELETE", &mother, Some(&w.x.admin.token), None, &[])
+        .await
+        .expect_problem(409, "last_primary_guardian");
+    // Only another guardian of the pupil can take the place.
+    app.send(
+        "DELETE",
+        &format!("{mother}?new_primary_id={}", w.y.parent.user_id),
+        Some(&w.x.admin.token),
+        None,
+        &[],
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    // Not another school's admin, not a teacher.
+    app.send("DELETE", &mother, Some(&w.y.admin.token), None, &[])
+        .await
+        .expect_problem(404, "not_found");
+    app.send("DELETE", &mother, Some(&w.x.teacher.token), None, &[])
+        .await
+        .expect_problem(403, "forbidden_role");
+    app.get(&format!("/api/v1/students/{s}"), &w.x.parent.token)
+        .await
+        .expect(200);
+
+    app.send(
+        "DELETE",
+        &format!("{mother}?new_primary_id={father}"),
+        Some(&w.x.admin.token),
+        None,
+        &[],
+    )
+    .await
+    .expect(204);
+    // The mother's access ends at once; the father is now primary.
+    app.get(&format!("/api/v1/students/{s}"), &w.x.parent.token)
+        .await
+        .expect_problem(404, "not_found");
+    let children = app
+        .get("/api/v1/me/children", &w.x.parent.token)
+        .await
+        .expect(200);
+    assert_eq!(children, json!([]));
+    let father_s = app.login("sch-x.father", PASSWORD).await;
+    let children = app
+        .get("/api/v1/me/children", &father_s.token)
+        .await
+        .expect(200);
+    assert_eq!(children[0]["primary"], true);
+    // Her pass and the person she named no longer release the pupil.
+    app.advance(&mut w, Duration::minutes(8 * 60 + 30)).await;
+    app.post(
+        "/api/v1/handovers",
+        &w.x.guard.token,
+        json!({"student_id": s, "pass_code": pass["code"]}),
+    )
+    .await
+    .expect_problem(403, "pickup_not_authorized");
+    // The father is the last primary guardian now.
+    app.send(
+        "DELETE",
+        &format!("/api/v1/students/{s}/guardians/{father}"),
+        Some(&w.x.admin.token),
+        None,
+        &[],
+    )
+    .await
+    .expect_problem(409, "last_primary_guardian");
+    assert_eq!(
+        app.count("guardianships").await,
+        2,
+        "one guardian each for x's and y's pupil"
+    );
+}
+
+async fn the_staff_list_shows_each_overseer_their_own_schools_staff(app: TestApp) {
+    let w = app.world().await;
+    let officer = app.vetting_officer().await;
+    let names = |page: &Value| -> Vec<String> {
+        let mut v: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let x = app.get("/api/v1/users", &w.x.admin.token).await.expect(200);
+    assert_eq!(names(&x), ["sch-x.admin", "sch-x.guard", "sch-x.teacher"]);
+    assert!(
+        x["items"][0]["vetting"].is_object(),
+        "staff come with their vetting"
+    );
+    let teachers = app
+        .get(
+            &format!("/api/v1/users?school_id={}&role=teacher", w.y.id),
+            &officer.token,
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&teachers), ["sch-y.teacher"]);
+    let found = app
+        .get("/api/v1/users?q=GUARD", &officer.token)
+        .await
+        .expect(200);
+    assert_eq!(names(&found), ["sch-x.guard", "sch-y.guard"]);
+    // A literal %, not a wildcard.
+    let none = app
+        .get("/api/v1/users?q=%25", &officer.token)
+        .await
+        .expect(200);
+    assert_eq!(names(&none), Vec::<String>::new());
+    // Paging walks every staff member once.
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/users?limit=2".to_string();
+    loop {
+        let page = app.get(&url, &w.district_admin.token).await.expect(200);
+        seen.extend(names(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/users?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    // Another school is not the admin's to list; parents are not staff.
+    app.get(
+        &format!("/api/v1/users?school_id={}", w.y.id),
+        &w.x.admin.token,
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.get("/api/v1/users?role=parent", &w.x.admin.token)
+        .await
+        .expect_problem(422, "invalid_field");
+    app.get("/api/v1/users", &w.x.teacher.token)
+        .await
+        .expect_problem(403, "forbidden_role");
+}
+
+on_both_databases!(
+    a_merge_patch_with_a_stale_etag_is_refused_and_every_change_is_audited,
+    schools_classes_and_accounts_are_edited_under_their_etags,
+    the_last_primary_guardian_cannot_be_removed_and_a_removed_guardian_loses_the_pupil_at_once,
+    the_staff_list_shows_each_overseer_their_own_schools_staff,
+);
