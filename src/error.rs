@@ -64,6 +64,7 @@ crate::text_enum!(
         PassAlreadyUsed = "pass_already_used",
         PassNotActive = "pass_not_active",
         PassUsed = "pass_used",
+        PasswordChangeRequired = "password_change_required",
         PickupBlocked = "pickup_blocked",
         PickupBlockNotPending = "pickup_block_not_pending",
         PickupHold = "pickup_hold",

@@ -38,6 +38,16 @@ diesel::table! {
         disabled -> Bool,
         tokens_valid_after -> Timestamp,
         created_at -> Timestamp,
+        password_change_required -> Bool,
+    }
+}
+
+diesel::table! {
+    activation_codes (user_id) {
+        user_id -> Text,
+        code_hash -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
     }
 }
 
@@ -761,6 +771,7 @@ diesel::joinable!(students -> schools (school_id));
 diesel::joinable!(guardianships -> students (student_id));
 diesel::joinable!(guardianships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(activation_codes -> users (user_id));
 diesel::joinable!(login_devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(notifications -> users (user_id));
@@ -828,6 +839,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     audit_events,
     record_changes,
+    activation_codes,
     tip_recipient_keys,
     tip_mailbox_recipients,
     tip_pow_challenges,

@@ -222,7 +222,11 @@ pub struct NewUser {
     pub role: Role,
     pub username: Username,
     pub display_name: Text<100>,
-    pub password: Text<128>,
+    /// Leave out to let the account set its own with an activation code
+    /// (sent by email or SMS when known, otherwise answered once for the
+    /// admin to print). A password given here must be changed at first
+    /// login.
+    pub password: Option<Text<128>>,
     /// Required for school roles; optional for parents.
     pub school_id: Option<Id>,
     pub phone: Option<Phone>,
@@ -247,6 +251,9 @@ pub struct User {
     /// School staff: where their vetting stands, and whether they may reach
     /// pupils now.
     pub vetting: Option<crate::vetting::dto::Vetting>,
+    /// Only in the answer that made an account without a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<crate::account::dto::Activation>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -123,6 +123,7 @@ impl UserRow {
             disabled: self.disabled,
             personnel_id: None,
             vetting: None,
+            activation: None,
         }
     }
 }

@@ -185,6 +185,7 @@ pub fn insert_user(
     conn: &mut AnyConnection,
     row: &UserRow,
     password_hash: &str,
+    password_change_required: bool,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
     diesel::insert_into(users::table)
@@ -199,6 +200,7 @@ pub fn insert_user(
             users::email.eq(&row.email),
             users::language.eq(&row.language),
             users::password_hash.eq(password_hash),
+            users::password_change_required.eq(password_change_required),
             users::disabled.eq(row.disabled),
             users::tokens_valid_after.eq(now),
             users::created_at.eq(now),

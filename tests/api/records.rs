@@ -437,7 +437,149 @@ async fn the_staff_list_shows_each_overseer_their_own_schools_staff(app: TestApp
         .expect_problem(403, "forbidden_role");
 }
 
+async fn activation_works_once_and_an_admin_set_password_is_changed_before_anything_else(
+    app: TestApp,
+) {
+    let mut w = app.world().await;
+    let admin = &w.x.admin;
+    // No password: a code for the admin to print, shown once.
+    let made = app
+        .post(
+            "/api/v1/users",
+            &admin.token,
+            json!({"role": "parent", "username": "parent.new", "display_name": "New Parent"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(made["activation"]["sent"], false);
+    let code = made["activation"]["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 19);
+    let stored = app
+        .strings(format!(
+            "SELECT code_hash AS s FROM activation_codes WHERE user_id = '{}'",
+            made["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0].contains(&code.replace('-', "")),
+        "only a hash is kept"
+    );
+    // Nothing logs in before activation, not even an empty password.
+    for password in ["", "anything-at-all-1"] {
+        let r = app
+            .post_anon(
+                "/api/v1/auth/login",
+                json!({"username": "parent.new", "password": password}),
+            )
+            .await;
+        assert!(r.status == 401 || r.status == 422, "{}", r.text);
+    }
+    let activate = |code: String| {
+        app.post_anon(
+            "/api/v1/auth/activate",
+            json!({"username": "parent.new", "code": code, "new_password": "my own secret 42"}),
+        )
+    };
+    activate("0000-0000-0000-0000".into())
+        .await
+        .expect_problem(401, "invalid_credentials");
+    // As typed from the slip: lower case, no dashes.
+    activate(code.to_lowercase().replace('-', ""))
+        .await
+        .expect(204);
+    let pair = app
+        .post_anon(
+            "/api/v1/auth/login",
+            json!({"username": "parent.new", "password": "my own secret 42"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(pair["password_change_required"], false);
+    // Once only.
+    activate(code.clone())
+        .await
+        .expect_problem(401, "invalid_credentials");
+
+    // With a phone, the code goes to the phone, not to the admin.
+    let sent = app
+        .post(
+            "/api/v1/users",
+            &admin.token,
+            json!({"role": "parent", "username": "parent.phone", "display_name": "P",
+                   "phone": "13900003333"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(sent["activation"]["sent"], true);
+    assert!(sent["activation"]["code"].is_null());
+    assert_eq!(
+        app.notes(sent["id"].as_str().unwrap(), "account.activation")
+            .await,
+        1
+    );
+
+    // A code not used within 7 days is dead.
+    let late = app
+        .post(
+            "/api/v1/users",
+            &admin.token,
+            json!({"role": "parent", "username": "parent.late", "display_name": "L"}),
+        )
+        .await
+        .expect(201);
+    app.advance(&mut w, Duration::days(7) + Duration::minutes(1))
+        .await;
+    app.post_anon(
+        "/api/v1/auth/activate",
+        json!({"username": "parent.late", "code": late["activation"]["code"],
+               "new_password": "my own secret 42"}),
+    )
+    .await
+    .expect_problem(401, "invalid_credentials");
+
+    // A password an admin chose must be changed before anything else.
+    let admin = &w.x.admin;
+    let teacher = app
+        .post(
+            "/api/v1/users",
+            &admin.token,
+            json!({"role": "teacher", "username": "teacher.set", "display_name": "T",
+                   "password": PASSWORD}),
+        )
+        .await
+        .expect(201);
+    assert!(teacher.get("activation").is_none());
+    app.clear(admin, teacher["personnel_id"].as_str().unwrap())
+        .await;
+    let first = app
+        .post_anon(
+            "/api/v1/auth/login",
+            json!({"username": "teacher.set", "password": PASSWORD}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(first["password_change_required"], true);
+    let token = first["access_token"].as_str().unwrap();
+    app.get(&format!("/api/v1/schools/{}", w.x.id), token)
+        .await
+        .expect_problem(403, "password_change_required");
+    app.get("/api/v1/me", token).await.expect(200);
+    app.post(
+        "/api/v1/me/password",
+        token,
+        json!({"current_password": PASSWORD, "new_password": "only the teacher knows"}),
+    )
+    .await
+    .expect(204);
+    let s = app.login("teacher.set", "only the teacher knows").await;
+    app.get(&format!("/api/v1/schools/{}", w.x.id), &s.token)
+        .await
+        .expect(200);
+}
+
 on_both_databases!(
+    activation_works_once_and_an_admin_set_password_is_changed_before_anything_else,
     a_merge_patch_with_a_stale_etag_is_refused_and_every_change_is_audited,
     schools_classes_and_accounts_are_edited_under_their_etags,
     the_last_primary_guardian_cannot_be_removed_and_a_removed_guardian_loses_the_pupil_at_once,

@@ -923,6 +923,7 @@ const ANONYMOUS: &[(&str, &str)] = &[
     ("login", "signs in"),
     ("refresh", "the refresh token is the credential"),
     ("logout", "the refresh token is the credential"),
+    ("activate", "the one-time activation code is the credential"),
     ("get_mailbox", "public keys for reporters"),
     ("challenge", "anonymous tip line, proof of work"),
     ("submit_report", "anonymous tip line"),

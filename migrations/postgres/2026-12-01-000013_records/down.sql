@@ -1,1 +1,3 @@
+DROP TABLE activation_codes;
+ALTER TABLE users DROP COLUMN password_change_required;
 DROP TABLE record_changes;

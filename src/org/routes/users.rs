@@ -14,7 +14,11 @@ use actix_web::{get, patch, post, web, HttpResponse};
 /// Create an account.
 ///
 /// A district admin creates any role in the district; a school admin
-/// creates staff, parents and students of their school.
+/// creates staff, parents and students of their school. Without a
+/// password the account gets a one-time activation code (valid 7 days):
+/// sent by email or SMS when the account has one, otherwise in this answer
+/// (`activation.code`, shown once) for the admin to print. A password given
+/// here must be changed at first login.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -36,16 +40,18 @@ pub(in crate::org) async fn create_user(
     let b = body.into_inner()?;
     let caller = admin.0;
     service::may_create(&caller, b.role)?;
-    let password = NewPassword::parse(
-        "password",
-        b.password.clone().into_string(),
-        b.username.as_str(),
-    )?;
-    let hash = state.passwords.hash(password.into_string()).await?;
+    let hash = match &b.password {
+        Some(p) => {
+            let password =
+                NewPassword::parse("password", p.clone().into_string(), b.username.as_str())?;
+            Some(state.passwords.hash(password.into_string()).await?)
+        }
+        None => None,
+    };
     let now = state.now_db();
     let months = state.settings.vetting.valid_months;
     Idempotent::new(&state.db, now, caller.idempotency_scope(), key, digest)
-        .run(move |conn| service::create_user(conn, now, &caller, b, &hash, months))
+        .run(move |conn| service::create_user(conn, now, &caller, b, hash.as_deref(), months))
         .await
 }
 

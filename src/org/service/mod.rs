@@ -127,13 +127,15 @@ pub fn may_create(caller: &Caller, role: Role) -> AppResult<()> {
     Ok(())
 }
 
-/// Creates an account whose password `hash` the caller has already made.
+/// Creates an account whose password `hash` the caller has already made
+/// (then it must be changed at first login), or, without one, with an
+/// activation code.
 pub fn create_user(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     caller: &Caller,
     b: NewUser,
-    hash: &str,
+    hash: Option<&str>,
     months: u32,
 ) -> AppResult<User> {
     let wanted_school = b.school_id.map(Id::into_string);
@@ -174,11 +176,10 @@ pub fn create_user(
         language: b.language.unwrap_or_default().as_str().to_string(),
         disabled: false,
     };
-    repo::insert_user(conn, &row, hash, now).map_err(conflict_on_unique(
-        Code::UsernameTaken,
-        "username",
-        "this username is taken",
-    ))?;
+    let change_required = hash.is_some();
+    repo::insert_user(conn, &row, hash.unwrap_or(""), change_required, now).map_err(
+        conflict_on_unique(Code::UsernameTaken, "username", "this username is taken"),
+    )?;
     if let (Some(school), true) = (&row.school_id, b.role.is_vetted()) {
         vetting::enrol_account(
             conn,
@@ -196,7 +197,36 @@ pub fn create_user(
         AuditEvent::by(caller, "user.create", "user", Some(&row.id))
             .in_school(row.school_id.as_deref()),
     )?;
-    user_view(conn, to_utc(now), months, row)
+    let activation = match hash {
+        Some(_) => None,
+        None => Some(activation(conn, now, &row)?),
+    };
+    let mut user = user_view(conn, to_utc(now), months, row)?;
+    user.activation = activation;
+    Ok(user)
+}
+
+/// Issues a new account's activation code and sends it to the account's
+/// own email or phone; with neither, the code is answered for the admin to
+/// print.
+pub fn activation(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    row: &UserRow,
+) -> AppResult<account::dto::Activation> {
+    let mut activation = account::activation::issue(conn, now, &row.id)?;
+    if row.email.is_some() || row.phone.is_some() {
+        notify::send(
+            conn,
+            now,
+            std::slice::from_ref(&row.id),
+            Template::AccountActivation,
+            serde_json::json!({"username": row.username, "code": activation.code.take()}),
+            Category::Account,
+        )?;
+        activation.sent = true;
+    }
+    Ok(activation)
 }
 
 /// An account as the API shows it, with its personnel record and vetting.
