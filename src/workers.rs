@@ -31,6 +31,10 @@ fn late_pickup(state: &AppState) -> AppResult<()> {
     crate::pickup::run_late_pickup_worker(state).map(|_| ())
 }
 
+fn staff_departures(state: &AppState) -> AppResult<()> {
+    crate::org::run_departures_worker(state).map(|_| ())
+}
+
 fn case_timers(state: &AppState) -> AppResult<()> {
     crate::cases::run_timer_worker(state).map(|_| ())
 }
@@ -41,6 +45,7 @@ const JOBS: &[(&str, Job)] = &[
     ("housekeeping", housekeeping),
     ("late pickup", late_pickup),
     ("vetting reminders", vetting_reminders),
+    ("staff departures", staff_departures),
     ("case timers", case_timers),
     ("notification delivery", crate::notify::run_workers),
 ];

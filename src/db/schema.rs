@@ -43,6 +43,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_departures (user_id) {
+        user_id -> Text,
+        school_id -> Text,
+        effective_on -> Text,
+        effective_at -> Timestamp,
+        requested_by -> Text,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     activation_codes (user_id) {
         user_id -> Text,
         code_hash -> Text,
@@ -772,6 +784,7 @@ diesel::joinable!(guardianships -> students (student_id));
 diesel::joinable!(guardianships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(activation_codes -> users (user_id));
+diesel::joinable!(staff_departures -> schools (school_id));
 diesel::joinable!(login_devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(notifications -> users (user_id));
@@ -840,6 +853,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     record_changes,
     activation_codes,
+    staff_departures,
     tip_recipient_keys,
     tip_mailbox_recipients,
     tip_pow_challenges,

@@ -402,3 +402,23 @@ pub struct StaffQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
+
+/// `POST /users/{id}/offboard`: the day a staff member leaves.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeparture {
+    /// Today or later, at the school.
+    #[schema(value_type = String, format = Date)]
+    pub effective_on: crate::dates::LocalDate,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Departure {
+    pub user_id: String,
+    #[schema(value_type = String, format = Date)]
+    pub effective_on: crate::dates::LocalDate,
+    /// When it was carried out; null while the day has not come.
+    pub done_at: Option<DateTime<Utc>>,
+    /// The classes left without a head teacher, when carried out now.
+    pub released_classes: Vec<String>,
+}

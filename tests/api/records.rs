@@ -578,7 +578,376 @@ async fn activation_works_once_and_an_admin_set_password_is_changed_before_anyth
         .expect(200);
 }
 
+async fn an_offboarded_teacher_is_signed_out_on_the_day_and_the_principal_learns_what_needs_a_new_owner(
+    app: TestApp,
+) {
+    let mut w = app.world().await;
+    let teacher = w.x.teacher.user_id.clone();
+    let offboard = format!("/api/v1/users/{teacher}/offboard");
+    // Monday 30 November at the school: the teacher leaves on Tuesday.
+    app.post(
+        &offboard,
+        &w.x.admin.token,
+        json!({"effective_on": "2026-11-29"}),
+    )
+    .await
+    .expect_problem(422, "invalid_field");
+    app.post(
+        &offboard,
+        &w.y.admin.token,
+        json!({"effective_on": "2026-12-01"}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    app.post(
+        &offboard,
+        &w.x.guard.token,
+        json!({"effective_on": "2026-12-01"}),
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    let planned = app
+        .post(
+            &offboard,
+            &w.x.admin.token,
+            json!({"effective_on": "2026-12-01"}),
+        )
+        .await
+        .expect(200);
+    assert!(planned["done_at"].is_null());
+    // Until the day, nothing changes.
+    assert_eq!(app.run_departures().await, 0);
+    let class = format!("/api/v1/classes/{}", w.x.class_id);
+    app.get(&class, &w.x.teacher.token).await.expect(200);
+    // Tuesday, five past midnight at the school.
+    app.advance(&mut w, Duration::minutes(16 * 60 + 5)).await;
+    let token = w.x.teacher.token.clone();
+    app.get(&class, &token).await.expect(200);
+    assert_eq!(app.run_departures().await, 1);
+    app.get(&class, &token)
+        .await
+        .expect_problem(401, "unauthorized");
+    app.post_anon(
+        "/api/v1/auth/login",
+        json!({"username": "sch-x.teacher", "password": PASSWORD}),
+    )
+    .await
+    .expect_problem(401, "invalid_credentials");
+    let c = app.get(&class, &w.x.admin.token).await.expect(200);
+    assert!(c["head_teacher_id"].is_null());
+    assert_eq!(app.notes(&w.x.admin.user_id, "org.staff_departed").await, 1);
+    let told = app
+        .strings(format!(
+            "SELECT data AS s FROM notifications WHERE user_id = '{}' AND template = 'org.staff_departed'",
+            w.x.admin.user_id
+        ))
+        .await;
+    assert!(told[0].contains("Class 1"), "{told:?}");
+    // Once only.
+    assert_eq!(app.run_departures().await, 0);
+}
+
+const HEAD: &str = "student_no,name,grade,class,sex,guardian1_name,guardian1_phone,guardian1_relation,guardian1_primary,guardian2_name,guardian2_phone,guardian2_relation,guardian2_primary\n";
+
+/// A school's roster: `n` pupils in 12 classes, every second one with two
+/// guardians (so 2,000 pupils have 3,000 guardians).
+fn roster(n: usize) -> String {
+    let mut s = HEAD.to_string();
+    for i in 0..n {
+        let grade = i % 6 + 1;
+        let second = if i % 2 == 0 {
+            format!("家长{i}乙,1380{i:07},父亲,N")
+        } else {
+            ",,,".to_string()
+        };
+        s.push_str(&format!(
+            "T{i:05},学生{i},{grade},{grade}年级{}班,{},家长{i}甲,1390{i:07},母亲,Y,{second}\n",
+            i % 4 + 1,
+            if i % 3 == 0 { "女" } else { "男" }
+        ));
+    }
+    s
+}
+
+async fn upload(app: &TestApp, path: &str, token: &str, ctype: &str, body: Vec<u8>) -> Resp {
+    let mut res = app
+        .client
+        .post(app.url(path))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", ctype))
+        .send_body(body)
+        .await
+        .expect("request sent");
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let bytes = res.body().limit(1 << 24).await.expect("response body");
+    Resp {
+        status: res.status().as_u16(),
+        headers,
+        text: String::from_utf8_lossy(&bytes).to_string(),
+    }
+}
+
+fn gb18030(text: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(text).0.into_owned()
+}
+
+async fn a_gb18030_roster_of_2000_pupils_imports_once_and_a_second_import_changes_nothing(
+    app: TestApp,
+) {
+    let w = app.world().await;
+    let path = format!("/api/v1/schools/{}/roster-imports", w.x.id);
+    let file = gb18030(&roster(2000));
+    assert!(
+        std::str::from_utf8(&file).is_err(),
+        "the file is GB18030, not UTF-8"
+    );
+    let pupils_before = app.count("students").await;
+    let users_before = app.count("users").await;
+
+    let dry = upload(
+        &app,
+        &format!("{path}?dry_run=true"),
+        &w.x.admin.token,
+        "text/csv",
+        file.clone(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(dry["errors"], json!([]));
+    assert_eq!(
+        (dry["created"].as_u64(), dry["parents_created"].as_u64()),
+        (Some(2000), Some(3000))
+    );
+    assert_eq!(
+        app.count("students").await,
+        pupils_before,
+        "a dry run writes nothing"
+    );
+    assert_eq!(app.count("users").await, users_before);
+
+    let first = upload(&app, &path, &w.x.admin.token, "text/csv", file.clone())
+        .await
+        .expect(200);
+    assert_eq!(first["rows"], 2000);
+    assert_eq!(first["created"], 2000);
+    assert_eq!(first["classes_created"], 12);
+    assert_eq!(first["parents_created"], 3000);
+    assert_eq!(first["guardians_linked"], 3000);
+    assert_eq!(app.count("students").await, pupils_before + 2000);
+    assert_eq!(app.count("users").await, users_before + 3000);
+    // Each parent is sent their own activation code; no admin sees it.
+    let sent = app
+        .query_i64(
+            "SELECT COUNT(*) AS n FROM notifications WHERE template = 'account.activation'".into(),
+        )
+        .await;
+    assert_eq!(sent, 3000);
+    assert!(!first.to_string().contains("code"));
+
+    let again = upload(&app, &path, &w.x.admin.token, "text/csv", file)
+        .await
+        .expect(200);
+    for (k, v) in [
+        ("created", 0),
+        ("updated", 0),
+        ("unchanged", 2000),
+        ("classes_created", 0),
+        ("parents_created", 0),
+        ("guardians_linked", 0),
+    ] {
+        assert_eq!(again[k], v, "{k}: {again}");
+    }
+    assert_eq!(app.count("students").await, pupils_before + 2000);
+    assert_eq!(app.count("guardianships").await, 2 + 3000);
+
+    // The export has the same columns, and imported again it changes nothing
+    // (once the world's own parent has a phone, as every guardian in a file has).
+    patch(
+        &app,
+        &format!("/api/v1/users/{}", w.x.parent.user_id),
+        &w.x.admin.token,
+        Some("*"),
+        json!({"phone": "13600000000"}),
+    )
+    .await
+    .expect(200);
+    let export = app
+        .get(
+            &format!("/api/v1/schools/{}/roster.csv", w.x.id),
+            &w.x.admin.token,
+        )
+        .await;
+    export.expect(200);
+    assert_eq!(
+        export.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let lines: Vec<&str> = export.text.lines().collect();
+    assert_eq!(lines.len(), 1 + 2001);
+    assert_eq!(lines[0].trim_start_matches('\u{feff}'), HEAD.trim_end());
+    assert!(lines.contains(
+        &"T00002,学生2,3,3年级3班,,家长2甲,13900000002,母亲,Y,家长2乙,13800000002,父亲,N"
+    ));
+    let back = upload(
+        &app,
+        &path,
+        &w.x.admin.token,
+        "text/csv",
+        export.text.into_bytes(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(back["created"], 0);
+    assert_eq!(back["updated"], 0);
+    assert_eq!(back["unchanged"], 2001);
+
+    // A pupil who moved class is updated, and only that pupil.
+    let moved = roster(2000).replace("T00007,学生7,2,2年级4班", "T00007,学生7,2,2年级1班");
+    let r = upload(
+        &app,
+        &path,
+        &w.x.admin.token,
+        "text/csv",
+        moved.into_bytes(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        (r["updated"].as_u64(), r["unchanged"].as_u64()),
+        (Some(1), Some(1999))
+    );
+}
+
+async fn a_roster_with_one_bad_row_imports_nothing_and_names_the_row(app: TestApp) {
+    let w = app.world().await;
+    let path = format!("/api/v1/schools/{}/roster-imports", w.x.id);
+    let good = roster(3);
+    let pupils_before = app.count("students").await;
+    let users_before = app.count("users").await;
+    for (bad, line, column) in [
+        ("R1,Ragged,1,1年级1班\n", 5, "sex"),
+        (
+            "T00001,Twice,1,1年级1班,,G,13700000001,mother,Y,,,,\n",
+            5,
+            "student_no",
+        ),
+        (
+            "R2,Phone,1,1年级1班,,G,call me,mother,Y,,,,\n",
+            5,
+            "guardian1_phone",
+        ),
+        (
+            "R3,Grade,13,1年级1班,,G,13700000003,mother,Y,,,,\n",
+            5,
+            "grade",
+        ),
+    ] {
+        let file = format!("{good}{bad}");
+        let r = upload(&app, &path, &w.x.admin.token, "text/csv", gb18030(&file)).await;
+        r.expect_problem(422, "invalid_field");
+        assert_eq!(r.json()["field"], column, "{}", r.text);
+        assert!(
+            r.json()["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("line {line}, column {column}")),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(
+        app.count("students").await,
+        pupils_before,
+        "nothing was imported"
+    );
+    assert_eq!(app.count("users").await, users_before);
+    // A dry run lists every problem, by line and column.
+    let all = format!(
+        "{good}R1,Ragged,1\nT00001,Twice,1,1年级1班,,G,13700000001,mother,Y,,,,\nR2,Phone,1,1年级1班,,G,call me,mother,Y,,,,\n"
+    );
+    let dry = upload(
+        &app,
+        &format!("{path}?dry_run=true"),
+        &w.x.admin.token,
+        "text/csv",
+        all.into_bytes(),
+    )
+    .await
+    .expect(200);
+    let at: Vec<(u64, String)> = dry["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (5, "class".to_string()),
+            (6, "student_no".to_string()),
+            (7, "guardian1_phone".to_string())
+        ]
+    );
+    // An unknown column is named.
+    let r = upload(
+        &app,
+        &path,
+        &w.x.admin.token,
+        "text/csv",
+        good.replace("class,sex", "klasse,sex").into_bytes(),
+    )
+    .await;
+    r.expect_problem(422, "invalid_field");
+    assert_eq!(r.json()["field"], "klasse");
+    // Only the school's admin, only CSV.
+    upload(
+        &app,
+        &path,
+        &w.y.admin.token,
+        "text/csv",
+        roster(1).into_bytes(),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    upload(
+        &app,
+        &path,
+        &w.x.teacher.token,
+        "text/csv",
+        roster(1).into_bytes(),
+    )
+    .await
+    .expect_problem(403, "forbidden_role");
+    upload(
+        &app,
+        &path,
+        &w.x.admin.token,
+        "application/json",
+        b"{}".to_vec(),
+    )
+    .await
+    .expect_problem(415, "unsupported_media_type");
+    assert_eq!(app.count("students").await, pupils_before);
+}
+
 on_both_databases!(
+    a_gb18030_roster_of_2000_pupils_imports_once_and_a_second_import_changes_nothing,
+    a_roster_with_one_bad_row_imports_nothing_and_names_the_row,
+    an_offboarded_teacher_is_signed_out_on_the_day_and_the_principal_learns_what_needs_a_new_owner,
     activation_works_once_and_an_admin_set_password_is_changed_before_anything_else,
     a_merge_patch_with_a_stale_etag_is_refused_and_every_change_is_audited,
     schools_classes_and_accounts_are_edited_under_their_etags,

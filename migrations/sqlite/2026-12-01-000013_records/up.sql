@@ -19,3 +19,18 @@ CREATE TABLE activation_codes (
     expires_at TIMESTAMP NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
+
+-- Staff who leave: on `effective_on` (from `effective_at`, its first instant
+-- at the school, as stored) the account's sessions end and it is
+-- disabled, its tip-line mailbox places and head-teacher classes are
+-- released, and the principal is told what needs a new owner (`done_at`).
+CREATE TABLE staff_departures (
+    user_id TEXT PRIMARY KEY NOT NULL REFERENCES users (id),
+    school_id TEXT NOT NULL REFERENCES schools (id),
+    effective_on TEXT NOT NULL,
+    effective_at TIMESTAMP NOT NULL,
+    requested_by TEXT NOT NULL REFERENCES users (id),
+    created_at TIMESTAMP NOT NULL,
+    done_at TIMESTAMP
+);
+CREATE INDEX staff_departures_due ON staff_departures (effective_at) WHERE done_at IS NULL;

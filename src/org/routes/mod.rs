@@ -1,3 +1,4 @@
+pub mod roster;
 pub mod schools;
 pub mod students;
 pub mod users;

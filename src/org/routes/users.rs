@@ -198,6 +198,40 @@ pub(in crate::org) async fn disable_user(
     Ok(web::Json(user))
 }
 
+/// Offboard a staff member who leaves (an admin). On `effective_on` (at
+/// once when it is today) the account's sessions end and it is disabled,
+/// its tip-line mailbox places and its head-teacher classes are released,
+/// and the school's admins are sent the list of what needs a new owner.
+/// Naming another day replaces a plan not yet carried out.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = NewDeparture,
+    responses(
+        (status = 200, body = Departure),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/offboard")]
+pub(in crate::org) async fn offboard_user(
+    state: State,
+    admin: Admin,
+    id: web::Path<String>,
+    body: JsonBody<NewDeparture>,
+) -> AppResult<web::Json<Departure>> {
+    let id = id.into_inner();
+    let now = state.now();
+    let caller = admin.0;
+    let out = state
+        .db
+        .write(move |conn| service::offboard(conn, now, &caller, &id, body.into_inner()))
+        .await?;
+    Ok(web::Json(out))
+}
+
 /// The caller's own account.
 #[utoipa::path(
     tag = "me",

@@ -3,8 +3,10 @@
 //! caller who may not see the school learns nothing of the body's rules.
 
 mod edits;
+mod offboard;
 
 pub use edits::*;
+pub use offboard::{offboard, run_departures_worker};
 
 use super::dto::*;
 use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
