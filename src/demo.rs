@@ -46,7 +46,7 @@ pub fn bootstrap_admin(
             username.as_str(),
             "District administrator",
         );
-        repo::insert_user(conn, &user, &hash, now)?;
+        repo::insert_user(conn, &user, &hash, false, now)?;
         audit::record(
             conn,
             now,
@@ -109,7 +109,7 @@ impl Seeder<'_> {
     ) -> AppResult<String> {
         let mut row = user_row(self.now, &self.district_id, school, role, username, name);
         row.email = Some(format!("{username}@demo.safecampus.invalid"));
-        repo::insert_user(self.conn, &row, self.hash, self.now)?;
+        repo::insert_user(self.conn, &row, self.hash, false, self.now)?;
         self.logins.push((role, username.to_string()));
         if role == Role::BureauOfficer {
             self.officer = Some(row.id.clone());

@@ -35,6 +35,10 @@ fn gate_timers(state: &AppState) -> AppResult<()> {
     crate::gate::run_gate_worker(state).map(|_| ())
 }
 
+fn staff_departures(state: &AppState) -> AppResult<()> {
+    crate::org::run_departures_worker(state).map(|_| ())
+}
+
 fn case_timers(state: &AppState) -> AppResult<()> {
     crate::cases::run_timer_worker(state).map(|_| ())
 }
@@ -45,6 +49,7 @@ const JOBS: &[(&str, Job)] = &[
     ("housekeeping", housekeeping),
     ("late pickup", late_pickup),
     ("vetting reminders", vetting_reminders),
+    ("staff departures", staff_departures),
     ("case timers", case_timers),
     ("gate timers", gate_timers),
     ("notification delivery", crate::notify::run_workers),

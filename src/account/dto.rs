@@ -60,6 +60,27 @@ pub struct PasswordChange {
     pub new_password: Text<128>,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    pub username: Text<64>,
+    /// The one-time code, as printed or sent (case, spaces and dashes do
+    /// not matter).
+    pub code: Text<64>,
+    pub new_password: Text<128>,
+}
+
+/// A new account's activation code: shown here once when it could not be
+/// sent (no email or phone known), for the admin to print and hand over.
+#[derive(Serialize, ToSchema, Clone, Debug)]
+pub struct Activation {
+    /// The code, when it was not sent; never shown again.
+    pub code: Option<String>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Whether it went out by email or SMS to the account's own address.
+    pub sent: bool,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct TokenUser {
     pub id: String,
@@ -78,4 +99,8 @@ pub struct TokenPair {
     /// Seconds until the access token expires.
     pub expires_in: i64,
     pub user: TokenUser,
+    /// An administrator set the password: every route but
+    /// `POST /me/password` (and the few an account needs about itself)
+    /// answers 403 `password_change_required` until it is changed.
+    pub password_change_required: bool,
 }

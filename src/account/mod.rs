@@ -2,6 +2,7 @@
 //! refresh rotation, logout, and changing one's password. Who is calling is
 //! `auth`'s.
 
+pub mod activation;
 pub mod dto;
 mod model;
 pub mod repo;
@@ -14,5 +15,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::sessions::refresh)
         .service(routes::sessions::logout)
         .service(routes::sessions::logout_all)
+        .service(routes::sessions::activate)
         .service(routes::password::change_password);
 }

@@ -13,4 +13,5 @@ pub struct LoginUser {
     pub school_id: Option<String>,
     pub password_hash: String,
     pub disabled: bool,
+    pub password_change_required: bool,
 }

@@ -356,9 +356,13 @@ pub fn credentials(conn: &mut AnyConnection, user_id: &str) -> AppResult<(String
         .first(conn)?)
 }
 
+/// Sets the account's own password (so no change is required any more).
 pub fn set_password_hash(conn: &mut AnyConnection, user_id: &str, hash: &str) -> AppResult<()> {
     diesel::update(users::table.find(user_id))
-        .set(users::password_hash.eq(hash))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_change_required.eq(false),
+        ))
         .execute(conn)?;
     Ok(())
 }

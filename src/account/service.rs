@@ -1,7 +1,10 @@
 //! Account use cases: logging in (throttled per username and client), refresh
 //! rotation, logging out, and changing one's password. Each is audited.
 
-use super::dto::{DeviceToken, LoginRequest, PasswordChange, RefreshRequest, TokenPair, TokenUser};
+use super::dto::{
+    ActivateRequest, DeviceToken, LoginRequest, PasswordChange, RefreshRequest, TokenPair,
+    TokenUser,
+};
 use super::model::LoginUser;
 use super::repo::{self, Rotation};
 use super::throttle::{self, Client, Gate};
@@ -34,6 +37,7 @@ fn token_pair(
         refresh_token,
         token_type: "Bearer",
         expires_in: state.jwt.ttl_secs(),
+        password_change_required: user.password_change_required,
         user: TokenUser {
             id: user.id.clone(),
             role: Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?,
@@ -99,7 +103,11 @@ pub async fn login(
     if let Some(err) = refused(gate) {
         return Err(err);
     }
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    // An account waiting for activation has no password: nothing matches.
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .filter(|h| !h.is_empty());
     let password_ok = state.passwords.verify(password.into_string(), hash).await?;
     let user = match user {
         Some(u) if password_ok && !u.disabled => u,
@@ -332,4 +340,68 @@ pub async fn change_password(
             )
         })
         .await
+}
+
+/// Sets a new account's first password with its one-time activation code.
+/// A wrong, spent or expired code, or an unknown username, is the same 401,
+/// counted against the username like a failed login.
+pub async fn activate(state: &AppState, body: AppResult<ActivateRequest>) -> AppResult<()> {
+    let ActivateRequest {
+        username,
+        code,
+        new_password,
+    } = body?;
+    let username = username.into_string().trim().to_lowercase();
+    let new_password = NewPassword::parse("new_password", new_password.into_string(), &username)?;
+    let hash = state.passwords.hash(new_password.into_string()).await?;
+    let now = state.now_db();
+    let bucket = Client::Unknown.key();
+    let (gate, activated) = state
+        .db
+        .write(move |conn| {
+            repo::lock_account(conn, &username)?;
+            let gate = throttle::admit(conn, &username, &Client::Unknown, now)?;
+            if !matches!(gate, Gate::Admitted) {
+                return Ok((gate, false));
+            }
+            let user = repo::find_login_user(conn, &username)?;
+            let spent = match &user {
+                Some(u) if !u.disabled => {
+                    super::activation::spend(conn, now, &u.id, code.as_str())?
+                }
+                _ => false,
+            };
+            let Some(user) = user.filter(|_| spent) else {
+                return Ok((gate, false));
+            };
+            repo::clear_failures(conn, &username, &bucket)?;
+            repo::set_password_hash(conn, &user.id, &hash)?;
+            audit::record(
+                conn,
+                now,
+                AuditEvent {
+                    actor_id: Some(&user.id),
+                    actor_role: Some(&user.role),
+                    action: "auth.activated",
+                    target_type: "user",
+                    target_id: Some(&user.id),
+                    school_id: user.school_id.as_deref(),
+                },
+            )?;
+            Ok((gate, true))
+        })
+        .await?;
+    if let Some(err) = refused(gate) {
+        return Err(err);
+    }
+    if activated {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidCredentials,
+            "the username or activation code is wrong, or the code was used or has expired",
+        )
+        .with_field("code"))
+    }
 }

@@ -13,7 +13,7 @@ mod service;
 pub use chain::GENESIS;
 pub use dto::{AuditHead, Verification};
 pub use repo::actions_on;
-pub use service::{record, seal_with_key, use_key, verify};
+pub use service::{record, record_change, seal_with_key, use_key, verify};
 
 use crate::auth::Caller;
 

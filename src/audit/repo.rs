@@ -114,3 +114,20 @@ pub fn actions_on(
         .order(audit_events::seq.asc())
         .load(conn)?)
 }
+
+pub fn insert_change(
+    conn: &mut AnyConnection,
+    event_id: &str,
+    before: &str,
+    after: &str,
+) -> AppResult<()> {
+    use crate::db::schema::record_changes;
+    diesel::insert_into(record_changes::table)
+        .values((
+            record_changes::event_id.eq(event_id),
+            record_changes::before_json.eq(before),
+            record_changes::after_json.eq(after),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -40,6 +40,24 @@ fn fields(r: &Row) -> [Option<&str>; 6] {
 
 /// Appends an event in the caller's transaction.
 pub fn record(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) -> AppResult<()> {
+    append(conn, now, ev).map(|_| ())
+}
+
+/// Appends an event for an edit, with the fields it changed as they were
+/// (`before`) and as they became (`after`), in the caller's transaction.
+pub fn record_change(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    ev: AuditEvent<'_>,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> AppResult<()> {
+    let id = append(conn, now, ev)?;
+    repo::insert_change(conn, &id, &before.to_string(), &after.to_string())
+}
+
+/// Appends an event and answers its id.
+fn append(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) -> AppResult<String> {
     let key = key()?;
     let (seq, prev_hash) = repo::advance_head(conn)?;
     let id = new_id(now);
@@ -59,7 +77,8 @@ pub fn record(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) 
         ],
     );
     repo::insert(conn, &id, seq, now, &ev, &prev_hash, &hash)?;
-    repo::set_head_hash(conn, &hash)
+    repo::set_head_hash(conn, &hash)?;
+    Ok(id)
 }
 
 /// Walks the chain from the start with `link`, calling `seen` on each good

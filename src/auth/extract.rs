@@ -44,11 +44,19 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// What `Caller` asks beyond a live session.
+struct Standing {
+    /// Vetted, or not school staff.
+    cleared: bool,
+    /// An admin set the password; it must be changed before anything else.
+    password_change_required: bool,
+}
+
 /// Proves the token and that its session stands; no vetting check.
 async fn authenticate(
     state: Option<web::Data<AppState>>,
     token: Option<String>,
-) -> Result<(Caller, bool), ApiError> {
+) -> Result<(Caller, Standing), ApiError> {
     let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
     let token = token.ok_or_else(ApiError::unauthorized)?;
     let claims = state
@@ -68,7 +76,7 @@ async fn authenticate(
             Ok((Some(row), cleared))
         })
         .await?;
-    let (user_id, role, district_id, school_id, language, session_id) =
+    let (user_id, role, district_id, school_id, language, session_id, password_change_required) =
         row.ok_or_else(ApiError::unauthorized)?;
     let caller = Caller {
         user_id,
@@ -78,13 +86,20 @@ async fn authenticate(
         language: Language::parse(&language).unwrap_or_default(),
         session_id,
     };
-    Ok((caller, cleared))
+    Ok((
+        caller,
+        Standing {
+            cleared,
+            password_change_required,
+        },
+    ))
 }
 
-/// A caller who may use the whole API: signed in, and, for school staff,
-/// vetted (a clear check that stands; see `vetting`). An unvetted staff
-/// account is answered 403 `vetting_required` everywhere but the few
-/// routes that take `SignedIn`.
+/// A caller who may use the whole API: signed in, with a password of their
+/// own (one an admin set answers 403 `password_change_required`), and, for
+/// school staff, vetted (a clear check that stands; see `vetting`). An
+/// unvetted staff account is answered 403 `vetting_required` everywhere but
+/// the few routes that take `SignedIn`.
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -94,8 +109,12 @@ impl FromRequest for Caller {
         let token = bearer(req);
         Box::pin(async move {
             match authenticate(state, token).await? {
-                (caller, true) => Ok(caller),
-                (_, false) => Err(ApiError::forbidden(
+                (_, s) if s.password_change_required => Err(ApiError::forbidden(
+                    Code::PasswordChangeRequired,
+                    "an administrator set this account's password: change it (POST /api/v1/me/password) before anything else",
+                )),
+                (caller, s) if s.cleared => Ok(caller),
+                (_, _) => Err(ApiError::forbidden(
                     Code::VettingRequired,
                     "this account may not reach pupils until its vetting is complete (a clear record check, and the commitment and training the district asks for)",
                 )),
@@ -221,6 +240,11 @@ role_guard!(
     /// Reads personnel records and their vetting: the bureau and the district
     /// admin across the district, a school admin their own school.
     VettingReader: BureauOfficer | DistrictAdmin | SchoolAdmin
+);
+role_guard!(
+    /// Reads the staff list: the bureau and the district admin across the
+    /// district, a school admin their own school.
+    StaffReader: BureauOfficer | DistrictAdmin | SchoolAdmin
 );
 role_guard!(
     /// Staff who may hold a tip-line recipient key.

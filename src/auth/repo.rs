@@ -8,8 +8,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 /// The caller's user and session, as every request checks them:
-/// (user, role, district, school, language, session).
-pub type SessionRow = (String, String, String, Option<String>, String, String);
+/// (user, role, district, school, language, session, password change required).
+pub type SessionRow = (String, String, String, Option<String>, String, String, bool);
 
 /// The user and session of a token, if the session still stands: not
 /// ended, its user enabled, and begun after the user's last "end all
@@ -33,6 +33,7 @@ pub fn live_session(
             users::school_id,
             users::language,
             sessions::id,
+            users::password_change_required,
         ))
         .first::<SessionRow>(conn)
         .optional()?)

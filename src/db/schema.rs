@@ -107,6 +107,28 @@ diesel::table! {
         tokens_valid_after -> Timestamp,
         created_at -> Timestamp,
         sex -> Nullable<Text>,
+        password_change_required -> Bool,
+    }
+}
+
+diesel::table! {
+    staff_departures (user_id) {
+        user_id -> Text,
+        school_id -> Text,
+        effective_on -> Text,
+        effective_at -> Timestamp,
+        requested_by -> Text,
+        created_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    activation_codes (user_id) {
+        user_id -> Text,
+        code_hash -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
     }
 }
 
@@ -221,6 +243,14 @@ diesel::table! {
         seq -> BigInt,
         hash -> Text,
         keyed -> Bool,
+    }
+}
+
+diesel::table! {
+    record_changes (event_id) {
+        event_id -> Text,
+        before_json -> Text,
+        after_json -> Text,
     }
 }
 
@@ -879,6 +909,8 @@ diesel::joinable!(students -> schools (school_id));
 diesel::joinable!(guardianships -> students (student_id));
 diesel::joinable!(guardianships -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(activation_codes -> users (user_id));
+diesel::joinable!(staff_departures -> schools (school_id));
 diesel::joinable!(login_devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(notifications -> users (user_id));
@@ -908,6 +940,7 @@ diesel::joinable!(concerns -> students (student_id));
 diesel::joinable!(concern_students -> concerns (concern_id));
 diesel::joinable!(concern_students -> students (student_id));
 diesel::joinable!(cases -> schools (school_id));
+diesel::joinable!(record_changes -> audit_events (event_id));
 diesel::joinable!(case_students -> cases (case_id));
 diesel::joinable!(case_students -> students (student_id));
 diesel::joinable!(case_handlers -> cases (case_id));
@@ -962,6 +995,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     audit_head,
     audit_events,
+    record_changes,
+    activation_codes,
+    staff_departures,
     tip_recipient_keys,
     tip_mailbox_recipients,
     tip_pow_challenges,

@@ -1,9 +1,9 @@
 use crate::auth::Role;
-use crate::http::Text;
+use crate::http::{Patch, Text};
 use crate::i18n::Language;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// Declares a string newtype parsed at the edge, with its OpenAPI schema.
 macro_rules! parsed_string {
@@ -231,7 +231,11 @@ pub struct NewUser {
     pub role: Role,
     pub username: Username,
     pub display_name: Text<100>,
-    pub password: Text<128>,
+    /// Leave out to let the account set its own with an activation code
+    /// (sent by email or SMS when known, otherwise answered once for the
+    /// admin to print). A password given here must be changed at first
+    /// login.
+    pub password: Option<Text<128>>,
     /// Required for school roles; optional for parents.
     pub school_id: Option<Id>,
     pub phone: Option<Phone>,
@@ -259,6 +263,9 @@ pub struct User {
     /// School staff: where their vetting stands, and whether they may reach
     /// pupils now.
     pub vetting: Option<crate::vetting::dto::Vetting>,
+    /// Only in the answer that made an account without a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<crate::account::dto::Activation>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -316,4 +323,117 @@ pub struct Child {
     pub class_name: String,
     pub relation: String,
     pub primary: bool,
+}
+
+/// A merge patch (RFC 7396) of a pupil's record: members left out stay as
+/// they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StudentPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub name: Patch<Text<100>>,
+    #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 12)]
+    pub grade: Patch<i32>,
+    /// Another class of the pupil's school (a move to another school is a
+    /// transfer).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub class_id: Patch<Id>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 32)]
+    pub student_no: Patch<Text<32>>,
+}
+
+/// A merge patch of an account: `null` removes the email or the phone.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub display_name: Patch<Text<100>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: Patch<Email>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub phone: Patch<Phone>,
+    #[serde(default)]
+    #[schema(value_type = Option<Language>)]
+    pub language: Patch<Language>,
+}
+
+/// A merge patch of a class: `null` leaves it without a head teacher.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 50)]
+    pub name: Patch<Text<50>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub head_teacher_id: Patch<Id>,
+}
+
+/// A merge patch of a school.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchoolPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub name: Patch<Text<100>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub dismissal_time: Patch<ClockTime>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Patch<TimeZone>,
+}
+
+/// `DELETE /students/{id}/guardians/{user_id}`: who becomes the primary
+/// guardian when the one removed was the last.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EndGuardianship {
+    /// Another guardian of the pupil, made primary.
+    pub new_primary_id: Option<String>,
+}
+
+/// `GET /users`: the staff of the schools the caller oversees.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StaffQuery {
+    /// One school (default: every school the caller oversees).
+    pub school_id: Option<String>,
+    /// One staff role.
+    pub role: Option<Role>,
+    /// Part of the display name or username.
+    pub q: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `POST /users/{id}/offboard`: the day a staff member leaves.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeparture {
+    /// Today or later, at the school.
+    #[schema(value_type = String, format = Date)]
+    pub effective_on: crate::dates::LocalDate,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Departure {
+    pub user_id: String,
+    #[schema(value_type = String, format = Date)]
+    pub effective_on: crate::dates::LocalDate,
+    /// When it was carried out; null while the day has not come.
+    pub done_at: Option<DateTime<Utc>>,
+    /// The classes left without a head teacher, when carried out now.
+    pub released_classes: Vec<String>,
 }

@@ -8,7 +8,7 @@ use crate::i18n::Language;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = schools)]
 pub struct SchoolRow {
     pub id: String,
@@ -40,7 +40,7 @@ impl SchoolRow {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = classes)]
 pub struct ClassRow {
     pub id: String,
@@ -62,7 +62,7 @@ impl ClassRow {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = students)]
 pub struct StudentRow {
     pub id: String,
@@ -91,7 +91,7 @@ impl StudentRow {
     }
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,
@@ -127,6 +127,7 @@ impl UserRow {
             sex: self.sex.as_deref().and_then(Sex::parse),
             personnel_id: None,
             vetting: None,
+            activation: None,
         }
     }
 }

@@ -16,7 +16,8 @@ pub mod rules;
 pub mod service;
 
 pub use service::{
-    enrol_account, of_user, require_cleared, run_reminder_worker, start_grace, suspend,
+    enrol_account, leave_mailboxes, of_user, require_cleared, run_reminder_worker, start_grace,
+    suspend,
 };
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

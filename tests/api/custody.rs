@@ -15,14 +15,12 @@ async fn to_dismissal(app: &TestApp, w: &mut World) {
 /// A second guardian of school X's pupil, not primary: the father.
 async fn father(app: &TestApp, w: &World) -> Session {
     let created = app
-        .post(
-            "/api/v1/users",
-            &w.x.admin.token,
+        .create_activated(
+            &w.x.admin,
             json!({"role": "parent", "username": "zhang.wei", "display_name": "Zhang Wei",
-                   "password": PASSWORD, "phone": "+86 139 1111 2222"}),
+                   "phone": "+86 139 1111 2222"}),
         )
-        .await
-        .expect(201);
+        .await;
     let id = created["id"].as_str().unwrap();
     app.post(
         &format!("/api/v1/students/{}/guardians", w.x.student_id),

@@ -12,7 +12,7 @@ async fn a_known_path_with_another_method_is_405_with_allow(app: TestApp) {
         ("PATCH", "/api/v1/me".to_string(), "GET"),
         ("DELETE", "/api/v1/reports/challenge".to_string(), "POST"),
         ("GET", "/api/v1/reports/followup".to_string(), "POST"),
-        ("PUT", format!("/api/v1/schools/{}", w.x.id), "GET"),
+        ("PUT", format!("/api/v1/schools/{}", w.x.id), "GET, PATCH"),
         ("DELETE", "/api/v1/auth/login".to_string(), "POST"),
     ] {
         let res = app.send(method, &path, Some(admin), None, &[]).await;

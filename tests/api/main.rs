@@ -28,6 +28,7 @@ mod notifications;
 mod openapi;
 mod org;
 mod pickup;
+mod records;
 mod security;
 mod tipline;
 mod vetting;

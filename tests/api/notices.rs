@@ -18,13 +18,11 @@ async fn person(
     language: &str,
 ) -> String {
     let mut body = json!({"role": role, "username": username, "display_name": username,
-                          "password": PASSWORD, "language": language});
+                          "language": language});
     if let Some(e) = email {
         body["email"] = json!(e);
     }
-    app.post("/api/v1/users", &admin.token, body)
-        .await
-        .expect(201)["id"]
+    app.create_activated(admin, body).await["id"]
         .as_str()
         .unwrap()
         .to_string()

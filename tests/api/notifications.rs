@@ -84,13 +84,11 @@ async fn texts_follow_the_readers_language(app: TestApp) {
     let class = app.create_class(&admin, &school, 1, None).await;
     let student = app.create_student(&admin, &school, &class, "Mei", 1).await;
     let created = app
-        .post(
-            "/api/v1/users",
-            &admin.token,
-            json!({"role": "parent", "username": "parent.en", "display_name": "P", "password": crate::support::PASSWORD, "language": "en"}),
+        .create_activated(
+            &admin,
+            json!({"role": "parent", "username": "parent.en", "display_name": "P", "language": "en"}),
         )
-        .await
-        .expect(201);
+        .await;
     app.add_guardian(&admin, &student, created["id"].as_str().unwrap(), "father")
         .await;
     let zh = app.create_user(&admin, "parent", "parent.zh", None).await;

@@ -871,6 +871,10 @@ const ANY_SIGNED_IN: &[(&str, &str)] = &[
         "scoped: self, own school's staff, own children's guardians",
     ),
     (
+        "patch_user",
+        "scoped: one's own account; admins those they oversee",
+    ),
+    (
         "add_pickup_person",
         "a guardian for their child; staff of the school",
     ),
@@ -915,6 +919,7 @@ const ANONYMOUS: &[(&str, &str)] = &[
     ("login", "signs in"),
     ("refresh", "the refresh token is the credential"),
     ("logout", "the refresh token is the credential"),
+    ("activate", "the one-time activation code is the credential"),
     ("get_mailbox", "public keys for reporters"),
     ("challenge", "anonymous tip line, proof of work"),
     ("submit_report", "anonymous tip line"),

@@ -7,14 +7,11 @@ use serde_json::{json, Value};
 /// A new teacher of school X, created but not vetted: (session, personnel id).
 async fn new_teacher(app: &TestApp, w: &World, username: &str) -> (Session, String) {
     let created = app
-        .post(
-            "/api/v1/users",
-            &w.x.admin.token,
-            json!({"role": "teacher", "username": username, "display_name": "New Teacher",
-                   "password": PASSWORD}),
+        .create_activated(
+            &w.x.admin,
+            json!({"role": "teacher", "username": username, "display_name": "New Teacher"}),
         )
-        .await
-        .expect(201);
+        .await;
     assert_eq!(created["vetting"]["status"], "pending");
     assert_eq!(created["vetting"]["access_to_pupils"], false);
     let personnel = created["personnel_id"].as_str().unwrap().to_string();

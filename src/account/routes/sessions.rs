@@ -1,7 +1,7 @@
 //! `/auth/*`: logging in, refreshing, logging out.
 
 use crate::account::dto::{
-    DeviceToken, LoginRequest, RefreshRequest, TokenPair, DEVICE_TOKEN_HEADER,
+    ActivateRequest, DeviceToken, LoginRequest, RefreshRequest, TokenPair, DEVICE_TOKEN_HEADER,
 };
 use crate::account::service;
 use crate::auth::SignedIn;
@@ -84,5 +84,27 @@ pub(crate) async fn logout_all(
     SignedIn(caller): SignedIn,
 ) -> AppResult<HttpResponse> {
     service::logout_all(&state, caller).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Activate a new account: set its first password with the one-time code
+/// it was given (by email or SMS, or printed by the school). A code works
+/// once, for 7 days; a wrong one counts as a failed login.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ActivateRequest,
+    responses(
+        (status = 204, description = "the password is set: log in with it"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/activate")]
+pub(crate) async fn activate(
+    state: State,
+    body: JsonBody<ActivateRequest>,
+) -> AppResult<HttpResponse> {
+    service::activate(&state, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -101,6 +101,8 @@ crate::text_enum!(
     pub enum Template {
         PasswordChanged = "account.password_changed",
         AccountDisabled = "account.disabled",
+        AccountActivation = "account.activation",
+        StaffDeparted = "org.staff_departed",
         GuardianLinked = "org.guardian_linked",
         TiplineNewReport = "tipline.new_report",
         TiplineOverdue = "tipline.overdue",
@@ -172,6 +174,22 @@ impl Template {
             ),
             (Template::AccountDisabled, ZhCn) => ("账号已停用", "您的账号已被管理员停用。"),
             (Template::AccountDisabled, En) => ("Account disabled", "Your account was disabled by an administrator."),
+            (Template::StaffDeparted, ZhCn) => (
+                "教职工离职",
+                "{name}已离职，账号已停用。需要重新指定班主任的班级：{classes}；退出的举报信箱接收人位置：{mailboxes}个。",
+            ),
+            (Template::StaffDeparted, En) => (
+                "A staff member left",
+                "{name} has left and the account is disabled. Classes that need a new head teacher: {classes}; tip-line mailbox places left: {mailboxes}.",
+            ),
+            (Template::AccountActivation, ZhCn) => (
+                "开通平安校园账号",
+                "您的平安校园账号（用户名 {username}）已开通。请用激活码 {code} 设置您自己的密码，激活码7天内有效，仅可使用一次。",
+            ),
+            (Template::AccountActivation, En) => (
+                "Your SafeCampus account",
+                "Your SafeCampus account (username {username}) is ready. Set your own password with the activation code {code}; it works once, within 7 days.",
+            ),
             (Template::GuardianLinked, ZhCn) => (
                 "已关联学生",
                 "您已被登记为{school}学生{student}的监护人（{relation}）。",

@@ -1,13 +1,15 @@
 //! Schools and their classes.
 
+use super::tagged;
 use crate::auth::{Admin, Caller, DistrictAdmin, RecordStaff};
 use crate::error::{AppResult, Problem};
-use crate::http::{IdempotencyKey, Idempotent, JsonBody, Page, PageQuery};
+use crate::http::{IdempotencyKey, Idempotent, IfMatch, JsonBody, Page, PageQuery};
 use crate::org::dto::*;
 use crate::org::model::{ClassRow, SchoolRow};
+use crate::org::service::Tagged;
 use crate::org::{repo, service};
 use crate::state::State;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 
 /// Create a school in the caller's district.
 #[utoipa::path(
@@ -58,25 +60,130 @@ pub(in crate::org) async fn list_schools(
     ))
 }
 
-/// One school.
+/// One school, with the ETag an edit needs.
 #[utoipa::path(
     tag = "schools",
     security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = School), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = School, headers(("ETag" = String, description = "the record's version, for If-Match"))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 #[get("/schools/{id}")]
 pub(in crate::org) async fn get_school(
     state: State,
     caller: Caller,
     id: web::Path<String>,
-) -> AppResult<web::Json<School>> {
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let row = state
         .db
         .read(move |conn| repo::school(conn, &caller, &id))
         .await?;
-    Ok(web::Json(row.into_dto()))
+    Ok(tagged(Tagged::new(row.into_dto())))
+}
+
+/// Edit a school: a JSON merge patch of name, dismissal time and time
+/// zone, under `If-Match` (the district admin, or the school's admin).
+/// Audited with what changed, before and after.
+#[utoipa::path(
+    tag = "schools",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "the ETag of the record as last read")),
+    request_body(content = SchoolPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, body = School, headers(("ETag" = String, description = "the record's new version"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/schools/{id}")]
+pub(in crate::org) async fn patch_school(
+    state: State,
+    admin: Admin,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<SchoolPatch>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.now_db();
+    let caller = admin.0;
+    let out = state
+        .db
+        .write(move |conn| {
+            service::patch_school(conn, now, &caller, &id, &if_match, body.into_inner())
+        })
+        .await?;
+    Ok(tagged(out))
+}
+
+/// One class, with the ETag an edit needs.
+#[utoipa::path(
+    tag = "schools",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Class, headers(("ETag" = String, description = "the record's version, for If-Match"))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/classes/{id}")]
+pub(in crate::org) async fn get_class(
+    state: State,
+    staff: RecordStaff,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let caller = staff.0;
+    let row = state
+        .db
+        .read(move |conn| repo::class(conn, &caller, &id))
+        .await?;
+    Ok(tagged(Tagged::new(row.into_dto())))
+}
+
+/// Edit a class: a JSON merge patch of its name and head teacher (`null`
+/// leaves it without one; a new one must be a vetted teacher of the
+/// school), under `If-Match`. Audited with what changed, before and after.
+#[utoipa::path(
+    tag = "schools",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "the ETag of the record as last read")),
+    request_body(content = ClassPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, body = Class, headers(("ETag" = String, description = "the record's new version"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/classes/{id}")]
+pub(in crate::org) async fn patch_class(
+    state: State,
+    admin: Admin,
+    id: web::Path<String>,
+    if_match: IfMatch,
+    body: JsonBody<ClassPatch>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.now_db();
+    let caller = admin.0;
+    let out = state
+        .db
+        .write(move |conn| {
+            service::patch_class(conn, now, &caller, &id, &if_match, body.into_inner())
+        })
+        .await?;
+    Ok(tagged(out))
 }
 
 /// Create a class in a school.

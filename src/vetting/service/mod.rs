@@ -380,3 +380,9 @@ pub fn lift_suspension(
     )?;
     detail(conn, now_utc, caller, months, &row.id)
 }
+
+/// Takes an account off every tip-line mailbox it receives for (a hit, or
+/// staff leaving); answers how many places it left.
+pub fn leave_mailboxes(conn: &mut AnyConnection, user_id: &str) -> AppResult<usize> {
+    repo::leave_mailboxes(conn, user_id)
+}

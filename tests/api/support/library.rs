@@ -19,6 +19,7 @@ pub use safecampus::http::{IdempotencyKey, Idempotent};
 pub use safecampus::leave::run_overdue_leave_worker;
 pub use safecampus::notify::outbox::{claim as claim_outbox, deliver as deliver_outbox};
 pub use safecampus::notify::{run_escalation, run_outbox};
+pub use safecampus::org::run_departures_worker;
 pub use safecampus::pickup::repo::{pass_code_hash, qr_token_hash};
 pub use safecampus::pickup::run_late_pickup_worker;
 pub use safecampus::state::AppState;

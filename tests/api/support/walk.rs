@@ -216,6 +216,9 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
     if param == "school_code" {
         return "school_code";
     }
+    if param == "user_id" {
+        return "user";
+    }
     let family = template
         .trim_start_matches(API)
         .split('/')
@@ -354,6 +357,13 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         "disable_user",
         "create_student",
         "add_guardian",
+        "end_guardianship",
+        "offboard_user",
+        "import_roster",
+        "export_roster",
+        "patch_student",
+        "patch_class",
+        "patch_school",
         "put_pickup_settings",
         "set_recipients",
         "dismissal_summary",
@@ -400,10 +410,14 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     }
     m.insert("my_children", &["parent"]);
     // Guards see pupils only through the gate's routes.
-    for op in ["list_classes", "list_class_students"] {
+    for op in ["list_classes", "list_class_students", "get_class"] {
         m.insert(op, RECORD_STAFF);
     }
     m.insert("get_student", RECORD_READERS);
+    m.insert(
+        "list_users",
+        &["district_admin", "bureau_officer", "school_admin"],
+    );
     // Staff vetting: the bureau records checks; admins register workers and
     // record commitments and training; the bureau and admins read.
     m.insert("record_check", &["bureau_officer"]);

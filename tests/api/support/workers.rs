@@ -70,6 +70,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// One pass of the staff departures whose day has come.
+    pub async fn run_departures(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_departures_worker(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// One pass of the case timers (police report, acknowledgement).
     pub async fn run_case_timers(&self) -> usize {
         let s = self.state.clone();

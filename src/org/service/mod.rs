@@ -2,6 +2,12 @@
 //! school, and what is told and audited. Scope first, then the body: a
 //! caller who may not see the school learns nothing of the body's rules.
 
+mod edits;
+mod offboard;
+
+pub use edits::*;
+pub use offboard::{offboard, run_departures_worker};
+
 use super::dto::*;
 use super::model::{ClassRow, SchoolRow, StudentRow, UserRow};
 use super::repo;
@@ -123,13 +129,15 @@ pub fn may_create(caller: &Caller, role: Role) -> AppResult<()> {
     Ok(())
 }
 
-/// Creates an account whose password `hash` the caller has already made.
+/// Creates an account whose password `hash` the caller has already made
+/// (then it must be changed at first login), or, without one, with an
+/// activation code.
 pub fn create_user(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     caller: &Caller,
     b: NewUser,
-    hash: &str,
+    hash: Option<&str>,
     months: u32,
 ) -> AppResult<User> {
     let wanted_school = b.school_id.map(Id::into_string);
@@ -171,11 +179,10 @@ pub fn create_user(
         disabled: false,
         sex: b.sex.map(|s| s.as_str().to_string()),
     };
-    repo::insert_user(conn, &row, hash, now).map_err(conflict_on_unique(
-        Code::UsernameTaken,
-        "username",
-        "this username is taken",
-    ))?;
+    let change_required = hash.is_some();
+    repo::insert_user(conn, &row, hash.unwrap_or(""), change_required, now).map_err(
+        conflict_on_unique(Code::UsernameTaken, "username", "this username is taken"),
+    )?;
     if let (Some(school), true) = (&row.school_id, b.role.is_vetted()) {
         vetting::enrol_account(
             conn,
@@ -193,7 +200,36 @@ pub fn create_user(
         AuditEvent::by(caller, "user.create", "user", Some(&row.id))
             .in_school(row.school_id.as_deref()),
     )?;
-    user_view(conn, to_utc(now), months, row)
+    let activation = match hash {
+        Some(_) => None,
+        None => Some(activation(conn, now, &row)?),
+    };
+    let mut user = user_view(conn, to_utc(now), months, row)?;
+    user.activation = activation;
+    Ok(user)
+}
+
+/// Issues a new account's activation code and sends it to the account's
+/// own email or phone; with neither, the code is answered for the admin to
+/// print.
+pub fn activation(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    row: &UserRow,
+) -> AppResult<account::dto::Activation> {
+    let mut activation = account::activation::issue(conn, now, &row.id)?;
+    if row.email.is_some() || row.phone.is_some() {
+        notify::send(
+            conn,
+            now,
+            std::slice::from_ref(&row.id),
+            Template::AccountActivation,
+            serde_json::json!({"username": row.username, "code": activation.code.take()}),
+            Category::Account,
+        )?;
+        activation.sent = true;
+    }
+    Ok(activation)
 }
 
 /// An account as the API shows it, with its personnel record and vetting.
@@ -212,6 +248,32 @@ pub fn user_view(
     Ok(user)
 }
 
+/// A page of the staff of the schools the caller oversees, with their
+/// vetting (up to `limit + 1` rows: the extra one says there is more).
+pub fn staff(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    months: u32,
+    caller: &Caller,
+    filter: repo::StaffFilter,
+    limit: i64,
+    after: Option<String>,
+) -> AppResult<Vec<User>> {
+    if let Some(school) = &filter.school_id {
+        repo::school(conn, caller, school)?;
+    }
+    if filter.role.is_some_and(|r| !r.is_school_staff()) {
+        return Err(ApiError::invalid(
+            "role",
+            "role must be a school staff role",
+        ));
+    }
+    repo::staff_page(conn, caller, &filter, limit, after)?
+        .into_iter()
+        .map(|row| user_view(conn, now, months, row))
+        .collect()
+}
+
 /// One account the caller may see.
 pub fn user(
     conn: &mut AnyConnection,
@@ -219,9 +281,13 @@ pub fn user(
     months: u32,
     caller: &Caller,
     id: &str,
-) -> AppResult<User> {
+) -> AppResult<Tagged<User>> {
     let row = repo::user(conn, caller, id)?;
-    user_view(conn, now, months, row)
+    let etag = user_etag(&row);
+    Ok(Tagged {
+        value: user_view(conn, now, months, row)?,
+        etag,
+    })
 }
 
 /// Disables an account: it can no longer log in, and every session ends.

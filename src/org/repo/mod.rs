@@ -9,6 +9,12 @@ use crate::error::{ApiError, AppResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+mod changes;
+mod roster;
+
+pub use changes::*;
+pub use roster::*;
+
 /// Schools the caller may see: the district's for district roles, their
 /// children's for parents, their own for everyone else.
 pub fn schools_in_scope(caller: &Caller) -> schools::BoxedQuery<'static, MultiBackend> {
@@ -185,6 +191,7 @@ pub fn insert_user(
     conn: &mut AnyConnection,
     row: &UserRow,
     password_hash: &str,
+    password_change_required: bool,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<()> {
     diesel::insert_into(users::table)
@@ -199,6 +206,7 @@ pub fn insert_user(
             users::email.eq(&row.email),
             users::language.eq(&row.language),
             users::password_hash.eq(password_hash),
+            users::password_change_required.eq(password_change_required),
             users::disabled.eq(row.disabled),
             users::tokens_valid_after.eq(now),
             users::created_at.eq(now),
