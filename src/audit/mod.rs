@@ -12,6 +12,7 @@ mod service;
 
 pub use chain::GENESIS;
 pub use dto::{AuditHead, Verification};
+pub use repo::count_by_actor_since;
 pub use service::{record, seal_with_key, use_key, verify};
 
 use crate::auth::Caller;

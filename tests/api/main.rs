@@ -27,4 +27,5 @@ mod org;
 mod pickup;
 mod security;
 mod tipline;
+mod tipline_insider;
 mod vetting;
