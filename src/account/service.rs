@@ -339,7 +339,11 @@ pub async fn change_password(
 /// session's bucket exactly as for a password change (429 when it is full),
 /// and a wrong one is 403 `invalid_credentials` (not 401: the session
 /// still stands).
-pub async fn recheck_password(state: &AppState, caller: &Caller, password: String) -> AppResult<()> {
+pub async fn recheck_password(
+    state: &AppState,
+    caller: &Caller,
+    password: String,
+) -> AppResult<()> {
     let now = state.now_db();
     let user_id = caller.user_id.clone();
     let session = Client::Session(caller.session_id.clone());

@@ -58,11 +58,7 @@ pub fn due_after(
     timezone: &str,
 ) -> Option<NaiveDateTime> {
     match status {
-        Status::Acknowledged => Some(add_school_days(
-            since,
-            investigation_school_days,
-            timezone,
-        )),
+        Status::Acknowledged => Some(add_school_days(since, investigation_school_days, timezone)),
         s if being_handled(s) => Some(since + Duration::days(progress_note_days)),
         _ => None,
     }
@@ -126,7 +122,10 @@ mod tests {
         let at = utc(2, 2);
         assert_eq!(due_after(Status::New, at, 3, 14, tz), None);
         assert_eq!(due_after(Status::Closed, at, 3, 14, tz), None);
-        assert_eq!(due_after(Status::Acknowledged, at, 3, 14, tz), Some(utc(7, 2)));
+        assert_eq!(
+            due_after(Status::Acknowledged, at, 3, 14, tz),
+            Some(utc(7, 2))
+        );
         for s in [
             Status::Investigating,
             Status::ReferredToPolice,
@@ -142,15 +141,24 @@ mod tests {
         assert!(!may_propose_close(Status::Closed));
         assert!(may_propose_close(Status::Acknowledged));
         assert!(may_propose_close(Status::Resolved));
-        assert!(is_progress_note(Status::Investigating, Status::Investigating));
-        assert!(!is_progress_note(Status::Acknowledged, Status::Acknowledged));
+        assert!(is_progress_note(
+            Status::Investigating,
+            Status::Investigating
+        ));
+        assert!(!is_progress_note(
+            Status::Acknowledged,
+            Status::Acknowledged
+        ));
         assert!(!allowed_next(Status::New, Status::Closed));
     }
 
     #[test]
     fn accounts_younger_than_a_week_do_not_approve() {
         let made = utc(1, 0);
-        assert!(!established(made, made + Duration::days(7) - Duration::seconds(1)));
+        assert!(!established(
+            made,
+            made + Duration::days(7) - Duration::seconds(1)
+        ));
         assert!(established(made, made + Duration::days(7)));
     }
 }

@@ -238,7 +238,10 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
         .expect(200);
     assert_eq!(mine["key_id"], t.x_counselor.key_id.as_str());
     assert_eq!(mine["has_backup"], true);
-    assert!(mine.get("key_backup").is_none(), "the backup needs the password");
+    assert!(
+        mine.get("key_backup").is_none(),
+        "the backup needs the password"
+    );
 
     // Every staff read and change is audited.
     assert!(
@@ -888,12 +891,20 @@ async fn every_open_state_escalates_after_its_deadline(app: TestApp) {
         }
     };
     app.clock.advance(chrono::Duration::hours(72));
-    assert_eq!(app.run_tipline_deadlines().await, 0, "not yet three school days");
+    assert_eq!(
+        app.run_tipline_deadlines().await,
+        0,
+        "not yet three school days"
+    );
     t.relogin(&app).await;
     assert_eq!(overdue_count(&t.bureau.s).await, 1);
     app.clock.advance(chrono::Duration::minutes(2));
     assert_eq!(app.run_tipline_deadlines().await, 1);
-    assert_eq!(app.run_tipline_deadlines().await, 0, "each deadline escalates once");
+    assert_eq!(
+        app.run_tipline_deadlines().await,
+        0,
+        "each deadline escalates once"
+    );
     t.relogin(&app).await;
     assert_eq!(overdue_count(&t.bureau.s).await, 2);
     for s in [&t.bureau.s, &t.x_admin.s] {
@@ -919,7 +930,11 @@ async fn every_open_state_escalates_after_its_deadline(app: TestApp) {
     .await
     .expect(200);
     app.clock.advance(chrono::Duration::days(13));
-    assert_eq!(app.run_tipline_deadlines().await, 0, "the note restarted the count");
+    assert_eq!(
+        app.run_tipline_deadlines().await,
+        0,
+        "the note restarted the count"
+    );
     app.clock.advance(chrono::Duration::days(2));
     assert_eq!(app.run_tipline_deadlines().await, 1);
     t.relogin(&app).await;

@@ -165,7 +165,10 @@ async fn a_principal_and_his_sock_puppet_counsellor_cannot_bury_a_report(app: Te
             ("submitted".to_string(), None),
             ("status".to_string(), Some(puppet.s.user_id.clone())),
             ("escalated".to_string(), None),
-            ("close_requested".to_string(), Some(principal.user_id.clone())),
+            (
+                "close_requested".to_string(),
+                Some(principal.user_id.clone())
+            ),
         ]
     );
     // The bureau does not close it: it takes the report from the school.
@@ -178,7 +181,10 @@ async fn a_principal_and_his_sock_puppet_counsellor_cannot_bury_a_report(app: Te
         .await
         .expect(200);
     assert_eq!(classified["concerns_staff"], true);
-    assert_eq!(classified["close_pending"], false, "the school's proposal is dropped");
+    assert_eq!(
+        classified["close_pending"], false,
+        "the school's proposal is dropped"
+    );
     for s in [&principal, &puppet.s] {
         app.get(&format!("/api/v1/reports/{id}"), &s.token)
             .await
@@ -249,7 +255,10 @@ async fn the_bureau_classifies_a_report_late_and_readers_lose_it_at_once(app: Te
         .post_anon("/api/v1/reports/followup", json!({"receipt": receipt}))
         .await
         .expect(200);
-    assert_eq!(key_ids(&fu["recipient_keys"]), vec![t.bureau.key_id.clone()]);
+    assert_eq!(
+        key_ids(&fu["recipient_keys"]),
+        vec![t.bureau.key_id.clone()]
+    );
     let school_keys = mailbox(&app, "SCH-X").await["recipient_keys"].clone();
     app.post_anon(
         "/api/v1/reports/followup/messages",
@@ -267,7 +276,10 @@ async fn the_bureau_classifies_a_report_late_and_readers_lose_it_at_once(app: Te
         .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
         .await
         .expect(200);
-    assert_eq!(open_text(&d["messages"][0]["envelope"], &t.bureau.sk), "still scared");
+    assert_eq!(
+        open_text(&d["messages"][0]["envelope"], &t.bureau.sk),
+        "still scared"
+    );
     assert_eq!(
         key_ids(&d["reply_keys"]),
         vec!["reporter".to_string(), t.bureau.key_id.clone()]
@@ -322,9 +334,7 @@ async fn the_last_bureau_officer_holding_a_key_cannot_be_disabled(app: TestApp) 
 async fn a_key_is_replaced_and_its_backup_read_only_with_the_password(app: TestApp) {
     let mut t = tip_world(&app).await;
     let (_, public_key) = crate::support::tipline_client::new_key();
-    let put = |password: &str| {
-        json!({"public_key": public_key, "key_backup": "backup-2", "password": password})
-    };
+    let put = |password: &str| json!({"public_key": public_key, "key_backup": "backup-2", "password": password});
     let path = "/api/v1/me/encryption-key";
     let send = |token: String, body: Value| {
         let app = &app;
@@ -354,7 +364,10 @@ async fn a_key_is_replaced_and_its_backup_read_only_with_the_password(app: TestA
         changed(feed_templates(&app, &t.bureau.s).await),
         bureau_before + 1
     );
-    assert_eq!(changed(feed_templates(&app, &t.x_admin.s).await), admin_before);
+    assert_eq!(
+        changed(feed_templates(&app, &t.x_admin.s).await),
+        admin_before
+    );
     // The backup: the password each time, alerts, audit, a limit an hour.
     let backup = "/api/v1/me/encryption-key/backup";
     app.post(
@@ -366,15 +379,23 @@ async fn a_key_is_replaced_and_its_backup_read_only_with_the_password(app: TestA
     .expect_problem(403, "invalid_credentials");
     for _ in 0..5 {
         let b = app
-            .post(backup, &t.x_counselor.s.token, json!({"password": PASSWORD}))
+            .post(
+                backup,
+                &t.x_counselor.s.token,
+                json!({"password": PASSWORD}),
+            )
             .await
             .expect(200);
         assert_eq!(b["key_backup"], "backup-2");
         assert_eq!(b["key_id"], created["key_id"]);
     }
-    app.post(backup, &t.x_counselor.s.token, json!({"password": PASSWORD}))
-        .await
-        .expect_problem(429, "too_many_attempts");
+    app.post(
+        backup,
+        &t.x_counselor.s.token,
+        json!({"password": PASSWORD}),
+    )
+    .await
+    .expect_problem(429, "too_many_attempts");
     assert!(feed_templates(&app, &t.bureau.s)
         .await
         .contains(&"tipline.key_backup_read".to_string()));
@@ -388,9 +409,13 @@ async fn a_key_is_replaced_and_its_backup_read_only_with_the_password(app: TestA
     );
     app.clock.advance(chrono::Duration::minutes(61));
     t.relogin(&app).await;
-    app.post(backup, &t.x_counselor.s.token, json!({"password": PASSWORD}))
-        .await
-        .expect(200);
+    app.post(
+        backup,
+        &t.x_counselor.s.token,
+        json!({"password": PASSWORD}),
+    )
+    .await
+    .expect(200);
     // The backup is never in the plain key read.
     let mine = app.get(path, &t.x_counselor.s.token).await.expect(200);
     assert_eq!(mine["has_backup"], true);

@@ -3,13 +3,13 @@
 //! limit what a reporter may add.
 
 use super::ReportRow;
-use crate::tipline::dto::{Status, Urgency};
 use crate::db::schema::{
     districts, schools, tip_messages as tm, tip_receipt_failures as rf, tip_report_events as te,
     tip_reports as tr,
 };
 use crate::db::{new_id, AnyConnection, MultiBackend};
 use crate::error::AppResult;
+use crate::tipline::dto::{Status, Urgency};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

@@ -34,7 +34,15 @@ pub fn run_deadline_worker(state: &AppState) -> AppResult<usize> {
                 Template::TiplineStalled
             };
             notify_readers(conn, now, &report, template)?;
-            event(conn, now, &report.id, None, "escalated", report.status(), None)?;
+            event(
+                conn,
+                now,
+                &report.id,
+                None,
+                "escalated",
+                report.status(),
+                None,
+            )?;
             audit::record(
                 conn,
                 now,

@@ -6,12 +6,12 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::to_utc;
 use crate::config::TiplineSettings;
-use crate::tipline::rules;
 use crate::crypto::envelope::{self, KeyWrap};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::tipline::dto::*;
 use crate::tipline::repo::{self, ReportRow, ReporterKey};
+use crate::tipline::rules;
 use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
 

@@ -7,14 +7,14 @@ use crate::auth::{Caller, Role};
 use crate::clock::to_utc;
 use crate::crypto::envelope::KeyWrap;
 use crate::crypto::{b64u, b64u_decode, hpke};
+use crate::db::new_id;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
+use crate::notify::{self, Category as NotifyCategory, Template};
 use crate::tipline::dto::*;
 use crate::tipline::{repo, rules};
-use crate::db::new_id;
-use crate::notify::{self, Category as NotifyCategory, Template};
-use chrono::Duration;
 use actix_web::http::StatusCode;
+use chrono::Duration;
 use chrono::NaiveDateTime;
 
 /// Registers the caller's new key (the old one retires). The route has
@@ -104,12 +104,8 @@ pub fn read_backup(
     now: NaiveDateTime,
     caller: &Caller,
 ) -> AppResult<KeyBackup> {
-    let recent = audit::count_by_actor_since(
-        conn,
-        &caller.user_id,
-        BACKUP_READ,
-        now - Duration::hours(1),
-    )?;
+    let recent =
+        audit::count_by_actor_since(conn, &caller.user_id, BACKUP_READ, now - Duration::hours(1))?;
     if recent >= rules::BACKUP_READS_PER_HOUR {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

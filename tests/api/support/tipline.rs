@@ -21,8 +21,10 @@ pub async fn register_key(app: &TestApp, s: Session) -> Holder {
             "PUT",
             "/api/v1/me/encryption-key",
             Some(&s.token),
-            Some(&json!({"public_key": public_key, "key_backup": "opaque-backup",
-                         "password": PASSWORD})),
+            Some(
+                &json!({"public_key": public_key, "key_backup": "opaque-backup",
+                         "password": PASSWORD}),
+            ),
             &[],
         )
         .await
