@@ -108,11 +108,12 @@ mod tests {
             .and_hms_opt(2, 0, 0)
             .unwrap();
         assert_eq!(add_school_days(monday, 3, tz), utc(3, 2));
-        // Fri 4 Dec 23:30 UTC is already Saturday in Shanghai: Mon, Tue, Wed.
+        // Fri 4 Dec 23:30 UTC is already Saturday 07:30 in Shanghai: Mon,
+        // Tue, Wed, so Wednesday 07:30 there, Tuesday 23:30 UTC.
         let late = utc(4, 23) + Duration::minutes(30);
         assert_eq!(
             add_school_days(late, 3, tz),
-            utc(9, 23) + Duration::minutes(30)
+            utc(8, 23) + Duration::minutes(30)
         );
     }
 
