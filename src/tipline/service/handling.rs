@@ -295,6 +295,13 @@ pub fn confirm_close(
             "no closure waits for confirmation",
         ));
     };
+    // A request left from before the rule on a report still `new`.
+    if !rules::may_propose_close(report.status()) {
+        return Err(ApiError::conflict(
+            Code::InvalidTransition,
+            "a new report cannot be closed: acknowledge it and look into it first",
+        ));
+    }
     if by == caller.user_id {
         return Err(ApiError::conflict(
             Code::SecondPersonRequired,
