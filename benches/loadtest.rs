@@ -929,7 +929,7 @@ fn main() {
         "/api/v1/me/encryption-key",
         Some(&bureau),
         "PUT",
-        Some(json!({ "public_key": public_key })),
+        Some(json!({ "public_key": public_key, "password": PASSWORD })),
     );
     let mailbox = get_sync(
         &base,

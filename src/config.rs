@@ -78,6 +78,12 @@ pub struct TiplineSettings {
     pub receipt_failures_per_minute: i64,
     pub urgent_deadline_mins: i64,
     pub normal_deadline_mins: i64,
+    /// School days (Monday to Friday at the school) an acknowledged report
+    /// has to reach `investigating`.
+    pub investigation_school_days: i64,
+    /// Days a report under investigation (or referred, or resolved and
+    /// waiting for the bureau) may go without a progress note.
+    pub progress_note_days: i64,
 }
 
 /// The rules of leave and attendance that a district may tune.
@@ -310,6 +316,13 @@ impl Settings {
                     1,
                     10_080,
                 )?,
+                investigation_school_days: number(
+                    "SAFECAMPUS_TIPLINE_INVESTIGATION_SCHOOL_DAYS",
+                    3,
+                    1,
+                    30,
+                )?,
+                progress_note_days: number("SAFECAMPUS_TIPLINE_PROGRESS_NOTE_DAYS", 14, 1, 90)?,
             },
         })
     }

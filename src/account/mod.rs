@@ -8,6 +8,7 @@ mod model;
 pub mod repo;
 mod routes;
 mod service;
+pub use service::recheck_password;
 pub mod throttle;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -405,3 +405,46 @@ pub async fn activate(state: &AppState, body: AppResult<ActivateRequest>) -> App
         .with_field("code"))
     }
 }
+
+/// Asks a signed-in user for their password again before something that
+/// hands out or replaces key material. Wrong passwords count against this
+/// session's bucket exactly as for a password change (429 when it is full),
+/// and a wrong one is 403 `invalid_credentials` (not 401: the session
+/// still stands).
+pub async fn recheck_password(
+    state: &AppState,
+    caller: &Caller,
+    password: String,
+) -> AppResult<()> {
+    let now = state.now_db();
+    let user_id = caller.user_id.clone();
+    let session = Client::Session(caller.session_id.clone());
+    let client = session.key();
+    let (username, hash, gate) = state
+        .db
+        .write(move |conn| {
+            let (username, hash) = repo::credentials(conn, &user_id)?;
+            repo::lock_account(conn, &username)?;
+            let gate = throttle::admit(conn, &username, &session, now)?;
+            Ok((username, hash, gate))
+        })
+        .await?;
+    if let Gate::BucketWaits(secs) | Gate::SprayWaits(secs) = gate {
+        return Err(locked_out(
+            secs,
+            "too many wrong passwords for this account; try again later",
+        ));
+    }
+    if !state.passwords.verify(password, Some(hash)).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            Code::InvalidCredentials,
+            "the password is wrong",
+        )
+        .with_field("password"));
+    }
+    state
+        .db
+        .write(move |conn| repo::clear_failures(conn, &username, &client))
+        .await
+}

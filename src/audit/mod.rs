@@ -12,7 +12,7 @@ mod service;
 
 pub use chain::GENESIS;
 pub use dto::{AuditHead, Verification};
-pub use repo::actions_on;
+pub use repo::{actions_on, count_by_actor_since};
 pub use service::{record, record_change, seal_with_key, use_key, verify};
 
 use crate::auth::Caller;

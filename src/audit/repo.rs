@@ -131,3 +131,19 @@ pub fn insert_change(
         .execute(conn)?;
     Ok(())
 }
+
+/// How many times `actor` did `action` since `since`: for limits that the
+/// audit trail itself already counts (a key backup read).
+pub fn count_by_actor_since(
+    conn: &mut AnyConnection,
+    actor: &str,
+    action: &str,
+    since: NaiveDateTime,
+) -> AppResult<i64> {
+    Ok(audit_events::table
+        .filter(audit_events::actor_id.eq(actor))
+        .filter(audit_events::action.eq(action))
+        .filter(audit_events::at.gt(since))
+        .count()
+        .get_result(conn)?)
+}

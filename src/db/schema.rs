@@ -318,6 +318,21 @@ diesel::table! {
         close_outcome -> Nullable<Text>,
         close_note -> Nullable<Text>,
         message_seq -> Integer,
+        due_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tip_recipient_changes (id) {
+        id -> Text,
+        district_id -> Text,
+        school_id -> Text,
+        proposed_by -> Text,
+        user_ids -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
     }
 }
 
@@ -918,6 +933,7 @@ diesel::joinable!(tip_recipient_keys -> users (user_id));
 diesel::joinable!(tip_mailbox_recipients -> users (user_id));
 diesel::joinable!(tip_mailbox_recipients -> schools (school_id));
 diesel::joinable!(tip_reports -> schools (school_id));
+diesel::joinable!(tip_recipient_changes -> schools (school_id));
 diesel::joinable!(tip_messages -> tip_reports (report_id));
 diesel::joinable!(tip_report_access -> tip_reports (report_id));
 diesel::joinable!(tip_report_reads -> tip_reports (report_id));
@@ -1007,6 +1023,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tip_report_reads,
     tip_report_events,
     tip_receipt_failures,
+    tip_recipient_changes,
     pickup_settings,
     pickup_dismissal_times,
     pickup_closed_days,

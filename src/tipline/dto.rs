@@ -90,6 +90,22 @@ pub struct PutEncryptionKey {
     pub public_key: String,
     /// An opaque blob (≤ 4 KiB) the app encrypted with the user's passphrase.
     pub key_backup: Option<String>,
+    /// The account's password, asked again: a stolen session cannot replace
+    /// the key.
+    pub password: Text<128>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBackupRequest {
+    /// The account's password, asked again for every backup read.
+    pub password: Text<128>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyBackup {
+    pub key_id: String,
+    pub key_backup: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,7 +117,8 @@ pub struct KeyCreated {
 pub struct MyEncryptionKey {
     pub key_id: String,
     pub public_key: String,
-    pub key_backup: Option<String>,
+    /// Whether a backup is kept; read it with `POST /me/encryption-key/backup`.
+    pub has_backup: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -112,10 +129,28 @@ pub struct SetRecipients {
     pub user_ids: Vec<String>,
 }
 
+crate::text_enum!(
+    /// Where a proposed change of a mailbox's recipients stands.
+    pub enum ChangeStatus {
+        Pending = "pending",
+        Approved = "approved",
+        /// A later proposal for the same school replaced it.
+        Superseded = "superseded",
+    }
+);
+
+/// A proposed list of a school's mailbox recipients: it takes effect only
+/// when a bureau officer approves it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MailboxRecipients {
+pub struct RecipientChange {
+    pub id: String,
     pub school_id: String,
     pub user_ids: Vec<String>,
+    pub status: ChangeStatus,
+    pub proposed_by: String,
+    pub created_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
@@ -209,6 +244,9 @@ pub struct FollowupRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Followup {
     pub status: Progress,
+    /// Seal a new message to every one of these: the report's readers now
+    /// (the district's alone once the bureau found the report concerns staff).
+    pub recipient_keys: Vec<RecipientKey>,
     pub created_on: NaiveDate,
     pub messages: Vec<FollowupMessage>,
     pub attachments: Vec<FollowupMessage>,
@@ -337,11 +375,22 @@ pub struct StaffReply {
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
     pub status: Status,
-    /// A handling note (required to close). Recipients read it; keep report
-    /// content out of it.
+    /// A handling note (required to close, and for a progress note: the
+    /// same status again while a report is being handled). Recipients read
+    /// it; keep report content out of it.
     pub note: Option<Text<2000>>,
     /// Required to close.
     pub outcome: Option<Outcome>,
+}
+
+/// The bureau's late classification of a report.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Classification {
+    /// The report concerns staff: the school's readers lose it at once.
+    pub concerns_staff: bool,
+    /// A school reader the report concerns: they lose it at once.
+    pub concerned_user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

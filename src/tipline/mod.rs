@@ -8,6 +8,7 @@ pub mod pow;
 pub mod receipt;
 pub mod repo;
 mod routes;
+pub mod rules;
 pub mod service;
 
 pub use service::run_deadline_worker;
@@ -16,7 +17,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // Fixed paths before `/reports/{id}…`, which would match them too.
     cfg.service(routes::keys::put_encryption_key)
         .service(routes::keys::get_encryption_key)
-        .service(routes::mailboxes::set_recipients)
+        .service(routes::keys::read_key_backup)
+        .service(routes::mailboxes::propose_recipients)
+        .service(routes::mailboxes::list_recipient_changes)
+        .service(routes::mailboxes::approve_recipient_change)
         .service(routes::mailboxes::get_mailbox)
         .service(routes::reporting::challenge)
         .service(routes::reporting::submit_report)
@@ -30,5 +34,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::reports::change_status)
         .service(routes::reports::confirm_close)
         .service(routes::reports::recuse)
+        .service(routes::reports::classify)
+        .service(routes::reports::report_history)
         .service(routes::reports::add_keys);
 }

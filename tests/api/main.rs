@@ -31,4 +31,5 @@ mod pickup;
 mod records;
 mod security;
 mod tipline;
+mod tipline_insider;
 mod vetting;

@@ -26,6 +26,8 @@ async fn only_report_id(app: &TestApp, s: &Session) -> String {
     ids[0].clone()
 }
 
+/// The report alerts of a feed (not the account's own, such as its key
+/// being registered).
 async fn feed_templates(app: &TestApp, s: &Session) -> Vec<String> {
     let feed = app
         .get("/api/v1/me/notifications", &s.token)
@@ -35,6 +37,7 @@ async fn feed_templates(app: &TestApp, s: &Session) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|n| n["category"] == "tipline")
         .map(|n| n["template"].as_str().unwrap_or_default().to_string())
         .collect()
 }
@@ -234,7 +237,11 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
         .await
         .expect(200);
     assert_eq!(mine["key_id"], t.x_counselor.key_id.as_str());
-    assert_eq!(mine["key_backup"], "opaque-backup");
+    assert_eq!(mine["has_backup"], true);
+    assert!(
+        mine.get("key_backup").is_none(),
+        "the backup needs the password"
+    );
 
     // Every staff read and change is audited.
     assert!(
@@ -573,10 +580,13 @@ async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
     assert!(list_ids(&app, &t.x_counselor.s).await.is_empty());
     assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
     assert!(feed_templates(&app, &t.x_counselor.s).await.is_empty());
-    assert_eq!(
-        feed_templates(&app, &t.bureau.s).await,
-        vec!["tipline.new_report"]
-    );
+    // (Besides the recipient changes of the world's making.)
+    let bureau_feed: Vec<String> = feed_templates(&app, &t.bureau.s)
+        .await
+        .into_iter()
+        .filter(|t| t != "tipline.recipient_change")
+        .collect();
+    assert_eq!(bureau_feed, vec!["tipline.new_report"]);
     let id = only_report_id(&app, &t.bureau.s).await;
     app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
         .await
@@ -623,8 +633,8 @@ async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
     assert!(list_ids(&app, &t.x_admin.s).await.is_empty());
 }
 
-async fn closing_needs_a_note_an_outcome_and_a_second_person(app: TestApp) {
-    let t = tip_world(&app).await;
+async fn only_an_established_bureau_officer_closes_and_never_from_new(app: TestApp) {
+    let mut t = tip_world(&app).await;
     submit_sealed(&app, "SCH-X", "help", "normal", false).await;
     let id = only_report_id(&app, &t.x_admin.s).await;
     let status = |s: &Session, body: Value| {
@@ -633,9 +643,17 @@ async fn closing_needs_a_note_an_outcome_and_a_second_person(app: TestApp) {
         let app = &app;
         async move { app.post(&path, &token, body).await }
     };
+    let close = json!({"status": "closed", "note": "handled with parents", "outcome": "valid"});
     status(&t.x_admin.s, json!({"status": "resolved"}))
         .await
         .expect_problem(409, "invalid_transition");
+    // A report nobody looked into is not closed.
+    status(&t.x_admin.s, close.clone())
+        .await
+        .expect_problem(409, "invalid_transition");
+    status(&t.x_admin.s, json!({"status": "acknowledged"}))
+        .await
+        .expect(200);
     status(
         &t.x_admin.s,
         json!({"status": "closed", "outcome": "valid"}),
@@ -648,20 +666,32 @@ async fn closing_needs_a_note_an_outcome_and_a_second_person(app: TestApp) {
     )
     .await
     .expect_problem(422, "invalid_field");
-    let pending = status(
-        &t.x_admin.s,
-        json!({"status": "closed", "note": "handled with parents", "outcome": "valid"}),
-    )
-    .await
-    .expect(200);
-    assert_eq!(pending["status"], "new");
-    assert_eq!(pending["close_pending"], true);
-    let confirm = format!("/api/v1/reports/{id}/close-confirmation");
-    app.post(&confirm, &t.x_admin.s.token, json!({}))
+    // Accounts made this morning propose nothing.
+    status(&t.x_admin.s, close.clone())
         .await
-        .expect_problem(409, "second_person_required");
+        .expect_problem(403, "account_too_new");
+    app.clock.advance(chrono::Duration::days(8));
+    t.relogin(&app).await;
+    let pending = status(&t.x_admin.s, close.clone()).await.expect(200);
+    assert_eq!(pending["status"], "acknowledged");
+    assert_eq!(pending["close_pending"], true);
+    // School readers never close: only the bureau confirms.
+    let confirm = format!("/api/v1/reports/{id}/close-confirmation");
+    for s in [&t.x_admin.s, &t.x_counselor.s] {
+        app.post(&confirm, &s.token, json!({}))
+            .await
+            .expect_problem(403, "forbidden_role");
+    }
+    // Nor does a bureau officer made today.
+    let district_admin = app.relog(&t.w.district_admin).await;
+    app.create_user(&district_admin, "bureau_officer", "bureau.new", None)
+        .await;
+    let newcomer = app.login("bureau.new", PASSWORD).await;
+    app.post(&confirm, &newcomer.token, json!({}))
+        .await
+        .expect_problem(403, "account_too_new");
     let closed = app
-        .post(&confirm, &t.x_counselor.s.token, json!({}))
+        .post(&confirm, &t.bureau.s.token, json!({}))
         .await
         .expect(200);
     assert_eq!(closed["status"], "closed");
@@ -685,12 +715,21 @@ async fn closing_needs_a_note_an_outcome_and_a_second_person(app: TestApp) {
     )
     .await
     .expect(200);
+    // A bureau officer's own proposal needs another officer.
+    status(&t.bureau.s, close.clone()).await.expect(200);
+    app.post(&confirm, &t.bureau.s.token, json!({}))
+        .await
+        .expect_problem(409, "second_person_required");
+    let senior = app.vetting_officer().await;
+    app.post(&confirm, &senior.token, json!({}))
+        .await
+        .expect(200);
     assert!(
         app.query_i64(
             "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'tipline.report.status'".into()
         )
         .await
-            >= 2
+            >= 3
     );
 }
 
@@ -788,7 +827,7 @@ async fn reports_cannot_be_deleted(app: TestApp) {
     assert_eq!(app.count("tip_reports").await, 1);
 }
 
-async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
+async fn every_open_state_escalates_after_its_deadline(app: TestApp) {
     let mut t = tip_world(&app).await;
     submit_sealed(&app, "SCH-X", "urgent help", "danger_now", false).await;
     submit_sealed(&app, "SCH-X", "normal help", "normal", false).await;
@@ -824,30 +863,82 @@ async fn an_unacknowledged_report_escalates_after_its_deadline(app: TestApp) {
             .await
             .contains(&"tipline.overdue".to_string()));
     }
-    // An acknowledged report does not escalate.
+    // Acknowledged: it must reach investigating within 3 school days
+    // (Monday 09:01 at the school: by Thursday 09:01).
     let normal = items[0]["id"].as_str().unwrap().to_string();
     let other = list_ids(&app, &t.x_admin.s)
         .await
         .into_iter()
         .find(|i| *i != normal)
         .unwrap();
-    app.post(
-        &format!("/api/v1/reports/{other}/status"),
-        &t.x_admin.s.token,
-        json!({"status": "acknowledged"}),
+    let status = |s: &Session, body: Value| {
+        let path = format!("/api/v1/reports/{other}/status");
+        let token = s.token.clone();
+        let app = &app;
+        async move { app.post(&path, &token, body).await }
+    };
+    status(&t.x_admin.s, json!({"status": "acknowledged"}))
+        .await
+        .expect(200);
+    let overdue_count = |s: &Session| {
+        let token = s.token.clone();
+        let app = &app;
+        async move {
+            app.get("/api/v1/reports/overdue", &token).await.expect(200)["items"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    app.clock.advance(chrono::Duration::hours(72));
+    assert_eq!(
+        app.run_tipline_deadlines().await,
+        0,
+        "not yet three school days"
+    );
+    t.relogin(&app).await;
+    assert_eq!(overdue_count(&t.bureau.s).await, 1);
+    app.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(app.run_tipline_deadlines().await, 1);
+    assert_eq!(
+        app.run_tipline_deadlines().await,
+        0,
+        "each deadline escalates once"
+    );
+    t.relogin(&app).await;
+    assert_eq!(overdue_count(&t.bureau.s).await, 2);
+    for s in [&t.bureau.s, &t.x_admin.s] {
+        assert!(feed_templates(&app, s)
+            .await
+            .contains(&"tipline.stalled".to_string()));
+    }
+    // Investigating: a progress note at least every 14 days.
+    status(&t.x_admin.s, json!({"status": "investigating"}))
+        .await
+        .expect(200);
+    assert_eq!(overdue_count(&t.bureau.s).await, 1);
+    app.clock.advance(chrono::Duration::days(13));
+    assert_eq!(app.run_tipline_deadlines().await, 0);
+    t.relogin(&app).await;
+    status(&t.x_admin.s, json!({"status": "investigating"}))
+        .await
+        .expect_problem(422, "invalid_field");
+    status(
+        &t.x_admin.s,
+        json!({"status": "investigating", "note": "spoke with the class teacher"}),
     )
     .await
     .expect(200);
-    app.clock.advance(chrono::Duration::hours(24));
-    assert_eq!(app.run_tipline_deadlines().await, 0);
-    t.relogin(&app).await;
+    app.clock.advance(chrono::Duration::days(13));
     assert_eq!(
-        overdue(&t.bureau.s).await.expect(200)["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
+        app.run_tipline_deadlines().await,
+        0,
+        "the note restarted the count"
     );
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(app.run_tipline_deadlines().await, 1);
+    t.relogin(&app).await;
+    assert_eq!(overdue_count(&t.bureau.s).await, 2);
 }
 
 async fn attachments_are_sealed_and_limited(app: TestApp) {
@@ -908,21 +999,17 @@ async fn a_recipient_added_later_gets_wraps_from_a_colleague(app: TestApp) {
     submit_sealed(&app, "SCH-X", "before the new counsellor", "normal", false).await;
     let id = only_report_id(&app, &t.x_admin.s).await;
     // Only a school admin or counsellor of the school may be designated.
-    app.send(
-        "PUT",
-        &format!("/api/v1/schools/{}/mailbox/recipients", t.w.x.id),
-        Some(&t.w.x.admin.token),
-        Some(&json!({"user_ids": [t.x_admin.s.user_id, t.w.x.teacher.user_id]})),
-        &[],
+    app.post(
+        &format!("/api/v1/schools/{}/mailbox/recipient-changes", t.w.x.id),
+        &t.w.x.admin.token,
+        json!({"user_ids": [t.x_admin.s.user_id, t.w.x.teacher.user_id]}),
     )
     .await
     .expect_problem(422, "invalid_field");
-    app.send(
-        "PUT",
-        &format!("/api/v1/schools/{}/mailbox/recipients", t.w.y.id),
-        Some(&t.w.x.admin.token),
-        Some(&json!({"user_ids": [t.x_admin.s.user_id]})),
-        &[],
+    app.post(
+        &format!("/api/v1/schools/{}/mailbox/recipient-changes", t.w.y.id),
+        &t.w.x.admin.token,
+        json!({"user_ids": [t.x_admin.s.user_id]}),
     )
     .await
     .expect_problem(404, "not_found");
@@ -1166,7 +1253,7 @@ async fn a_key_nobody_can_seal_to_is_refused_and_report_ids_tell_only_the_hour(a
         "PUT",
         "/api/v1/me/encryption-key",
         Some(&t.x_counselor.s.token),
-        Some(&json!({"public_key": b64u(&one)})),
+        Some(&json!({"public_key": b64u(&one), "password": PASSWORD})),
         &[],
     )
     .await
@@ -1287,10 +1374,10 @@ on_both_databases!(
     teachers_parents_and_other_schools_get_404,
     the_bureau_sees_reports_of_every_school_in_the_district,
     a_report_about_staff_goes_to_the_bureau_only,
-    closing_needs_a_note_an_outcome_and_a_second_person,
+    only_an_established_bureau_officer_closes_and_never_from_new,
     a_recused_recipient_gets_404_and_replies_need_no_key_of_theirs,
     reports_cannot_be_deleted,
-    an_unacknowledged_report_escalates_after_its_deadline,
+    every_open_state_escalates_after_its_deadline,
     attachments_are_sealed_and_limited,
     a_thread_keeps_its_order_with_the_clock_years_before_the_machine_date,
     a_thread_keeps_its_order_with_the_clock_years_after_the_machine_date,

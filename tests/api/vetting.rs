@@ -347,13 +347,11 @@ async fn an_unvetted_account_gets_no_place_with_pupils(app: TestApp) {
         )
         .await
         .expect(201);
-    let recipients = format!("/api/v1/schools/{}/mailbox/recipients", w.x.id);
-    app.send(
-        "PUT",
+    let recipients = format!("/api/v1/schools/{}/mailbox/recipient-changes", w.x.id);
+    app.post(
         &recipients,
-        Some(&w.x.admin.token),
-        Some(&json!({"user_ids": [w.x.admin.user_id, counsellor["id"]]})),
-        &[],
+        &w.x.admin.token,
+        json!({"user_ids": [w.x.admin.user_id, counsellor["id"]]}),
     )
     .await
     .expect_problem(422, "vetting_required");

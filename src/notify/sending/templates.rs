@@ -107,6 +107,11 @@ crate::text_enum!(
         TiplineNewReport = "tipline.new_report",
         TiplineOverdue = "tipline.overdue",
         TiplineReporterMessage = "tipline.reporter_message",
+        TiplineStatusChanged = "tipline.status_changed",
+        TiplineStalled = "tipline.stalled",
+        TiplineRecipientChange = "tipline.recipient_change",
+        TiplineKeyChanged = "tipline.key_changed",
+        TiplineKeyBackupRead = "tipline.key_backup_read",
         PickupPersonAdded = "pickup.person_added",
         PickupPersonRevoked = "pickup.person_revoked",
         PickupBlockAdded = "pickup.block_added",
@@ -221,6 +226,46 @@ impl Template {
             (Template::TiplineReporterMessage, En) => (
                 "New message from a reporter",
                 "A reporter added a message to a report at {school}. Open the mailbox to read it.",
+            ),
+            (Template::TiplineStatusChanged, ZhCn) => (
+                "举报处理状态变更",
+                "{school}的一份举报（类别：{category}）处理状态变更：{action}，当前状态：{status}。",
+            ),
+            (Template::TiplineStatusChanged, En) => (
+                "Report status changed",
+                "A report at {school} (category: {category}) moved: {action}; it is now {status}.",
+            ),
+            (Template::TiplineStalled, ZhCn) => (
+                "举报处理超期",
+                "{school}的一份举报（类别：{category}，紧急程度：{urgency}）未在期限内推进或记录进展，已上报区教育局。",
+            ),
+            (Template::TiplineStalled, En) => (
+                "Report handling past its deadline",
+                "A report at {school} (category: {category}, urgency: {urgency}) did not move on or get a progress note in time and was escalated to the district.",
+            ),
+            (Template::TiplineRecipientChange, ZhCn) => (
+                "举报信箱接收人变更待批准",
+                "{school}申请变更举报信箱接收人，须区教育局批准后生效。",
+            ),
+            (Template::TiplineRecipientChange, En) => (
+                "Mailbox recipients change waiting for approval",
+                "{school} asked to change who receives its report mailbox. It takes effect only when a bureau officer approves it.",
+            ),
+            (Template::TiplineKeyChanged, ZhCn) => (
+                "举报信箱密钥已更换",
+                "账号{username}的举报信箱加密密钥已更换。如非本人操作，请立即联系区教育局。",
+            ),
+            (Template::TiplineKeyChanged, En) => (
+                "Tip-line key replaced",
+                "The tip-line encryption key of {username} was replaced. If this was not you, contact the bureau at once.",
+            ),
+            (Template::TiplineKeyBackupRead, ZhCn) => (
+                "举报信箱密钥备份被读取",
+                "账号{username}的举报信箱密钥备份被读取。如非本人操作，请立即联系区教育局。",
+            ),
+            (Template::TiplineKeyBackupRead, En) => (
+                "Tip-line key backup read",
+                "The tip-line key backup of {username} was read. If this was not you, contact the bureau at once.",
             ),
             (Template::PickupPersonAdded, ZhCn) => (
                 "新增接送人",

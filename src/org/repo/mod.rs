@@ -363,6 +363,27 @@ pub fn school_name(conn: &mut AnyConnection, school_id: &str) -> AppResult<Strin
         .first(conn)?)
 }
 
+/// Whether the user is the district's last enabled bureau officer holding
+/// a current tip-line key: without them every mailbox of the district would
+/// refuse reports (a report must be sealed to the district).
+pub fn holds_last_district_key(
+    conn: &mut AnyConnection,
+    district_id: &str,
+    user_id: &str,
+) -> AppResult<bool> {
+    use crate::db::schema::tip_recipient_keys as rk;
+    let holders: Vec<String> = rk::table
+        .inner_join(users::table)
+        .filter(rk::retired_at.is_null())
+        .filter(users::district_id.eq(district_id))
+        .filter(users::role.eq(Role::BureauOfficer.as_str()))
+        .filter(users::disabled.eq(false))
+        .select(users::id)
+        .distinct()
+        .load(conn)?;
+    Ok(holders.len() == 1 && holders[0] == user_id)
+}
+
 pub fn disable_user(conn: &mut AnyConnection, user_id: &str) -> AppResult<()> {
     diesel::update(users::table.find(user_id))
         .set(users::disabled.eq(true))

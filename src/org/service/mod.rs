@@ -304,6 +304,12 @@ pub fn disable_user(
             "you cannot disable your own account",
         ));
     }
+    if repo::holds_last_district_key(conn, &target.district_id, &target.id)? {
+        return Err(ApiError::conflict(
+            Code::LastDistrictKey,
+            "this is the last bureau officer holding a tip-line key: every mailbox of the district would refuse reports; give another officer a key first",
+        ));
+    }
     repo::disable_user(conn, &target.id)?;
     account::repo::end_all_sessions(conn, &target.id, now)?;
     audit::record(

@@ -7,8 +7,9 @@ use crate::db::schema::{
     districts, schools, tip_messages as tm, tip_receipt_failures as rf, tip_report_events as te,
     tip_reports as tr,
 };
-use crate::db::{new_id, AnyConnection};
+use crate::db::{new_id, AnyConnection, MultiBackend};
 use crate::error::AppResult;
+use crate::tipline::dto::{Status, Urgency};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -176,13 +177,16 @@ pub fn request_close(
     Ok(())
 }
 
-/// Sets a status (and its outcome), clearing any pending close request.
+/// Sets a status (and its outcome) with the deadline of the new state,
+/// clearing any pending close request; the new state's deadline has not
+/// escalated yet.
 pub fn set_status(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     report_id: &str,
     status: &str,
     outcome: Option<&str>,
+    due_at: Option<NaiveDateTime>,
 ) -> AppResult<()> {
     diesel::update(tr::table.find(report_id))
         .set((
@@ -192,9 +196,60 @@ pub fn set_status(
             tr::close_outcome.eq(None::<String>),
             tr::close_note.eq(None::<String>),
             tr::last_activity_at.eq(now),
+            tr::due_at.eq(due_at),
+            tr::escalated_at.eq(None::<NaiveDateTime>),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A progress note: the state's deadline starts again.
+pub fn set_due(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report_id: &str,
+    due_at: Option<NaiveDateTime>,
+) -> AppResult<()> {
+    diesel::update(tr::table.find(report_id))
+        .set((
+            tr::last_activity_at.eq(now),
+            tr::due_at.eq(due_at),
+            tr::escalated_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Drops a pending close request (its proposer can no longer read the report).
+pub fn clear_close_request(conn: &mut AnyConnection, report_id: &str) -> AppResult<()> {
+    diesel::update(tr::table.find(report_id))
+        .set((
+            tr::close_requested_by.eq(None::<String>),
+            tr::close_outcome.eq(None::<String>),
+            tr::close_note.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The bureau's late classification: the report concerns staff.
+pub fn mark_concerns_staff(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report_id: &str,
+) -> AppResult<()> {
+    diesel::update(tr::table.find(report_id))
+        .set((tr::concerns_staff.eq(true), tr::last_activity_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The time zone of a report's school: what "school day" means for it.
+pub fn school_timezone(conn: &mut AnyConnection, school_id: &str) -> AppResult<String> {
+    Ok(schools::table
+        .find(school_id)
+        .select(schools::timezone)
+        .first(conn)?)
 }
 
 /// The envelope of one of the report's messages.
@@ -229,26 +284,48 @@ pub fn set_message_envelope(
     Ok(())
 }
 
-/// Reports still `new` and not escalated, made before their urgency's deadline.
-pub fn overdue_new_reports(
+/// Open reports past a deadline that has not escalated yet: still `new`
+/// after their urgency's deadline, or past the deadline of a later state.
+pub fn overdue_reports(
     conn: &mut AnyConnection,
+    now: NaiveDateTime,
     normal_before: NaiveDateTime,
     urgent_before: NaiveDateTime,
 ) -> AppResult<Vec<ReportRow>> {
-    use crate::tipline::dto::{Status, Urgency};
-    Ok(tr::table
-        .filter(tr::status.eq(Status::New.as_str()))
-        .filter(tr::escalated_at.is_null())
-        .filter(
-            tr::urgency
-                .eq(Urgency::Normal.as_str())
-                .and(tr::created_at.lt(normal_before))
-                .or(tr::urgency
-                    .ne(Urgency::Normal.as_str())
-                    .and(tr::created_at.lt(urgent_before))),
-        )
+    let q = tr::table.filter(tr::escalated_at.is_null()).into_boxed();
+    Ok(only_overdue(q, now, normal_before, urgent_before)
         .select(ReportRow::as_select())
         .load(conn)?)
+}
+
+/// The one definition of an overdue report, for the worker and the
+/// bureau's list: still `new` past its urgency's deadline, or in a later
+/// open state past that state's `due_at`.
+pub fn only_overdue(
+    q: tr::BoxedQuery<'static, MultiBackend>,
+    now: NaiveDateTime,
+    normal_before: NaiveDateTime,
+    urgent_before: NaiveDateTime,
+) -> tr::BoxedQuery<'static, MultiBackend> {
+    let (new, closed, normal) = (
+        Status::New.as_str(),
+        Status::Closed.as_str(),
+        Urgency::Normal.as_str(),
+    );
+    q.filter(
+        tr::status
+            .eq(new)
+            .and(
+                tr::urgency
+                    .eq(normal)
+                    .and(tr::created_at.lt(normal_before))
+                    .or(tr::urgency.ne(normal).and(tr::created_at.lt(urgent_before))),
+            )
+            .or(tr::status
+                .ne(new)
+                .and(tr::status.ne(closed))
+                .and(tr::due_at.assume_not_null().lt(now))),
+    )
 }
 
 /// Marks the report escalated; false when another instance already did.

@@ -24,6 +24,8 @@ pub use readers::*;
 
 pub const SHARED: &str = "shared";
 pub const RECUSED: &str = "recused";
+/// Named by the bureau as concerned by the report: never reads it again.
+pub const CONCERNED: &str = "concerned";
 
 #[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = tr)]
@@ -44,6 +46,7 @@ pub struct ReportRow {
     pub close_requested_by: Option<String>,
     pub close_outcome: Option<String>,
     pub close_note: Option<String>,
+    pub due_at: Option<NaiveDateTime>,
 }
 
 impl ReportRow {
@@ -188,9 +191,10 @@ pub fn readers(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<St
         ids.extend(school_recipient_ids(conn, &report.school_id)?);
     }
     ids.extend(access_user_ids(conn, &report.id, SHARED)?);
-    let recused: BTreeSet<String> = access_user_ids(conn, &report.id, RECUSED)?
+    let mut recused: BTreeSet<String> = access_user_ids(conn, &report.id, RECUSED)?
         .into_iter()
         .collect();
+    recused.extend(access_user_ids(conn, &report.id, CONCERNED)?);
     let mut seen = BTreeSet::new();
     ids.retain(|id| !recused.contains(id) && seen.insert(id.clone()));
     Ok(ids)
@@ -375,7 +379,7 @@ pub fn list_visible(
     conn: &mut AnyConnection,
     caller: &Caller,
     status: Option<Status>,
-    overdue_before: Option<(NaiveDateTime, NaiveDateTime)>,
+    overdue_before: Option<(NaiveDateTime, NaiveDateTime, NaiveDateTime)>,
     cursor: Option<String>,
     limit: i64,
 ) -> AppResult<Vec<ReportRow>> {
@@ -385,7 +389,7 @@ pub fn list_visible(
             tr::id.ne_all(
                 ra::table
                     .filter(ra::user_id.eq(caller.user_id.clone()))
-                    .filter(ra::kind.eq(RECUSED))
+                    .filter(ra::kind.eq_any([RECUSED, CONCERNED]))
                     .select(ra::report_id),
             ),
         )
@@ -412,15 +416,8 @@ pub fn list_visible(
     if let Some(s) = status {
         q = q.filter(tr::status.eq(s.as_str()));
     }
-    if let Some((urgent_before, normal_before)) = overdue_before {
-        q = q.filter(tr::status.eq(Status::New.as_str())).filter(
-            tr::urgency
-                .eq(Urgency::Normal.as_str())
-                .and(tr::created_at.lt(normal_before))
-                .or(tr::urgency
-                    .ne(Urgency::Normal.as_str())
-                    .and(tr::created_at.lt(urgent_before))),
-        );
+    if let Some((now, urgent_before, normal_before)) = overdue_before {
+        q = only_overdue(q, now, normal_before, urgent_before);
     }
     if let Some(c) = cursor {
         q = q.filter(tr::id.lt(c));

@@ -3,7 +3,8 @@
 
 use crate::auth::Role;
 use crate::db::schema::{
-    tip_mailbox_recipients as mr, tip_recipient_keys as rk, tip_report_access as ra, users,
+    tip_mailbox_recipients as mr, tip_recipient_changes as rc, tip_recipient_keys as rk,
+    tip_report_access as ra, users,
 };
 use crate::db::{new_id, AnyConnection};
 use crate::error::AppResult;
@@ -128,4 +129,112 @@ pub fn add_access(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// When the account was made (the 7-day rule).
+pub fn user_created_at(conn: &mut AnyConnection, user_id: &str) -> AppResult<NaiveDateTime> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::created_at)
+        .first(conn)?)
+}
+
+pub fn username(conn: &mut AnyConnection, user_id: &str) -> AppResult<String> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::username)
+        .first(conn)?)
+}
+
+/// A proposed change of a school's recipients, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = rc)]
+pub struct ChangeRow {
+    pub id: String,
+    pub district_id: String,
+    pub school_id: String,
+    pub proposed_by: String,
+    pub user_ids: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+/// Records a proposal; an older pending one for the school is superseded.
+pub fn insert_change(conn: &mut AnyConnection, row: &ChangeRow) -> AppResult<()> {
+    diesel::update(
+        rc::table
+            .filter(rc::school_id.eq(&row.school_id))
+            .filter(rc::status.eq(PENDING)),
+    )
+    .set(rc::status.eq(SUPERSEDED))
+    .execute(conn)?;
+    diesel::insert_into(rc::table)
+        .values((
+            rc::id.eq(&row.id),
+            rc::district_id.eq(&row.district_id),
+            rc::school_id.eq(&row.school_id),
+            rc::proposed_by.eq(&row.proposed_by),
+            rc::user_ids.eq(&row.user_ids),
+            rc::status.eq(&row.status),
+            rc::created_at.eq(row.created_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub const PENDING: &str = "pending";
+pub const APPROVED: &str = "approved";
+pub const SUPERSEDED: &str = "superseded";
+
+/// A change in the district, or none (404 for another district's).
+pub fn change_in_district(
+    conn: &mut AnyConnection,
+    district_id: &str,
+    id: &str,
+) -> AppResult<Option<ChangeRow>> {
+    Ok(rc::table
+        .find(id)
+        .filter(rc::district_id.eq(district_id))
+        .select(ChangeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The district's changes waiting for approval, newest first.
+pub fn pending_changes(
+    conn: &mut AnyConnection,
+    district_id: &str,
+    cursor: Option<String>,
+    limit: i64,
+) -> AppResult<Vec<ChangeRow>> {
+    let mut q = rc::table
+        .filter(rc::district_id.eq(district_id.to_string()))
+        .filter(rc::status.eq(PENDING))
+        .into_boxed();
+    if let Some(c) = cursor {
+        q = q.filter(rc::id.lt(c));
+    }
+    Ok(q.order(rc::id.desc())
+        .limit(limit + 1)
+        .select(ChangeRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks a pending change approved; false when it was no longer pending.
+pub fn approve_change(
+    conn: &mut AnyConnection,
+    id: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(rc::table.find(id).filter(rc::status.eq(PENDING)))
+        .set((
+            rc::status.eq(APPROVED),
+            rc::decided_by.eq(by),
+            rc::decided_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
 }

@@ -1,38 +1,99 @@
 //! A school's mailbox: who receives it, and what an app needs to seal to it.
 
-use crate::auth::Admin;
-use crate::error::AppResult;
-use crate::http::JsonBody;
+use crate::auth::{Admin, BureauOfficer};
+use crate::error::{AppResult, Problem};
+use crate::http::{JsonBody, Page};
 use crate::state::State;
 use crate::tipline::dto::*;
 use crate::tipline::{repo, service};
-use actix_web::{get, put, web};
+use actix_web::{get, post, web, HttpResponse};
 
-/// Designate the school staff who receive the school's mailbox (replaces the list).
+/// Propose the school staff who receive the school's mailbox (the whole new
+/// list). It takes effect only when a bureau officer approves it; the
+/// bureau is alerted at once. A later proposal replaces a pending one.
 #[utoipa::path(
     tag = "tipline",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "school id")),
     request_body = SetRecipients,
     responses(
-        (status = 200, body = MailboxRecipients),
+        (status = 201, body = RecipientChange),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/schools/{id}/mailbox/recipients")]
-pub(in crate::tipline) async fn set_recipients(
+#[post("/schools/{id}/mailbox/recipient-changes")]
+pub(in crate::tipline) async fn propose_recipients(
     state: State,
     admin: Admin,
     path: web::Path<String>,
     body: JsonBody<SetRecipients>,
-) -> AppResult<web::Json<MailboxRecipients>> {
+) -> AppResult<HttpResponse> {
     let school_id = path.into_inner();
     let now = state.now_db();
     let caller = admin.0;
     let out = state
         .db
         .write(move |conn| {
-            service::set_recipients(conn, now, &caller, &school_id, body.into_inner())
+            service::propose_recipients(conn, now, &caller, &school_id, body.into_inner())
         })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Recipient changes of the district waiting for a bureau officer, newest first.
+#[utoipa::path(
+    tag = "tipline",
+    security(("bearer" = [])),
+    params(crate::http::PageQuery),
+    responses(
+        (status = 200, body = Page<RecipientChange>),
+    )
+)]
+#[get("/recipient-changes")]
+pub(in crate::tipline) async fn list_recipient_changes(
+    state: State,
+    officer: BureauOfficer,
+    query: web::Query<crate::http::PageQuery>,
+) -> AppResult<web::Json<Page<RecipientChange>>> {
+    let (limit, cursor) = (query.limit()?, query.cursor()?);
+    let caller = officer.0;
+    let out = state
+        .db
+        .read(move |conn| {
+            let items = service::pending_recipient_changes(conn, &caller, cursor, limit)?;
+            Ok(Page::from_rows(items, limit, |c| c.id.clone()))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Approve a proposed change: the school's recipients become the proposed
+/// list now. A bureau officer whose account is at least 7 days old.
+#[utoipa::path(
+    tag = "tipline",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "recipient change id")),
+    responses(
+        (status = 200, body = RecipientChange),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/recipient-changes/{id}/approve")]
+pub(in crate::tipline) async fn approve_recipient_change(
+    state: State,
+    officer: BureauOfficer,
+    path: web::Path<String>,
+) -> AppResult<web::Json<RecipientChange>> {
+    let id = path.into_inner();
+    let now = state.now_db();
+    let caller = officer.0;
+    let out = state
+        .db
+        .write(move |conn| service::approve_recipient_change(conn, now, &caller, &id))
         .await?;
     Ok(web::Json(out))
 }

@@ -54,7 +54,9 @@ pub(in crate::tipline) async fn list_reports(
     Ok(web::Json(out))
 }
 
-/// Reports of the district still `new` past their deadline (bureau only).
+/// Open reports of the district past their state's deadline (bureau only):
+/// still `new` past the urgency's deadline, acknowledged but not
+/// investigated within the school days, or without a recent progress note.
 #[utoipa::path(
     tag = "tipline",
     security(("bearer" = [])),
@@ -77,6 +79,7 @@ pub(in crate::tipline) async fn overdue_reports(
         .db
         .write(move |conn| {
             let before = (
+                now,
                 now - Duration::minutes(t.urgent_deadline_mins),
                 now - Duration::minutes(t.normal_deadline_mins),
             );
@@ -160,7 +163,10 @@ pub(in crate::tipline) async fn staff_reply(
 }
 
 /// Move a report along: new → acknowledged → investigating → referred_to_police |
-/// resolved; `closed` (with a note and an outcome) waits for a second person.
+/// resolved. The same status again with a note, while a report is being
+/// handled, is a progress note. `closed` (with a note and an outcome, never
+/// from `new`, never by an account younger than 7 days) proposes a close
+/// that only a bureau officer confirms. Only the bureau reopens.
 #[utoipa::path(
     tag = "tipline",
     security(("bearer" = [])),
@@ -168,7 +174,10 @@ pub(in crate::tipline) async fn staff_reply(
     request_body = StatusChange,
     responses(
         (status = 200, body = ReportSummary),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{id}/status")]
@@ -180,31 +189,38 @@ pub(in crate::tipline) async fn change_status(
 ) -> AppResult<web::Json<ReportSummary>> {
     let id = path.into_inner();
     let now = state.now_db();
+    let settings = state.settings.tipline.clone();
     let out = state
         .db
-        .write(move |conn| service::change_status(conn, now, &caller, &id, body.into_inner()))
+        .write(move |conn| {
+            service::change_status(conn, now, &settings, &caller, &id, body.into_inner())
+        })
         .await?;
     Ok(web::Json(out))
 }
 
-/// Confirm a requested closure: a second recipient or a bureau officer.
+/// Close a report whose close was proposed: a bureau officer only, not the
+/// one who proposed it, and not an account younger than 7 days.
 #[utoipa::path(
     tag = "tipline",
     security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ReportSummary),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/{id}/close-confirmation")]
 pub(in crate::tipline) async fn confirm_close(
     state: State,
-    caller: Caller,
+    officer: BureauOfficer,
     path: web::Path<String>,
 ) -> AppResult<web::Json<ReportSummary>> {
     let id = path.into_inner();
     let now = state.now_db();
+    let caller = officer.0;
     let out = state
         .db
         .write(move |conn| service::confirm_close(conn, now, &caller, &id))
@@ -262,6 +278,80 @@ pub(in crate::tipline) async fn add_keys(
     let out = state
         .db
         .write(move |conn| service::add_keys(conn, now, &caller, &id, body.into_inner()))
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// The bureau's late classification: the report concerns staff (the
+/// school's readers lose it at once, 404), or one named school reader is
+/// concerned (they lose it at once). Later messages are sealed only to
+/// those who still read it.
+#[utoipa::path(
+    tag = "tipline",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = Classification,
+    responses(
+        (status = 200, body = ReportSummary),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/{id}/classification")]
+pub(in crate::tipline) async fn classify(
+    state: State,
+    officer: BureauOfficer,
+    path: web::Path<String>,
+    body: JsonBody<Classification>,
+) -> AppResult<web::Json<ReportSummary>> {
+    let id = path.into_inner();
+    let now = state.now_db();
+    let caller = officer.0;
+    let out = state
+        .db
+        .write(move |conn| service::classify(conn, now, &caller, &id, body.into_inner()))
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Every step of a report (status changes, progress notes, close proposals,
+/// escalations, classification), with who took it and when (bureau only).
+#[utoipa::path(
+    tag = "tipline",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, body = Vec<HistoryEntry>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/{id}/history")]
+pub(in crate::tipline) async fn report_history(
+    state: State,
+    officer: BureauOfficer,
+    path: web::Path<String>,
+) -> AppResult<web::Json<Vec<HistoryEntry>>> {
+    let id = path.into_inner();
+    let now = state.now_db();
+    let caller = officer.0;
+    let out = state
+        .db
+        .write(move |conn| {
+            let report = repo::visible_report(conn, &caller, &id)?;
+            let history = service::history(conn, &report)?;
+            audit::record(
+                conn,
+                now,
+                AuditEvent::by(
+                    &caller,
+                    "tipline.report.history",
+                    "tip_report",
+                    Some(&report.id),
+                )
+                .in_school(Some(&report.school_id)),
+            )?;
+            Ok(history)
+        })
         .await?;
     Ok(web::Json(out))
 }

@@ -1,4 +1,6 @@
-//! Deadlines: a report left `new` too long escalates to the bureau.
+//! Deadlines: a report left `new` too long, an acknowledged one not
+//! investigated within its school days, or one under investigation without a
+//! progress note, escalates to the bureau (once per deadline).
 
 use super::*;
 use crate::audit::{self, AuditEvent};
@@ -9,7 +11,7 @@ use crate::tipline::dto::*;
 use crate::tipline::pow;
 use chrono::Duration;
 
-/// Escalates reports still `new` past their deadline: the bureau and the
+/// Escalates open reports past their state's deadline: the bureau and the
 /// school's recipients are told (the bureau only for a report about staff).
 /// Each report escalates once; safe when several instances run it.
 pub fn run_deadline_worker(state: &AppState) -> AppResult<usize> {
@@ -20,14 +22,27 @@ pub fn run_deadline_worker(state: &AppState) -> AppResult<usize> {
         repo::purge_receipt_failures(conn, now - Duration::hours(1))?;
         let urgent_before = now - Duration::minutes(t.urgent_deadline_mins);
         let normal_before = now - Duration::minutes(t.normal_deadline_mins);
-        let due = repo::overdue_new_reports(conn, normal_before, urgent_before)?;
+        let due = repo::overdue_reports(conn, now, normal_before, urgent_before)?;
         let mut escalated = 0;
         for report in due {
             if !repo::claim_escalation(conn, &report.id, now)? {
                 continue;
             }
-            notify_readers(conn, now, &report, Template::TiplineOverdue)?;
-            event(conn, now, &report.id, None, "escalated", Status::New, None)?;
+            let template = if report.status() == Status::New {
+                Template::TiplineOverdue
+            } else {
+                Template::TiplineStalled
+            };
+            notify_readers(conn, now, &report, template)?;
+            event(
+                conn,
+                now,
+                &report.id,
+                None,
+                "escalated",
+                report.status(),
+                None,
+            )?;
             audit::record(
                 conn,
                 now,

@@ -5,11 +5,13 @@ use super::*;
 use crate::audit::{self, AuditEvent};
 use crate::auth::{Caller, Role};
 use crate::clock::to_utc;
+use crate::config::TiplineSettings;
 use crate::crypto::envelope::{self, KeyWrap};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::tipline::dto::*;
 use crate::tipline::repo::{self, ReportRow, ReporterKey};
+use crate::tipline::rules;
 use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
 
@@ -43,22 +45,7 @@ pub fn detail(
         public_key: report.reporter_public_key.clone(),
     }];
     reply_keys.extend(repo::keys_dto(&repo::report_keys(conn, report)?));
-    let history = repo::history(conn, &report.id)?
-        .into_iter()
-        .map(|(action, status, actor_id, note, at)| HistoryEntry {
-            action,
-            status: Status::parse(&status).unwrap_or(Status::New),
-            // What no staff member did (the submission, an escalation) is
-            // told to the hour, like the report's own time.
-            at: if actor_id.is_none() {
-                repo::to_hour(at)
-            } else {
-                to_utc(at)
-            },
-            actor_id,
-            note,
-        })
-        .collect();
+    let history = history(conn, report)?;
     let close_request = match (
         &report.close_requested_by,
         &report.close_outcome,
@@ -83,22 +70,50 @@ pub fn detail(
     })
 }
 
-fn allowed_next(from: Status, to: Status) -> bool {
-    use Status::*;
-    matches!(
-        (from, to),
-        (New, Acknowledged)
-            | (New, Investigating)
-            | (Acknowledged, Investigating)
-            | (Investigating, ReferredToPolice)
-            | (Investigating, Resolved)
-            | (ReferredToPolice, Resolved)
-    )
+/// Refuses an account made less than a week ago: it approves and confirms
+/// nothing on the tip line (a disabled account has no session at all).
+pub fn require_established(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+) -> AppResult<()> {
+    if rules::established(repo::user_created_at(conn, &caller.user_id)?, now) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            Code::AccountTooNew,
+            format!(
+                "an account younger than {} days cannot approve or confirm anything on the tip line",
+                rules::NEW_ACCOUNT_DAYS
+            ),
+        ))
+    }
 }
 
+/// The deadline of `status` entered at `now` for this report's school.
+fn due_for(
+    conn: &mut AnyConnection,
+    settings: &TiplineSettings,
+    report: &ReportRow,
+    status: Status,
+    now: NaiveDateTime,
+) -> AppResult<Option<NaiveDateTime>> {
+    let tz = repo::school_timezone(conn, &report.school_id)?;
+    Ok(rules::due_after(
+        status,
+        now,
+        settings.investigation_school_days,
+        settings.progress_note_days,
+        &tz,
+    ))
+}
+
+/// Moves a report along, notes progress, proposes a close, or (the bureau)
+/// reopens one. Only the bureau confirms a close (`confirm_close`).
 pub fn change_status(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
+    settings: &TiplineSettings,
     caller: &Caller,
     id: &str,
     body: AppResult<StatusChange>,
@@ -107,14 +122,21 @@ pub fn change_status(
     let b = body?;
     let from = report.status();
     let note = b.note.as_ref().map(|n| n.as_str().to_string());
-    if b.status == Status::Closed {
+    let action = if b.status == Status::Closed {
         if from == Status::Closed {
             return Err(ApiError::conflict(
                 Code::AlreadyClosed,
                 "the report is already closed",
             ));
         }
-        let Some(note) = note else {
+        if !rules::may_propose_close(from) {
+            return Err(ApiError::conflict(
+                Code::InvalidTransition,
+                "a new report cannot be closed: acknowledge it and look into it first",
+            )
+            .with_field("status"));
+        }
+        let Some(note) = note.clone() else {
             return Err(ApiError::invalid("note", "closing needs a note"));
         };
         let Some(outcome) = b.outcome else {
@@ -123,6 +145,7 @@ pub fn change_status(
                 "closing needs an outcome: valid, false, misuse or duplicate",
             ));
         };
+        require_established(conn, now, caller)?;
         repo::request_close(
             conn,
             &report.id,
@@ -140,6 +163,7 @@ pub fn change_status(
             from,
             Some(&note),
         )?;
+        "close_requested"
     } else if from == Status::Closed {
         if caller.role != Role::BureauOfficer {
             return Err(ApiError::forbidden(
@@ -153,7 +177,8 @@ pub fn change_status(
                 "a reopened report is acknowledged or further",
             ));
         }
-        set_status(conn, now, &report.id, b.status, None)?;
+        let due = due_for(conn, settings, &report, b.status, now)?;
+        repo::set_status(conn, now, &report.id, b.status.as_str(), None, due)?;
         event(
             conn,
             now,
@@ -163,8 +188,25 @@ pub fn change_status(
             b.status,
             note.as_deref(),
         )?;
+        "reopened"
+    } else if rules::is_progress_note(from, b.status) {
+        if note.is_none() {
+            return Err(ApiError::invalid("note", "a progress note needs a note"));
+        }
+        let due = due_for(conn, settings, &report, from, now)?;
+        repo::set_due(conn, now, &report.id, due)?;
+        event(
+            conn,
+            now,
+            &report.id,
+            Some(&caller.user_id),
+            "progress",
+            from,
+            note.as_deref(),
+        )?;
+        "progress"
     } else {
-        if !allowed_next(from, b.status) {
+        if !rules::allowed_next(from, b.status) {
             return Err(ApiError::conflict(
                 Code::InvalidTransition,
                 format!(
@@ -175,7 +217,8 @@ pub fn change_status(
             )
             .with_field("status"));
         }
-        set_status(conn, now, &report.id, b.status, None)?;
+        let due = due_for(conn, settings, &report, b.status, now)?;
+        repo::set_status(conn, now, &report.id, b.status.as_str(), None, due)?;
         event(
             conn,
             now,
@@ -185,7 +228,8 @@ pub fn change_status(
             b.status,
             note.as_deref(),
         )?;
-    }
+        "status"
+    };
     // One's own change is not news to oneself.
     repo::mark_read(conn, &report.id, &caller.user_id, now)?;
     audit::record(
@@ -200,22 +244,40 @@ pub fn change_status(
         .in_school(Some(&report.school_id)),
     )?;
     let fresh = repo::visible_report(conn, caller, id)?;
+    tell_bureau(conn, now, caller, &fresh, action)?;
     Ok(repo::summaries(conn, caller, &[fresh])?
         .pop()
         .expect("one row"))
 }
 
-fn set_status(
+/// Every step of every report reaches the bureau's feed (not the one who
+/// took it): the district sees a report being buried as it happens.
+fn tell_bureau(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
-    id: &str,
-    status: Status,
-    outcome: Option<&str>,
+    caller: &Caller,
+    report: &ReportRow,
+    action: &str,
 ) -> AppResult<()> {
-    repo::set_status(conn, now, id, status.as_str(), outcome)?;
-    Ok(())
+    let officers: Vec<String> = repo::bureau_officer_ids(conn, &report.district_id)?
+        .into_iter()
+        .filter(|u| *u != caller.user_id)
+        .collect();
+    let mut data = notify_data(conn, report)?;
+    data["status"] = serde_json::json!(report.status);
+    data["action"] = serde_json::json!(action);
+    notify::send(
+        conn,
+        now,
+        &officers,
+        Template::TiplineStatusChanged,
+        data,
+        NotifyCategory::Tipline,
+    )
 }
 
+/// The bureau closes a report a reader proposed to close: never the one
+/// who proposed it, never an account younger than a week.
 pub fn confirm_close(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
@@ -233,13 +295,28 @@ pub fn confirm_close(
             "no closure waits for confirmation",
         ));
     };
+    // A request left from before the rule on a report still `new`.
+    if !rules::may_propose_close(report.status()) {
+        return Err(ApiError::conflict(
+            Code::InvalidTransition,
+            "a new report cannot be closed: acknowledge it and look into it first",
+        ));
+    }
     if by == caller.user_id {
         return Err(ApiError::conflict(
             Code::SecondPersonRequired,
-            "a second recipient or a bureau officer must confirm the closure",
+            "another bureau officer must confirm a closure you proposed",
         ));
     }
-    set_status(conn, now, &report.id, Status::Closed, Some(&outcome))?;
+    require_established(conn, now, caller)?;
+    repo::set_status(
+        conn,
+        now,
+        &report.id,
+        Status::Closed.as_str(),
+        Some(&outcome),
+        None,
+    )?;
     event(
         conn,
         now,
@@ -262,9 +339,100 @@ pub fn confirm_close(
         .in_school(Some(&report.school_id)),
     )?;
     let fresh = repo::visible_report(conn, caller, id)?;
+    tell_bureau(conn, now, caller, &fresh, "closed")?;
     Ok(repo::summaries(conn, caller, &[fresh])?
         .pop()
         .expect("one row"))
+}
+
+/// The bureau's late classification: the report concerns staff (school
+/// readers lose it), or one named reader is concerned (they lose it). From
+/// then on, messages are sealed only to those who still read it, and a
+/// close proposed by someone who lost the report is dropped.
+pub fn classify(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &str,
+    body: AppResult<Classification>,
+) -> AppResult<ReportSummary> {
+    let report = repo::visible_report(conn, caller, id)?;
+    let b = body?;
+    if !b.concerns_staff && report.concerns_staff {
+        return Err(ApiError::invalid(
+            "concerns_staff",
+            "a report found to concern staff stays with the district; share it with named readers instead",
+        ));
+    }
+    if !b.concerns_staff && b.concerned_user_id.is_none() {
+        return Err(ApiError::invalid(
+            "concerned_user_id",
+            "mark the report as concerning staff, or name the reader it concerns",
+        ));
+    }
+    repo::lock_report(conn, &report.id)?;
+    if let Some(user) = &b.concerned_user_id {
+        if !repo::may_be_shared_with(conn, user, &report.school_id)? {
+            return Err(ApiError::invalid(
+                "concerned_user_id",
+                "name a school admin or counsellor of the report's school",
+            ));
+        }
+        repo::add_access(conn, &report.id, user, repo::CONCERNED, now)?;
+    }
+    if b.concerns_staff && !report.concerns_staff {
+        repo::mark_concerns_staff(conn, now, &report.id)?;
+    }
+    let fresh = repo::visible_report(conn, caller, id)?;
+    if let Some(by) = &fresh.close_requested_by {
+        if !repo::readers(conn, &fresh)?.contains(by) {
+            repo::clear_close_request(conn, &fresh.id)?;
+        }
+    }
+    event(
+        conn,
+        now,
+        &report.id,
+        Some(&caller.user_id),
+        "classified",
+        report.status(),
+        None,
+    )?;
+    audit::record(
+        conn,
+        now,
+        AuditEvent::by(
+            caller,
+            "tipline.report.classify",
+            "tip_report",
+            Some(&report.id),
+        )
+        .in_school(Some(&report.school_id)),
+    )?;
+    let fresh = repo::visible_report(conn, caller, id)?;
+    Ok(repo::summaries(conn, caller, &[fresh])?
+        .pop()
+        .expect("one row"))
+}
+
+/// Every step of a report, with who took it and when.
+pub fn history(conn: &mut AnyConnection, report: &ReportRow) -> AppResult<Vec<HistoryEntry>> {
+    Ok(repo::history(conn, &report.id)?
+        .into_iter()
+        .map(|(action, status, actor_id, note, at)| HistoryEntry {
+            action,
+            status: Status::parse(&status).unwrap_or(Status::New),
+            // What no staff member did (the submission, an escalation) is
+            // told to the hour, like the report's own time.
+            at: if actor_id.is_none() {
+                repo::to_hour(at)
+            } else {
+                to_utc(at)
+            },
+            actor_id,
+            note,
+        })
+        .collect())
 }
 
 /// Appends a wrap to the report's or one of its messages' envelope; false

@@ -94,6 +94,7 @@ pub fn submit(
         close_requested_by: None,
         close_outcome: None,
         close_note: None,
+        due_at: None,
     };
     repo::insert_report(conn, &report, &mac)?;
     event(conn, now, &report.id, None, "submitted", Status::New, None)?;
@@ -175,8 +176,10 @@ pub fn followup(
             messages.push(item);
         }
     }
+    let recipient_keys = repo::keys_dto(&repo::report_keys(conn, report)?);
     Ok(Followup {
         status: report.status().progress(),
+        recipient_keys,
         created_on: report.created_at.date(),
         messages,
         attachments,

@@ -225,6 +225,15 @@ pub async fn objects_of(
         .await
         .expect(201);
     ids.insert("dorm", id_of(&dorm));
+    let change = app
+        .strings(format!(
+            "SELECT id AS s FROM tip_recipient_changes WHERE school_id = '{}' ORDER BY id DESC",
+            p.id
+        ))
+        .await;
+    if let Some(c) = change.first() {
+        ids.insert("recipient_change", c.clone());
+    }
     let reports = app
         .get("/api/v1/reports", &report_holder.token)
         .await

@@ -21,7 +21,10 @@ pub async fn register_key(app: &TestApp, s: Session) -> Holder {
             "PUT",
             "/api/v1/me/encryption-key",
             Some(&s.token),
-            Some(&json!({"public_key": public_key, "key_backup": "opaque-backup"})),
+            Some(
+                &json!({"public_key": public_key, "key_backup": "opaque-backup",
+                         "password": PASSWORD}),
+            ),
             &[],
         )
         .await
@@ -33,17 +36,38 @@ pub async fn register_key(app: &TestApp, s: Session) -> Holder {
     }
 }
 
-/// Makes these users the school's mailbox recipients.
+/// Makes these users the school's mailbox recipients: the admin proposes,
+/// a bureau officer in post for more than a week approves.
 pub async fn designate(app: &TestApp, admin: &Session, school_id: &str, user_ids: &[&str]) {
-    app.send(
-        "PUT",
-        &format!("/api/v1/schools/{school_id}/mailbox/recipients"),
-        Some(&admin.token),
-        Some(&json!({ "user_ids": user_ids })),
-        &[],
-    )
-    .await
-    .expect(200);
+    let change = app
+        .post(
+            &format!("/api/v1/schools/{school_id}/mailbox/recipient-changes"),
+            &admin.token,
+            json!({ "user_ids": user_ids }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(change["status"], "pending");
+    approve_as_senior_officer(app, change["id"].as_str().unwrap()).await;
+}
+
+/// The district's vetting officer approves a recipient change as they would
+/// once in post for a week: the clock moves 8 days on for the approval only,
+/// and back (so the rest of the test keeps its school day).
+pub async fn approve_as_senior_officer(app: &TestApp, change_id: &str) {
+    app.vetting_officer().await;
+    let now = app.now();
+    app.clock.set(now + chrono::Duration::days(8));
+    let officer = app.login("vetting.officer", PASSWORD).await;
+    let approved = app
+        .post(
+            &format!("/api/v1/recipient-changes/{change_id}/approve"),
+            &officer.token,
+            json!({}),
+        )
+        .await;
+    app.clock.set(now);
+    assert_eq!(approved.expect(200)["status"], "approved");
 }
 
 /// The world, a bureau officer, and recipients with keys: X's admin and

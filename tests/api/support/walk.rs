@@ -125,7 +125,8 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
     Some(match op.id.as_str() {
         "add_pickup_person" => json!({"name": "Uncle Wang", "relation": "uncle",
             "phone": "13800000002", "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
-        "set_recipients" => json!({"user_ids": [id("user")]}),
+        "propose_recipients" => json!({"user_ids": [id("user")]}),
+        "read_key_backup" => json!({"password": PASSWORD}),
         "create_school" => json!({"name": "Z School", "code": "SCH-Z", "kind": "primary"}),
         "create_user" => json!({"role": "teacher", "username": "made.by.test",
             "display_name": "m", "password": PASSWORD}),
@@ -136,7 +137,8 @@ pub fn body_for(doc: &Value, op: &Op, ids: &HashMap<&str, String>) -> Option<Val
         "put_pickup_settings" => json!({"pass_cutoff": "12:00", "dismissal_times": []}),
         "put_encryption_key" => {
             let (_, pk) = hpke::generate();
-            json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "b"})
+            json!({"public_key": b64u(&hpke::public_key_bytes(&pk)), "key_backup": "b",
+                   "password": PASSWORD})
         }
         "issue_pickup_pass" => json!({"date": "2026-11-30"}),
         "add_pickup_block" => json!({"name": "Someone Else", "note": "n"}),
@@ -239,6 +241,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("pickup-passes", "id") => "pass",
         ("pickup-persons", "id") => "person",
         ("personnel", "id") => "personnel",
+        ("recipient-changes", "id") => "recipient_change",
         ("reports", "id") => "report",
         ("schools", "id") => "school",
         ("students", "id") => "student",
@@ -280,6 +283,7 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "pass",
         "person",
         "personnel",
+        "recipient_change",
         "report",
         "school",
         "student",
@@ -365,14 +369,23 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         "patch_class",
         "patch_school",
         "put_pickup_settings",
-        "set_recipients",
+        "propose_recipients",
         "dismissal_summary",
         "admin_outbox",
         "retry_outbox",
     ] {
         m.insert(op, ADMINS);
     }
-    m.insert("overdue_reports", &["bureau_officer"]);
+    for op in [
+        "overdue_reports",
+        "confirm_close",
+        "classify",
+        "report_history",
+        "list_recipient_changes",
+        "approve_recipient_change",
+    ] {
+        m.insert(op, &["bureau_officer"]);
+    }
     m.insert("audit_head", &["district_admin", "bureau_officer"]);
     m.insert(
         "create_notice",
@@ -390,6 +403,7 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
     for op in [
         "put_encryption_key",
         "get_encryption_key",
+        "read_key_backup",
         "list_reports",
         "get_report",
         "staff_reply",
