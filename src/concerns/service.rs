@@ -275,6 +275,17 @@ pub fn get(
     Ok(dtos(conn, vec![row])?.remove(0))
 }
 
+/// Whether the caller may triage the concern: the school's principal or a
+/// counsellor; 404 for anyone else.
+pub fn triager_sees(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<()> {
+    visible(conn, caller, id)?;
+    if is_handler_role(caller.role) {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
 /// A concern the caller may triage (the school's principal or a
 /// counsellor), checked against the triage's rules; 404 for anyone else.
 pub fn to_triage(

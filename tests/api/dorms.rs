@@ -17,10 +17,7 @@ async fn user_with_sex(
     if let Some(s) = sex {
         body["sex"] = json!(s);
     }
-    let created = app
-        .post("/api/v1/users", &admin.token, body)
-        .await
-        .expect(201);
+    let created = app.create_activated(admin, body).await;
     if let Some(p) = created["personnel_id"].as_str() {
         app.clear(admin, p).await;
     }

@@ -29,6 +29,8 @@ pub fn triage_concern(
     id: &str,
     body: AppResult<ConcernTriageRequest>,
 ) -> AppResult<Concern> {
+    // Whose concern it is comes before what the body says.
+    concerns::triager_sees(conn, caller, id)?;
     let b = body?;
     let t = Triage {
         decision: b.decision,

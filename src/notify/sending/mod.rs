@@ -5,6 +5,7 @@
 //! Nothing here knows about HTTP.
 
 pub mod channels;
+mod gate_texts;
 pub mod outbox;
 pub mod templates;
 
@@ -46,4 +47,24 @@ pub fn send(
         Reason::Initial,
         category,
     )
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::templates::Template;
+    use crate::i18n::Language;
+
+    #[test]
+    fn every_template_renders_in_both_languages_with_its_data() {
+        let data = serde_json::json!({"student": "Xiaoming", "school": "No. 1 Primary", "relation": "mother"});
+        for &t in Template::ALL {
+            for lang in [Language::ZhCn, Language::En] {
+                let (title, body) = t.render(lang, &data);
+                assert!(!title.is_empty() && !body.contains('{'), "{t:?} {lang:?}");
+            }
+            assert_eq!(Template::from_key(t.key()), Some(t));
+        }
+        let (_, body) = Template::GuardianLinked.render(Language::En, &data);
+        assert!(body.contains("Xiaoming") && body.contains("No. 1 Primary"));
+    }
 }
