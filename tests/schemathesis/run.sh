@@ -64,7 +64,8 @@ status=0
 repo="$PWD"
 (cd "$work" && SAFECAMPUS_ST_URL="$url" SAFECAMPUS_ST_PASSWORD="$password" \
   PYTHONPATH="$repo/tests/schemathesis${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks \
-  "$st" run "$repo/openapi/openapi.json" --url "$url" \
+  "$st" --config-file "$repo/tests/schemathesis/schemathesis.toml" \
+  run "$repo/openapi/openapi.json" --url "$url" \
   --checks all --exclude-checks positive_data_acceptance \
   --exclude-path /api/v1/me/notifications/stream \
   --max-examples "${SAFECAMPUS_ST_MAX_EXAMPLES:-40}" --workers 2 \

@@ -119,7 +119,9 @@ pub fn import(
         .and_then(|t| rules::parse(&t));
     let pupils = match parsed {
         Ok(p) => p,
-        Err(errors) if !write => {
+        // A file whose header is wrong is not a roster at all: refused
+        // even on a dry run, which lists the errors of the rows of a roster.
+        Err(errors) if !write && errors.iter().all(|e| e.line > 1) => {
             out.errors = errors;
             return Ok(out);
         }
