@@ -4,7 +4,7 @@ use super::model::{CaseRow, EntryRow, MeasureRow, PoliceReportRow, SupportRow};
 use crate::auth::{Caller, Role};
 use crate::db::schema::{
     case_alerts, case_entries, case_handlers, case_measures, case_police_reports, case_students,
-    case_support, cases, classes, personnel, schools, students, users,
+    case_support, cases, personnel, schools, students, users,
 };
 use crate::db::{AnyConnection, MultiBackend};
 use crate::error::AppResult;
@@ -36,20 +36,6 @@ pub fn school_names(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect())
-}
-
-/// Of the given pupils, those of the school: (id, the class's head teacher).
-pub fn pupils_of_school(
-    conn: &mut AnyConnection,
-    school_id: &str,
-    ids: &[String],
-) -> AppResult<Vec<(String, Option<String>)>> {
-    Ok(students::table
-        .inner_join(classes::table.on(classes::id.eq(students::class_id)))
-        .filter(students::school_id.eq(school_id))
-        .filter(students::id.eq_any(ids))
-        .select((students::id, classes::head_teacher_id))
-        .load(conn)?)
 }
 
 /// The enabled accounts of a school with one of the roles.

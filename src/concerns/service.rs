@@ -6,6 +6,9 @@
 
 use super::dto::*;
 use super::model::ConcernRow;
+/// Of the given pupils, those of the school, with their class's head
+/// teacher: the one query cases and concerns both check pupils with.
+pub use super::repo::pupils_of_school;
 use super::repo::{self, Scope};
 use super::rules::{self, TriageRefusal};
 use crate::audit::{self, AuditEvent};

@@ -166,7 +166,7 @@ pub(super) fn open_case(
     if ids.is_empty() || ids.len() > 20 {
         return Err(ApiError::invalid("student_ids", "one to 20 pupils"));
     }
-    let pupils = repo::pupils_of_school(conn, &school_id, &ids)?;
+    let pupils = concerns::service::pupils_of_school(conn, &school_id, &ids)?;
     if pupils.len() != ids.len() {
         return Err(ApiError::invalid(
             "student_ids",
