@@ -128,6 +128,10 @@ impl Seeder<'_> {
                 role,
             )?;
             crate::vetting::service::record_complete(self.conn, self.now, &row.id, &officer, 12)?;
+            if role == Role::Counselor {
+                // The principal names the demo's counsellors safeguarding handlers.
+                crate::org::leads::insert(self.conn, self.now, school, &row.id, None)?;
+            }
         }
         Ok(row.id)
     }

@@ -206,6 +206,11 @@ role_guard!(
     DistrictAdmin: DistrictAdmin
 );
 role_guard!(
+    /// The principal: the school's admin, who names the school's
+    /// safeguarding handlers.
+    Principal: SchoolAdmin
+);
+role_guard!(
     /// Sets up schools, classes and accounts: the district admin everywhere
     /// in the district, a school admin in their school.
     Admin: DistrictAdmin | SchoolAdmin
@@ -277,8 +282,9 @@ role_guard!(
 );
 role_guard!(
     /// Triages concerns and reads a pupil's chronology: the school's
-    /// designated handlers (the principal and the counsellors); the bureau
-    /// reads chronologies across its district.
+    /// designated handlers (the principal and the counsellors the principal
+    /// names, see `org::leads`); the bureau reads chronologies across its
+    /// district.
     SafeguardingLead: SchoolAdmin | Counselor | BureauOfficer
 );
 role_guard!(

@@ -8,6 +8,7 @@ use crate::db::schema::{
 };
 use crate::db::{AnyConnection, MultiBackend};
 use crate::error::AppResult;
+use crate::org::leads;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -127,7 +128,13 @@ pub fn insert_case(
 
 /// The cases the caller may see: of their district, never a case where
 /// they are the suspect, and for anyone but the bureau only as a handler.
-fn in_scope(caller: &Caller) -> cases::BoxedQuery<'static, MultiBackend> {
+/// The cases the caller sees: the bureau every case of its district; anyone
+/// else the cases they handle (named on the case, or a designated handler
+/// of its school); never one that suspects them.
+fn in_scope(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+) -> AppResult<cases::BoxedQuery<'static, MultiBackend>> {
     let q = cases::table
         .into_boxed()
         .filter(cases::district_id.eq(caller.district_id.clone()))
@@ -137,19 +144,23 @@ fn in_scope(caller: &Caller) -> cases::BoxedQuery<'static, MultiBackend> {
                 .or(cases::suspect_user_id.ne(caller.user_id.clone())),
         );
     if caller.role == Role::BureauOfficer {
-        return q;
+        return Ok(q);
     }
-    q.filter(
-        cases::id.eq_any(
-            case_handlers::table
-                .filter(case_handlers::user_id.eq(caller.user_id.clone()))
-                .select(case_handlers::case_id),
-        ),
-    )
+    let named = cases::id.eq_any(
+        case_handlers::table
+            .filter(case_handlers::user_id.eq(caller.user_id.clone()))
+            .select(case_handlers::case_id),
+    );
+    Ok(match caller.school_id.clone() {
+        Some(school) if leads::is_lead(conn, caller)? => {
+            q.filter(named.or(cases::school_id.eq(school)))
+        }
+        _ => q.filter(named),
+    })
 }
 
 pub fn visible(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Option<CaseRow>> {
-    Ok(in_scope(caller)
+    Ok(in_scope(conn, caller)?
         .filter(cases::id.eq(id.to_string()))
         .select(CaseRow::as_select())
         .first(conn)
@@ -162,7 +173,7 @@ pub fn list(
     caller: &Caller,
     status: Option<&str>,
 ) -> AppResult<Vec<CaseRow>> {
-    let mut q = in_scope(caller);
+    let mut q = in_scope(conn, caller)?;
     if let Some(s) = status {
         q = q.filter(cases::status.eq(s.to_string()));
     }
@@ -171,21 +182,32 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn is_handler(conn: &mut AnyConnection, case_id: &str, user_id: &str) -> AppResult<bool> {
+/// Whether the caller handles the case: named on it, or a designated
+/// handler of its school. Never its suspect.
+pub fn is_handler(conn: &mut AnyConnection, caller: &Caller, row: &CaseRow) -> AppResult<bool> {
+    if row.suspect_user_id.as_deref() == Some(caller.user_id.as_str()) {
+        return Ok(false);
+    }
     let n: i64 = case_handlers::table
-        .filter(case_handlers::case_id.eq(case_id))
-        .filter(case_handlers::user_id.eq(user_id))
+        .filter(case_handlers::case_id.eq(&row.id))
+        .filter(case_handlers::user_id.eq(&caller.user_id))
         .count()
         .get_result(conn)?;
-    Ok(n > 0)
+    Ok(n > 0 || leads::is_lead_of(conn, caller, &row.school_id)?)
 }
 
-pub fn handlers_of(conn: &mut AnyConnection, case_id: &str) -> AppResult<Vec<String>> {
-    Ok(case_handlers::table
-        .filter(case_handlers::case_id.eq(case_id))
+/// A case's handlers: those named on it (who opened it, the pupils' head
+/// teachers) and its school's designated handlers now; never its suspect.
+pub fn handlers_of(conn: &mut AnyConnection, row: &CaseRow) -> AppResult<Vec<String>> {
+    let mut all: Vec<String> = case_handlers::table
+        .filter(case_handlers::case_id.eq(&row.id))
         .select(case_handlers::user_id)
-        .order(case_handlers::user_id)
-        .load(conn)?)
+        .load(conn)?;
+    all.extend(leads::of_school(conn, &row.school_id)?);
+    all.retain(|u| Some(u.as_str()) != row.suspect_user_id.as_deref());
+    all.sort();
+    all.dedup();
+    Ok(all)
 }
 
 /// A case's pupils: (id, name, class).
@@ -428,7 +450,7 @@ pub fn cases_of_pupil(
     caller: &Caller,
     student_id: &str,
 ) -> AppResult<Vec<CaseRow>> {
-    Ok(in_scope(caller)
+    Ok(in_scope(conn, caller)?
         .filter(
             cases::id.eq_any(
                 case_students::table

@@ -148,3 +148,12 @@ pub struct Triage {
     /// when the concern has none.
     pub category: Option<CaseCategory>,
 }
+
+/// A case that grew from a record (a tip-line report, a handover), shown on
+/// that record to those who may see it and handle cases. The case itself
+/// still answers 404 to anyone who is not its handler.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkedCase {
+    pub case_id: String,
+    pub number: String,
+}

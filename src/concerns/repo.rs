@@ -2,7 +2,7 @@
 
 use super::model::{ConcernRow, PupilRow};
 use crate::dates::LocalDate;
-use crate::db::schema::{classes, concern_students, concerns, students};
+use crate::db::schema::{cases, classes, concern_students, concerns, students};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
 use chrono::NaiveDateTime;
@@ -55,7 +55,7 @@ pub fn pupils_of_school(
 
 /// What a caller may list of a school's concerns.
 pub enum Scope<'a> {
-    /// The principal and the counsellors: all of the school's.
+    /// The principal and the counsellors they named: all of the school's.
     School,
     /// A head teacher: the absence patterns of their classes' pupils, and
     /// their own.
@@ -195,4 +195,19 @@ pub fn school_name(conn: &mut AnyConnection, school_id: &str) -> AppResult<Optio
         .select(schools::name)
         .first(conn)
         .optional()?)
+}
+
+/// The cases whose source is this record (`tip_report`, `handover`):
+/// (id, number), oldest first.
+pub fn cases_from(
+    conn: &mut AnyConnection,
+    source_kind: &str,
+    source_ref: &str,
+) -> AppResult<Vec<(String, String)>> {
+    Ok(cases::table
+        .filter(cases::source_kind.eq(source_kind))
+        .filter(cases::source_ref.eq(source_ref))
+        .select((cases::id, cases::number))
+        .order(cases::id.asc())
+        .load(conn)?)
 }

@@ -11,7 +11,7 @@ use actix_web::{get, post, web, HttpResponse};
 
 /// Raise a concern (any member of a school's staff, guards and dorm
 /// managers included): what you saw or heard about one or more pupils of
-/// your school. The principal and the counsellors are alerted at once and
+/// your school. The principal and the counsellors they named are alerted at once and
 /// triage it; you see your own concerns.
 #[utoipa::path(
     tag = "concerns",
@@ -37,7 +37,7 @@ pub(super) async fn raise_concern(
         .await
 }
 
-/// The concerns you see, newest first: the principal and the counsellors
+/// The concerns you see, newest first: the principal and the named counsellors
 /// the school's whole queue (observations and the absence patterns that
 /// attendance raises), a head teacher the absence patterns of their classes
 /// and their own, any other staff their own. Reading is audited.

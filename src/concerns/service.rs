@@ -1,6 +1,6 @@
 //! Concerns' use cases: any adult raises one, attendance raises the absence
-//! pattern, the principal and the counsellors (the school's designated
-//! handlers) are told at once and triage each. What a concern says is seen
+//! pattern, the principal and the counsellors they name (the school's
+//! designated handlers) are told at once and triage each. What a concern says is seen
 //! by its author and the handlers only; reading it is audited. A triage into
 //! a case is finished by `cases`, which opens the case and links it here.
 
@@ -19,7 +19,7 @@ use crate::db::{new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::http::Page;
 use crate::notify::{self, Category, Template};
-use crate::org::family;
+use crate::org::{family, leads};
 use chrono::NaiveDateTime;
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,20 +27,14 @@ fn not_found() -> ApiError {
     ApiError::not_found("no such concern")
 }
 
-/// The school's designated handlers: its admins (the principal) and
-/// counsellors.
+/// The school's designated handlers: its admins (the principal) and the
+/// counsellors the principal named.
 fn handlers(conn: &mut AnyConnection, school_id: &str) -> AppResult<Vec<String>> {
-    let mut to = family::users_with_role(conn, school_id, Role::SchoolAdmin)?;
-    to.extend(family::users_with_role(conn, school_id, Role::Counselor)?);
-    Ok(to)
-}
-
-fn is_handler_role(role: Role) -> bool {
-    matches!(role, Role::SchoolAdmin | Role::Counselor)
+    leads::of_school(conn, school_id)
 }
 
 /// A member of staff writes down what they saw. The principal and the
-/// counsellors are alerted at once, with the concern's id and the school
+/// named counsellors are alerted at once, with the concern's id and the school
 /// only.
 pub fn raise(
     conn: &mut AnyConnection,
@@ -142,7 +136,8 @@ pub fn absence_concern_since(
 }
 
 /// Attendance raises a confidential concern into the same queue. Told only
-/// to the head teacher, the school's counsellors and its admins; never to
+/// to the head teacher and the school's handlers (admins, named
+/// counsellors); never to
 /// the family or other staff.
 pub fn raise_absence_pattern(
     conn: &mut AnyConnection,
@@ -195,15 +190,18 @@ pub fn raise_absence_pattern(
     )
 }
 
-/// The scope of the caller's concerns: the principal and counsellors see
-/// the school's, a teacher the absence patterns of their classes and their
-/// own, any other staff their own.
-fn scope_of(caller: &Caller) -> Scope<'_> {
-    match caller.role {
-        Role::SchoolAdmin | Role::Counselor => Scope::School,
+/// The scope of the caller's concerns: the school's handlers (the principal
+/// and the counsellors the principal named) see the school's, a teacher the
+/// absence patterns of their classes and their own, any other staff their
+/// own.
+fn scope_of<'a>(conn: &mut AnyConnection, caller: &'a Caller) -> AppResult<Scope<'a>> {
+    if leads::is_lead(conn, caller)? {
+        return Ok(Scope::School);
+    }
+    Ok(match caller.role {
         Role::Teacher => Scope::HeadTeacher(&caller.user_id),
         _ => Scope::Author(&caller.user_id),
-    }
+    })
 }
 
 /// One page of the concerns the caller sees, newest first. Audited.
@@ -217,10 +215,11 @@ pub fn list(
     let limit = page.limit()?;
     let cursor = page.cursor()?;
     let school = caller.school_id.clone().unwrap_or_default();
+    let scope = scope_of(conn, caller)?;
     let rows = repo::page(
         conn,
         &school,
-        scope_of(caller),
+        scope,
         q.status.map(|s| s.as_str()),
         limit,
         cursor,
@@ -244,7 +243,7 @@ fn visible(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Con
     if caller.school_id.as_deref() != Some(row.school_id.as_str()) {
         return Err(not_found());
     }
-    let sees = match scope_of(caller) {
+    let sees = match scope_of(conn, caller)? {
         Scope::School => true,
         Scope::Author(me) => row.author_id.as_deref() == Some(me),
         Scope::HeadTeacher(me) => {
@@ -279,17 +278,17 @@ pub fn get(
 }
 
 /// Whether the caller may triage the concern: the school's principal or a
-/// counsellor; 404 for anyone else.
+/// counsellor the principal named; 404 for anyone else.
 pub fn triager_sees(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<()> {
     visible(conn, caller, id)?;
-    if is_handler_role(caller.role) {
+    if leads::is_lead(conn, caller)? {
         Ok(())
     } else {
         Err(not_found())
     }
 }
 
-/// A concern the caller may triage (the school's principal or a
+/// A concern the caller may triage (the school's principal or a named
 /// counsellor), checked against the triage's rules; 404 for anyone else.
 pub fn to_triage(
     conn: &mut AnyConnection,
@@ -298,7 +297,7 @@ pub fn to_triage(
     t: &Triage,
 ) -> AppResult<(ConcernRow, Option<CaseCategory>)> {
     let row = visible(conn, caller, id)?;
-    if !is_handler_role(caller.role) {
+    if !leads::is_lead(conn, caller)? {
         return Err(not_found());
     }
     let category = t
@@ -383,6 +382,19 @@ pub fn source_pupils(
 /// Links a concern to the case opened from it.
 pub fn link_case(conn: &mut AnyConnection, id: &str, case_id: &str) -> AppResult<()> {
     repo::link_case(conn, id, case_id)
+}
+
+/// The cases that grew from a tip-line report or a handover, for that
+/// record's view: the source links both ways.
+pub fn cases_from(
+    conn: &mut AnyConnection,
+    source_kind: &str,
+    source_ref: &str,
+) -> AppResult<Vec<LinkedCase>> {
+    Ok(repo::cases_from(conn, source_kind, source_ref)?
+        .into_iter()
+        .map(|(case_id, number)| LinkedCase { case_id, number })
+        .collect())
 }
 
 /// Every concern about a pupil, oldest first (for the chronology).

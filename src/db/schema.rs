@@ -850,6 +850,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    safeguarding_leads (school_id, user_id) {
+        school_id -> Text,
+        user_id -> Text,
+        named_by -> Nullable<Text>,
+        named_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     case_handlers (case_id, user_id) {
         case_id -> Text,
         user_id -> Text,
@@ -1044,4 +1053,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     absences,
     concern_students,
     concerns,
+    safeguarding_leads,
 );

@@ -437,3 +437,17 @@ pub struct Departure {
     /// The classes left without a head teacher, when carried out now.
     pub released_classes: Vec<String>,
 }
+
+/// One of a school's designated safeguarding handlers: the principal (the
+/// school's admin) or a counsellor the principal named.
+#[derive(Serialize, ToSchema)]
+pub struct SafeguardingLead {
+    pub user_id: String,
+    pub display_name: String,
+    /// `school_admin` (the principal) or `counselor`.
+    pub role: String,
+    /// When the principal named this counsellor (for counsellors already
+    /// at the school when designation arrived, their account's creation);
+    /// none for the principal.
+    pub named_at: Option<DateTime<Utc>>,
+}

@@ -4,6 +4,7 @@
 
 pub mod dto;
 pub mod family;
+pub mod leads;
 pub mod model;
 pub mod repo;
 pub mod roster;
@@ -21,6 +22,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::schools::patch_class)
         .service(routes::schools::create_class)
         .service(routes::schools::list_classes)
+        .service(routes::leads::list_leads)
+        .service(routes::leads::name_lead)
+        .service(routes::leads::withdraw_lead)
         .service(routes::roster::import_roster)
         .service(routes::roster::export_roster)
         .service(routes::users::create_user)

@@ -349,6 +349,10 @@ pub struct Handover {
     pub released_by: String,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub disputed_at: Option<DateTime<Utc>>,
+    /// The cases opened from this handover; present only for the school's
+    /// safeguarding handlers and the bureau, in a pupil's handover history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases: Option<Vec<crate::concerns::dto::LinkedCase>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -213,6 +213,7 @@ impl HandoverRow {
             released_by: self.released_by,
             confirmed_at: self.confirmed_at.map(to_utc),
             disputed_at: self.disputed_at.map(to_utc),
+            cases: None,
         }
     }
 }

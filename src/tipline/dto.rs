@@ -363,6 +363,9 @@ pub struct ReportDetail {
     pub reply_keys: Vec<RecipientKey>,
     pub close_request: Option<CloseRequest>,
     pub history: Vec<HistoryEntry>,
+    /// The cases opened from this report (a case's own view still needs its
+    /// handler or the bureau).
+    pub cases: Vec<crate::concerns::dto::LinkedCase>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

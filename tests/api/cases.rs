@@ -195,8 +195,11 @@ async fn the_suspect_cannot_see_the_case_even_as_a_counsellor(app: TestApp) {
     let suspect = app
         .create_user(&w.x.admin, "counselor", "sch-x.counselor", None)
         .await;
-    app.create_user(&w.x.admin, "counselor", "sch-x.counselor2", None)
+    let handler = app
+        .create_user(&w.x.admin, "counselor", "sch-x.counselor2", None)
         .await;
+    app.name_lead(&w.x.admin, &w.x.id, &suspect).await;
+    app.name_lead(&w.x.admin, &w.x.id, &handler).await;
     let s = app.login("sch-x.counselor", PASSWORD).await;
     let colleague = app.login("sch-x.counselor2", PASSWORD).await;
     let case = open(
@@ -220,7 +223,8 @@ async fn the_suspect_cannot_see_the_case_even_as_a_counsellor(app: TestApp) {
     let list = app.get("/api/v1/cases", &s.token).await.expect(200);
     assert_eq!(list["items"], json!([]));
     assert_eq!(alerts(&app, &suspect, "cases.opened").await, 0);
-    // Another counsellor of the school handles it.
+    // The other named counsellor handles it; the suspect, though named too,
+    // does not.
     read(&app, &colleague, &format!("/api/v1/cases/{id}"))
         .await
         .expect(200);
@@ -569,6 +573,56 @@ async fn a_tip_report_about_staff_opens_a_case_only_from_the_bureau(app: TestApp
     .expect(200);
 }
 
+/// Sources link both ways: the tip-line report and the handover a case grew
+/// from show the case to those who may see them and handle cases; a family
+/// and other staff do not learn that a case exists.
+async fn the_report_and_the_handover_show_the_case_they_opened(app: TestApp) {
+    let t = crate::support::tipline::tip_world(&app).await;
+    let w = &t.w;
+    let code = app
+        .strings(format!(
+            "SELECT code AS s FROM schools WHERE id = '{}'",
+            w.x.id
+        ))
+        .await
+        .remove(0);
+    crate::support::tipline::submit_sealed(&app, &code, "he touches me", "danger_now", false).await;
+    let report = app
+        .strings("SELECT id AS s FROM tip_reports".to_string())
+        .await
+        .remove(0);
+    let handover = app
+        .post(
+            "/api/v1/handovers",
+            &w.x.guard.token,
+            json!({"student_id": w.x.student_id, "guardian_user_id": w.x.parent.user_id}),
+        )
+        .await
+        .expect(201);
+    let handover_id = handover["handover_id"].as_str().unwrap().to_string();
+    let mut body = new_case(w, "sexual_abuse", json!({"kind": "unknown"}));
+    body["source"] = json!({"kind": "tip_report", "ref_id": report});
+    let from_report = open(&app, &t.x_admin.s, body.clone()).await;
+    body["source"] = json!({"kind": "handover", "ref_id": handover_id});
+    let from_handover = open(&app, &t.x_admin.s, body).await;
+
+    let detail = app
+        .get(&format!("/api/v1/reports/{report}"), &t.x_counselor.s.token)
+        .await
+        .expect(200);
+    assert_eq!(detail["cases"][0]["number"], from_report["number"]);
+    assert_eq!(detail["cases"].as_array().unwrap().len(), 1);
+
+    let history = format!("/api/v1/students/{}/handovers", w.x.student_id);
+    let seen = app.get(&history, &w.x.admin.token).await.expect(200);
+    assert_eq!(seen[0]["cases"][0]["case_id"], from_handover["id"]);
+    for not_told in [&w.x.parent, &w.x.teacher] {
+        let seen = app.get(&history, &not_told.token).await.expect(200);
+        assert_eq!(seen[0]["handover_id"], handover_id.as_str());
+        assert!(seen[0].get("cases").is_none(), "{seen}");
+    }
+}
+
 on_both_databases!(
     a_teachers_observation_goes_to_the_bureau_at_once,
     police_alerts_fire_at_one_hour_and_at_a_day,
@@ -580,4 +634,5 @@ on_both_databases!(
     suspend_staff_blocks_the_suspects_next_request,
     never_release_blocks_the_named_person_for_the_cases_pupils,
     a_tip_report_about_staff_opens_a_case_only_from_the_bureau,
+    the_report_and_the_handover_show_the_case_they_opened,
 );

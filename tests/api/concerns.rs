@@ -1,5 +1,5 @@
 //! Concerns (issue 15): any adult at the school writes down what they saw,
-//! the principal and the counsellors hear of it at once and triage it, a
+//! the principal and the counsellors they name hear of it at once and triage it, a
 //! case grows from it with the link kept both ways, and a pupil's
 //! chronology puts every concern, case line and unexcused absence in one
 //! ordered line.
@@ -24,9 +24,12 @@ async fn alerts(app: &TestApp, user_id: &str, template: &str) -> i64 {
     .await
 }
 
+/// A counsellor the principal named a safeguarding handler.
 async fn counsellor(app: &TestApp, w: &World, username: &str) -> Session {
-    app.create_user(&w.x.admin, "counselor", username, None)
+    let id = app
+        .create_user(&w.x.admin, "counselor", username, None)
         .await;
+    app.name_lead(&w.x.admin, &w.x.id, &id).await;
     app.login(username, PASSWORD).await
 }
 
@@ -296,7 +299,143 @@ async fn the_chronology_shows_the_concern_the_case_and_an_unexcused_absence_in_o
         .expect_problem(404, "not_found");
 }
 
+/// Only the counsellors the principal names are handlers: an unnamed one is
+/// not alerted, sees only their own concerns, cannot triage and does not
+/// see the school's cases; naming makes them a handler at once, and
+/// withdrawing the designation undoes it at once.
+async fn only_the_counsellors_the_principal_names_handle_concerns_and_cases(app: TestApp) {
+    let w = app.world().await;
+    app.vetting_officer().await;
+    let id = app
+        .create_user(&w.x.admin, "counselor", "x.counselor", None)
+        .await;
+    let c = app.login("x.counselor", PASSWORD).await;
+    let leads = format!("/api/v1/schools/{}/safeguarding-leads", w.x.id);
+    let lead = format!("{leads}/{id}");
+
+    // Not named: no alert, no queue, no triage, no case.
+    let first = app
+        .post(
+            "/api/v1/concerns",
+            &w.x.teacher.token,
+            concern(&w, "A bruise"),
+        )
+        .await
+        .expect(201);
+    let first = first["id"].as_str().unwrap().to_string();
+    assert_eq!(alerts(&app, &c.user_id, "concerns.logged").await, 0);
+    let queue = app.get("/api/v1/concerns", &c.token).await.expect(200);
+    assert_eq!(queue["items"], json!([]));
+    app.get(&format!("/api/v1/concerns/{first}"), &c.token)
+        .await
+        .expect_problem(404, "not_found");
+    triage(
+        &app,
+        &c,
+        &first,
+        json!({"decision": "monitor", "note": "x"}),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    let case = app
+        .post(
+            "/api/v1/cases",
+            &w.x.admin.token,
+            json!({"school_id": w.x.id, "student_ids": [w.x.student_id],
+                   "category": "other_violence", "source": {"kind": "observation"},
+                   "summary": "a fight", "suspect": {"kind": "unknown"}}),
+        )
+        .await
+        .expect(201);
+    let case_path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    assert!(!case["handler_ids"].as_array().unwrap().contains(&json!(id)));
+    app.send("GET", &case_path, Some(&c.token), None, REASON)
+        .await
+        .expect_problem(404, "not_found");
+
+    // Only the principal names, only a counsellor of the school, and any
+    // staff sees who the handlers are.
+    for (who, status, code) in [
+        (&w.x.teacher, 403, "forbidden_role"),
+        (&w.district_admin, 403, "forbidden_role"),
+        (&w.y.admin, 404, "not_found"),
+    ] {
+        app.send("PUT", &lead, Some(&who.token), None, &[])
+            .await
+            .expect_problem(status, code);
+    }
+    let teacher = format!("{leads}/{}", w.x.teacher.user_id);
+    app.send("PUT", &teacher, Some(&w.x.admin.token), None, &[])
+        .await
+        .expect_problem(422, "invalid_field");
+    assert_eq!(
+        app.count("safeguarding_leads").await,
+        0,
+        "refusals change nothing"
+    );
+    let named = app
+        .send("PUT", &lead, Some(&w.x.admin.token), None, &[])
+        .await
+        .expect(200);
+    let roles: Vec<&str> = named
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles.len(), 2, "{named}");
+    assert!(roles.contains(&"counselor") && roles.contains(&"school_admin"));
+    let seen = app.get(&leads, &w.x.guard.token).await.expect(200);
+    assert_eq!(seen, named);
+    app.get(&leads, &w.y.admin.token)
+        .await
+        .expect_problem(404, "not_found");
+
+    // Named: the queue, the triage, the next alert and the case, at once.
+    let queue = app.get("/api/v1/concerns", &c.token).await.expect(200);
+    assert_eq!(queue["items"][0]["id"], first.as_str());
+    app.send("GET", &case_path, Some(&c.token), None, REASON)
+        .await
+        .expect(200);
+    app.post(
+        "/api/v1/concerns",
+        &w.x.guard.token,
+        concern(&w, "A stranger"),
+    )
+    .await
+    .expect(201);
+    assert_eq!(alerts(&app, &c.user_id, "concerns.logged").await, 1);
+    triage(
+        &app,
+        &c,
+        &first,
+        json!({"decision": "monitor", "note": "watching"}),
+    )
+    .await
+    .expect(200);
+
+    // Withdrawn: back to staff like any other.
+    app.send("DELETE", &lead, Some(&w.x.admin.token), None, &[])
+        .await
+        .expect(204);
+    app.send("DELETE", &lead, Some(&w.x.admin.token), None, &[])
+        .await
+        .expect_problem(404, "not_found");
+    app.send("GET", &case_path, Some(&c.token), None, REASON)
+        .await
+        .expect_problem(404, "not_found");
+    let queue = app.get("/api/v1/concerns", &c.token).await.expect(200);
+    assert_eq!(queue["items"], json!([]));
+    let trail = app
+        .query_i64(format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action LIKE 'safeguarding_lead.%' AND target_id = '{id}'"
+        ))
+        .await;
+    assert_eq!(trail, 2, "naming and withdrawing are audited");
+}
+
 on_both_databases!(
     a_guards_concern_reaches_the_principal_at_once_and_its_case_links_both_ways,
     the_chronology_shows_the_concern_the_case_and_an_unexcused_absence_in_order,
+    only_the_counsellors_the_principal_names_handle_concerns_and_cases,
 );

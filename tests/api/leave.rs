@@ -880,11 +880,15 @@ async fn guardian_explains_an_absence_and_the_head_teacher_is_told(app: TestApp)
 
 async fn three_unexcused_days_in_fourteen_raise_one_confidential_concern(app: TestApp) {
     let w = app.world().await;
-    app.create_user(&w.x.admin, "counselor", "x.counselor", None)
+    let id = app
+        .create_user(&w.x.admin, "counselor", "x.counselor", None)
         .await;
+    app.name_lead(&w.x.admin, &w.x.id, &id).await;
     let counselor = app.login("x.counselor", PASSWORD).await;
-    app.create_user(&w.y.admin, "counselor", "y.counselor", None)
+    let id = app
+        .create_user(&w.y.admin, "counselor", "y.counselor", None)
         .await;
+    app.name_lead(&w.y.admin, &w.y.id, &id).await;
     let y_counselor = app.login("y.counselor", PASSWORD).await;
     app.create_user(&w.x.admin, "teacher", "x.teacher2", None)
         .await;

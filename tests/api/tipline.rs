@@ -109,7 +109,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     )
     .await
     .expect(200);
-    let reply = "We hear you. The counsellor is here every day - reply 3d9e";
+    let reply = "We hear you. The counsellor is here every day - reply marker-3d9e";
     let r = app
         .post(
             &format!("/api/v1/reports/{id}/messages"),
@@ -296,7 +296,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
         "marker 51be0d",
         "marker 99ab01",
         "marker c0ffee",
-        "3d9e",
+        "marker-3d9e",
         IP,
     ] {
         assert!(!text.contains(marker), "{marker} is in the logs");

@@ -30,7 +30,7 @@ pub fn propose_close(
     body: AppResult<CloseProposal>,
 ) -> AppResult<CaseDetail> {
     let row = visible(conn, caller, id)?;
-    if !repo::is_handler(conn, &row.id, &caller.user_id)? {
+    if !repo::is_handler(conn, caller, &row)? {
         return Err(super::not_found());
     }
     let b = body?;

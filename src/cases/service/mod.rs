@@ -18,7 +18,7 @@ use super::model::{CaseRow, EntryRow};
 use super::repo;
 use super::rules::{self, Deadlines, OpenRefusal};
 use crate::audit::{self, AuditEvent};
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::clock::to_utc;
 use crate::concerns;
 use crate::config::CaseSettings;
@@ -73,7 +73,7 @@ pub(super) fn alert_data(conn: &mut AnyConnection, row: &CaseRow) -> AppResult<s
 
 /// Everyone told of a case: its handlers and the bureau, never the suspect.
 pub(super) fn told(conn: &mut AnyConnection, row: &CaseRow) -> AppResult<Vec<String>> {
-    let mut to: BTreeSet<String> = repo::handlers_of(conn, &row.id)?.into_iter().collect();
+    let mut to: BTreeSet<String> = repo::handlers_of(conn, row)?.into_iter().collect();
     to.extend(repo::bureau(conn, &row.district_id)?);
     if let Some(s) = &row.suspect_user_id {
         to.remove(s);
@@ -224,13 +224,10 @@ pub(super) fn open_case(
         closed_by: None,
         closed_at: None,
     };
+    // Named on the case: who opened it and the pupils' head teachers. The
+    // school's designated handlers handle it through their designation.
     let mut handlers: BTreeSet<String> = heads.into_iter().collect();
     handlers.insert(caller.user_id.clone());
-    handlers.extend(repo::school_staff(
-        conn,
-        &school_id,
-        &[Role::SchoolAdmin, Role::Counselor],
-    )?);
     if let Some(s) = &row.suspect_user_id {
         handlers.remove(s);
     }
@@ -464,7 +461,7 @@ pub(super) fn detail_of(
         .collect();
     Ok(CaseDetail {
         case: item_of(&row, school, now),
-        handler_ids: repo::handlers_of(conn, &row.id)?,
+        handler_ids: repo::handlers_of(conn, &row)?,
         entries: entries(conn, &row.id)?,
         students,
         police_reports,

@@ -18,7 +18,7 @@ use chrono::NaiveDateTime;
 /// A case its handlers may act on: visible, handled by the caller, not closed.
 fn handled(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<CaseRow> {
     let row = visible(conn, caller, id)?;
-    if !repo::is_handler(conn, &row.id, &caller.user_id)? {
+    if !repo::is_handler(conn, caller, &row)? {
         return Err(super::not_found());
     }
     Ok(row)
@@ -132,7 +132,7 @@ pub fn add_entry(
     body: AppResult<NewEntry>,
 ) -> AppResult<Entry> {
     let row = visible(conn, caller, id)?;
-    if caller.role != Role::BureauOfficer && !repo::is_handler(conn, &row.id, &caller.user_id)? {
+    if caller.role != Role::BureauOfficer && !repo::is_handler(conn, caller, &row)? {
         return Err(super::not_found());
     }
     let b = body?;
@@ -214,7 +214,7 @@ pub fn add_measure(
     body: AppResult<NewMeasure>,
 ) -> AppResult<CaseDetail> {
     let row = visible(conn, caller, id)?;
-    if caller.role != Role::BureauOfficer && !repo::is_handler(conn, &row.id, &caller.user_id)? {
+    if caller.role != Role::BureauOfficer && !repo::is_handler(conn, caller, &row)? {
         return Err(super::not_found());
     }
     let b = body?;

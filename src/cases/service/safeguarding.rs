@@ -15,6 +15,7 @@ use crate::concerns::service as concerns;
 use crate::config::CaseSettings;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult};
+use crate::org::leads;
 use crate::pickup;
 use chrono::NaiveDateTime;
 
@@ -73,8 +74,8 @@ pub fn triage_concern(
     concerns::view(conn, &row.id)
 }
 
-/// A pupil's chronology, for the school's principal and counsellors and the
-/// bureau, with a reason (428 without); audited with it. Anyone else, and
+/// A pupil's chronology, for the school's principal, the counsellors they
+/// named, and the bureau, with a reason (428 without); audited with it. Anyone else, and
 /// anyone suspected in a case about the pupil, gets 404.
 pub fn chronology(
     conn: &mut AnyConnection,
@@ -87,9 +88,7 @@ pub fn chronology(
     let (school_id, district_id) = repo::pupil_school(conn, student_id)?.ok_or_else(not_found)?;
     let sees = match caller.role {
         Role::BureauOfficer => district_id == caller.district_id,
-        Role::SchoolAdmin | Role::Counselor => {
-            caller.school_id.as_deref() == Some(school_id.as_str())
-        }
+        Role::SchoolAdmin | Role::Counselor => leads::is_lead_of(conn, caller, &school_id)?,
         _ => false,
     };
     if !sees || repo::suspected_about(conn, &caller.user_id, student_id)? {

@@ -1,3 +1,4 @@
+pub mod leads;
 pub mod roster;
 pub mod schools;
 pub mod students;

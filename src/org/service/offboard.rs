@@ -97,6 +97,7 @@ fn depart(
     repo::disable_user(conn, user_id)?;
     let classes = repo::release_head_teacher(conn, user_id)?;
     let mailboxes = vetting::leave_mailboxes(conn, user_id)?;
+    crate::org::leads::release(conn, user_id)?;
     repo::mark_departed(conn, user_id, now)?;
     let name: String = repo::display_name(conn, user_id)?;
     let admins: Vec<String> = family::school_admins(conn, school_id)?

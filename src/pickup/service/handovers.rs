@@ -4,12 +4,14 @@ use super::release::{authorise_adult, consume, record_refusal, AdultRef};
 use super::{forbidden, handover_view, handover_views, local_now, Now};
 use crate::attendance::Presence;
 use crate::audit::{self, AuditEvent};
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::clock::school_local;
+use crate::concerns::service as concerns;
 use crate::db::{conflict_on_unique, new_id, AnyConnection};
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
 use crate::org::family::{self, Identity};
+use crate::org::leads;
 use crate::org::model::StudentRow;
 use crate::pickup::dto::{DisputeBody, Handover, HistoryQuery, IdLast4, NewHandover, Presented};
 use crate::pickup::model::{HandoverRow, NewHandoverRow};
@@ -252,5 +254,16 @@ pub fn history(
         ));
     }
     let rows = repo::handovers_between(conn, &student.id, from, to)?;
-    handover_views(conn, rows)
+    let mut views = handover_views(conn, rows)?;
+    // The source links both ways: the school's safeguarding handlers and the
+    // bureau see which handovers a case grew from; families and other staff
+    // do not learn that a case exists.
+    let handles_cases =
+        caller.role == Role::BureauOfficer || leads::is_lead_of(conn, caller, &student.school_id)?;
+    if handles_cases {
+        for v in &mut views {
+            v.cases = Some(concerns::cases_from(conn, "handover", &v.handover_id)?);
+        }
+    }
+    Ok(views)
 }

@@ -67,6 +67,7 @@ pub fn detail(
         reply_keys,
         close_request,
         history,
+        cases: crate::concerns::service::cases_from(conn, "tip_report", &report.id)?,
     })
 }
 

@@ -425,6 +425,15 @@ impl TestApp {
         created["id"].as_str().unwrap().to_string()
     }
 
+    /// The principal names a counsellor of their school a safeguarding
+    /// handler.
+    pub async fn name_lead(&self, principal: &Session, school_id: &str, user_id: &str) {
+        let path = format!("/api/v1/schools/{school_id}/safeguarding-leads/{user_id}");
+        self.send("PUT", &path, Some(&principal.token), None, &[])
+            .await
+            .expect(200);
+    }
+
     /// Creates an account as its own owner would have it: made without a
     /// password, activated with its printed code to PASSWORD, then (for an
     /// email or phone in `body`) given them by the admin (staff) or by the

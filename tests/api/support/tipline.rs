@@ -89,6 +89,10 @@ pub async fn tip_world(app: &TestApp) -> TipWorld {
     let bureau = register_key(app, app.login("bureau.zhao", PASSWORD).await).await;
     let x_admin = register_key(app, w.x.admin.clone()).await;
     let x_counselor = register_key(app, app.login("sch-x.counselor", PASSWORD).await).await;
+    // The principal names the counsellor a safeguarding handler (concerns,
+    // cases, chronologies).
+    app.name_lead(&w.x.admin, &w.x.id, &x_counselor.s.user_id)
+        .await;
     let y_admin = register_key(app, w.y.admin.clone()).await;
     designate(
         app,

@@ -423,6 +423,12 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, GATE);
     }
     m.insert("my_children", &["parent"]);
+    // A school's safeguarding handlers: any staff sees who they are; the
+    // principal names them.
+    m.insert("list_leads", STAFF);
+    for op in ["name_lead", "withdraw_lead"] {
+        m.insert(op, &["school_admin"]);
+    }
     // Guards see pupils only through the gate's routes.
     for op in ["list_classes", "list_class_students", "get_class"] {
         m.insert(op, RECORD_STAFF);
