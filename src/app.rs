@@ -67,6 +67,7 @@ where
                 .configure(crate::leave::routes)
                 .configure(crate::gate::routes)
                 .configure(crate::dorms::routes)
+                .configure(crate::transfers::routes)
                 .configure(crate::attendance::routes)
                 .configure(crate::concerns::routes)
                 .configure(crate::cases::routes)

@@ -190,6 +190,7 @@ impl Seeder<'_> {
             handover_required: kind.handover_required_by_default(grade),
             user_id: account.map(str::to_string),
             sex: None,
+            left_at: None,
         };
         repo::insert_student(self.conn, &row, self.now)?;
         Ok(row.id)

@@ -29,5 +29,6 @@ pub mod server;
 pub mod state;
 pub mod text;
 pub mod tipline;
+pub mod transfers;
 pub mod vetting;
 pub mod workers;

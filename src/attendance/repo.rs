@@ -16,6 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 pub fn class_members(conn: &mut AnyConnection, class_id: &str) -> AppResult<BTreeSet<String>> {
     Ok(students::table
         .filter(students::class_id.eq(class_id))
+        .filter(students::left_at.is_null())
         .select(students::id)
         .load::<String>(conn)?
         .into_iter()

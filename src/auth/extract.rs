@@ -211,6 +211,11 @@ role_guard!(
     Principal: SchoolAdmin
 );
 role_guard!(
+    /// Moves pupils between schools: the bureau at once, a school admin by
+    /// a request the receiving school's admin accepts.
+    Transferer: BureauOfficer | SchoolAdmin
+);
+role_guard!(
     /// Sets up schools, classes and accounts: the district admin everywhere
     /// in the district, a school admin in their school.
     Admin: DistrictAdmin | SchoolAdmin

@@ -155,6 +155,24 @@ diesel::table! {
         user_id -> Nullable<Text>,
         created_at -> Timestamp,
         sex -> Nullable<Text>,
+        left_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    student_transfers (id) {
+        id -> Text,
+        district_id -> Text,
+        student_id -> Text,
+        from_school_id -> Text,
+        to_school_id -> Text,
+        to_class_id -> Text,
+        status -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        new_student_id -> Nullable<Text>,
     }
 }
 
@@ -1054,4 +1072,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     concern_students,
     concerns,
     safeguarding_leads,
+    student_transfers,
 );

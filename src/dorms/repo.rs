@@ -70,6 +70,7 @@ pub fn student(
     Ok(students::table
         .filter(students::id.eq(id))
         .filter(students::school_id.eq(school_id))
+        .filter(students::left_at.is_null())
         .select((students::class_id, students::sex))
         .first(conn)
         .optional()?)
@@ -206,4 +207,12 @@ pub fn student_name(conn: &mut AnyConnection, id: &str) -> AppResult<String> {
         .find(id)
         .select(students::name)
         .first(conn)?)
+}
+
+/// A pupil leaves every dormitory (a transfer); answers how many places.
+pub fn remove_resident_everywhere(conn: &mut AnyConnection, student_id: &str) -> AppResult<usize> {
+    Ok(
+        diesel::delete(dorm_residents::table.filter(dorm_residents::student_id.eq(student_id)))
+            .execute(conn)?,
+    )
 }

@@ -430,3 +430,23 @@ pub fn leaves_between(
         .load(conn)?;
     views(conn, caller, rows)
 }
+
+/// Withdraws every leave of a pupil still in progress (a transfer: the
+/// pupil's passes at the old school end); answers how many.
+pub fn withdraw_all_active(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    let active: Vec<&str> = LeaveStatus::ACTIVE.iter().map(|s| s.as_str()).collect();
+    Ok(diesel::update(
+        leave_requests::table
+            .filter(leave_requests::student_id.eq(student_id))
+            .filter(leave_requests::status.eq_any(active)),
+    )
+    .set((
+        leave_requests::status.eq(LeaveStatus::Withdrawn.as_str()),
+        leave_requests::withdrawn_at.eq(now),
+    ))
+    .execute(conn)?)
+}

@@ -295,6 +295,9 @@ pub struct Student {
     pub grade: i32,
     pub handover_required: bool,
     pub sex: Option<Sex>,
+    /// When the pupil transferred to another school. This record stays with
+    /// this school for its history; the new school has a record of its own.
+    pub left_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -74,6 +74,9 @@ pub struct StudentRow {
     pub handover_required: bool,
     pub user_id: Option<String>,
     pub sex: Option<String>,
+    /// Set when the pupil transferred to another school: the record stays
+    /// with this school, for its history, and changes no more.
+    pub left_at: Option<NaiveDateTime>,
 }
 
 impl StudentRow {
@@ -87,6 +90,7 @@ impl StudentRow {
             grade: self.grade,
             handover_required: self.handover_required,
             sex: self.sex.as_deref().and_then(Sex::parse),
+            left_at: self.left_at.map(crate::clock::to_utc),
         }
     }
 }

@@ -16,6 +16,7 @@ mod service;
 
 pub use late::run_late_pickup_worker;
 pub use service::blocks::add_for_case as block_for_case;
+pub use service::end_for_transfer;
 pub use service::release::{
     authorise_adult, consume, record_refusal, AdultRef, Refusal, ReleasedTo,
 };

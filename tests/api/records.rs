@@ -795,7 +795,7 @@ async fn a_gb18030_roster_of_2000_pupils_imports_once_and_a_second_import_change
     assert_eq!(lines.len(), 1 + 2001);
     assert_eq!(lines[0].trim_start_matches('\u{feff}'), HEAD.trim_end());
     assert!(lines.contains(
-        &"T00002,学生2,3,3年级3班,,家长2甲,13900000002,母亲,Y,家长2乙,13800000002,父亲,N"
+        &"T00002,学生2,3,3年级3班,M,家长2甲,13900000002,母亲,Y,家长2乙,13800000002,父亲,N"
     ));
     let back = upload(
         &app,

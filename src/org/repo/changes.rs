@@ -288,3 +288,35 @@ pub fn display_name(conn: &mut AnyConnection, user_id: &str) -> AppResult<String
         .select(users::display_name)
         .first(conn)?)
 }
+
+/// Moves a pupil to a new record at another school (a transfer): the old
+/// record keeps its school and history, is marked as left and gives up its
+/// account; the new record is written and the guardianships move to it.
+pub fn move_pupil(
+    conn: &mut AnyConnection,
+    old: &StudentRow,
+    new: &StudentRow,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    diesel::update(students::table.find(&old.id))
+        .set((
+            students::user_id.eq(None::<String>),
+            students::left_at.eq(now),
+        ))
+        .execute(conn)?;
+    super::insert_student(conn, new, now)?;
+    diesel::update(guardianships::table.filter(guardianships::student_id.eq(&old.id)))
+        .set(guardianships::student_id.eq(&new.id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A pupil's record by id, unscoped: for a use case that has checked its
+/// caller's right to it already (a transfer the receiving school decides).
+pub fn student_by_id(conn: &mut AnyConnection, id: &str) -> AppResult<Option<StudentRow>> {
+    Ok(students::table
+        .find(id)
+        .select(StudentRow::as_select())
+        .first(conn)
+        .optional()?)
+}

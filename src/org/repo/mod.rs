@@ -302,6 +302,7 @@ pub fn class_students_page(
 ) -> AppResult<Vec<StudentRow>> {
     let mut q = students_in_scope(caller)
         .filter(students::class_id.eq(class_id.to_string()))
+        .filter(students::left_at.is_null())
         .select(StudentRow::as_select())
         .order(students::id.asc())
         .limit(limit + 1);

@@ -229,7 +229,8 @@ fn student_for(
         grade: p.grade,
         handover_required: school.kind().handover_required_by_default(p.grade),
         user_id: None,
-        sex: None,
+        sex: p.sex.map(|s| s.as_str().to_string()),
+        left_at: None,
     };
     if write {
         repo::insert_student(conn, &row, now)?;
@@ -314,7 +315,8 @@ fn link(
 }
 
 /// The school's roster in the import's columns (UTF-8 with a byte-order
-/// mark, so Excel opens it as such); sex is not kept, so its column is empty.
+/// mark, so Excel opens it as such). Pupils who transferred out are not in
+/// it: the school keeps their record, not their place.
 pub fn export(conn: &mut AnyConnection, caller: &Caller, school_id: &str) -> AppResult<Vec<u8>> {
     let school = repo::school(conn, caller, school_id)?;
     let classes: HashMap<String, String> = repo::school_classes(conn, &school.id)?
@@ -329,6 +331,7 @@ pub fn export(conn: &mut AnyConnection, caller: &Caller, school_id: &str) -> App
             .push((g, name, phone));
     }
     let mut students = repo::school_students(conn, &school.id)?;
+    students.retain(|s| s.left_at.is_none());
     students.sort_by(|a, b| a.student_no.cmp(&b.student_no));
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let fail = |e: csv::Error| ApiError::internal(e);
@@ -339,7 +342,12 @@ pub fn export(conn: &mut AnyConnection, caller: &Caller, school_id: &str) -> App
             s.name.clone(),
             s.grade.to_string(),
             classes.get(&s.class_id).cloned().unwrap_or_default(),
-            String::new(),
+            match s.sex.as_deref() {
+                Some("male") => "M",
+                Some("female") => "F",
+                _ => "",
+            }
+            .to_string(),
         ];
         let mut gs = guardians.remove(&s.id).unwrap_or_default();
         gs.sort_by(|a, b| b.0.primary.cmp(&a.0.primary).then(a.0.id.cmp(&b.0.id)));

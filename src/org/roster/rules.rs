@@ -3,7 +3,7 @@
 //! checked, each problem named by line and column. Pure: no database.
 
 use crate::http::Text;
-use crate::org::dto::Phone;
+use crate::org::dto::{Phone, Sex};
 use std::collections::HashMap;
 
 /// The columns, in order, as the first line names them.
@@ -55,6 +55,7 @@ pub struct PupilIn {
     pub name: String,
     pub grade: i32,
     pub class: String,
+    pub sex: Option<Sex>,
     pub guardians: Vec<GuardianIn>,
 }
 
@@ -142,10 +143,18 @@ fn row(line: u64, f: &[&str]) -> Result<PupilIn, Vec<RowError>> {
     let class = text::<50>(line, "class", f[3])
         .map_err(|e| errs.push(e))
         .ok();
-    // Checked, never stored: the service keeps as little about a child as it can.
-    if !matches!(f[4].trim(), "" | "M" | "F" | "m" | "f" | "男" | "女") {
-        errs.push(error(line, "sex", "must be M or F (男 or 女), or empty"));
-    }
+    // Optional, as in `POST /students`: kept only where a rule needs it (a
+    // boarding school's dormitories are by sex); leave the column empty
+    // otherwise.
+    let sex = match f[4].trim() {
+        "" => None,
+        "M" | "m" | "男" => Some(Sex::Male),
+        "F" | "f" | "女" => Some(Sex::Female),
+        _ => {
+            errs.push(error(line, "sex", "must be M or F (男 or 女), or empty"));
+            None
+        }
+    };
     let mut guardians = Vec::new();
     for (n, cols) in [(1, &f[5..9]), (2, &f[9..13])] {
         match guardian(line, n, cols) {
@@ -181,6 +190,7 @@ fn row(line: u64, f: &[&str]) -> Result<PupilIn, Vec<RowError>> {
                 name,
                 grade,
                 class,
+                sex,
                 guardians,
             })
         }

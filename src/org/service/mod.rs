@@ -356,6 +356,7 @@ pub fn create_student(
             .unwrap_or_else(|| school.kind().handover_required_by_default(grade)),
         user_id: b.user_id.map(Id::into_string),
         sex: b.sex.map(|s| s.as_str().to_string()),
+        left_at: None,
     };
     repo::insert_student(conn, &row, now).map_err(conflict_on_unique(
         Code::StudentExists,

@@ -5,6 +5,7 @@ use crate::db::schema::pickup_persons;
 use crate::db::AnyConnection;
 use crate::error::AppResult;
 use crate::pickup::model::{NewPersonRow, PersonRow};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 pub(in crate::pickup) fn person(
@@ -135,4 +136,97 @@ pub(in crate::pickup) fn person_created_by(
         .find(id)
         .select(pickup_persons::created_by)
         .first(conn)?)
+}
+
+/// Ends every pickup person and unused pass of a pupil (the pupil left the
+/// school); answers how many of each.
+pub(in crate::pickup) fn end_all_for(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    now: NaiveDateTime,
+    by: &str,
+) -> AppResult<(usize, usize)> {
+    use crate::db::schema::{pickup_passes, pickup_persons};
+    let persons = diesel::update(
+        pickup_persons::table
+            .filter(pickup_persons::student_id.eq(student_id))
+            .filter(pickup_persons::revoked_at.is_null()),
+    )
+    .set((
+        pickup_persons::revoked_at.eq(now),
+        pickup_persons::revoked_by.eq(by),
+    ))
+    .execute(conn)?;
+    let passes = diesel::update(
+        pickup_passes::table
+            .filter(pickup_passes::student_id.eq(student_id))
+            .filter(pickup_passes::used_at.is_null())
+            .filter(pickup_passes::cancelled_at.is_null()),
+    )
+    .set(pickup_passes::cancelled_at.eq(now))
+    .execute(conn)?;
+    Ok((persons, passes))
+}
+
+/// Copies a pupil's standing never-release entries to their new record
+/// (a transfer): a custody order follows the child to the new school.
+pub(in crate::pickup) fn copy_blocks(
+    conn: &mut AnyConnection,
+    from: &str,
+    to: &str,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    use crate::db::schema::pickup_blocks as b;
+    type Block = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        bool,
+        String,
+        String,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
+    let rows: Vec<Block> = b::table
+        .filter(b::student_id.eq(from))
+        .filter(b::lifted_at.is_null())
+        .select((
+            b::name,
+            b::name_norm,
+            b::phone,
+            b::id_last4,
+            b::note,
+            b::court_order,
+            b::created_by,
+            b::status,
+            b::confirmed_by,
+            b::confirmed_at,
+            b::court_order_ref,
+        ))
+        .load(conn)?;
+    let n = rows.len();
+    for r in rows {
+        diesel::insert_into(b::table)
+            .values((
+                b::id.eq(crate::db::new_id(now)),
+                b::student_id.eq(to),
+                b::name.eq(r.0),
+                b::name_norm.eq(r.1),
+                b::phone.eq(r.2),
+                b::id_last4.eq(r.3),
+                b::note.eq(r.4),
+                b::court_order.eq(r.5),
+                b::created_by.eq(r.6),
+                b::created_at.eq(now),
+                b::status.eq(r.7),
+                b::confirmed_by.eq(r.8),
+                b::confirmed_at.eq(r.9),
+                b::court_order_ref.eq(r.10),
+            ))
+            .execute(conn)?;
+    }
+    Ok(n)
 }

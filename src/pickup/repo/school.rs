@@ -194,6 +194,7 @@ pub(in crate::pickup) fn pupils_going_home_another_way(
     Ok(pickup_dismissal_modes::table
         .inner_join(students::table)
         .filter(students::school_id.eq(school_id))
+        .filter(students::left_at.is_null())
         .filter(pickup_dismissal_modes::mode.ne(handover_mode))
         .select(pickup_dismissal_modes::student_id)
         .load(conn)?)
@@ -208,6 +209,7 @@ pub(in crate::pickup) fn pupils_not_handed_over(
 ) -> AppResult<Vec<(String, String, String, i32)>> {
     Ok(students::table
         .filter(students::school_id.eq(school_id))
+        .filter(students::left_at.is_null())
         .filter(students::handover_required.eq(true))
         .filter(
             students::id.ne_all(
@@ -256,6 +258,7 @@ pub(in crate::pickup) fn class_pupils(
 ) -> AppResult<Vec<StudentRow>> {
     Ok(students::table
         .filter(students::class_id.eq(class_id))
+        .filter(students::left_at.is_null())
         .select(StudentRow::as_select())
         .order((students::name, students::id))
         .load(conn)?)
@@ -267,6 +270,7 @@ pub(in crate::pickup) fn school_pupils(
 ) -> AppResult<Vec<StudentRow>> {
     Ok(students::table
         .filter(students::school_id.eq(school_id))
+        .filter(students::left_at.is_null())
         .select(StudentRow::as_select())
         .order((students::class_id, students::name))
         .load(conn)?)

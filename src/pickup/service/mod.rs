@@ -97,6 +97,20 @@ pub fn dismissal_time(
         .or_else(|| (day <= 5).then(|| hhmm(&school.dismissal_time)))
 }
 
+/// A pupil leaves the school (a transfer): every pickup person and unused
+/// pass of the old record ends now, and its standing never-release entries
+/// follow the child to the new record. Answers (persons, passes) ended.
+pub fn end_for_transfer(
+    conn: &mut AnyConnection,
+    old_student: &str,
+    new_student: &str,
+    now: NaiveDateTime,
+    by: &str,
+) -> AppResult<(usize, usize)> {
+    repo::copy_blocks(conn, old_student, new_student, now)?;
+    repo::end_all_for(conn, old_student, now, by)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

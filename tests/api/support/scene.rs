@@ -225,6 +225,49 @@ pub async fn objects_of(
         .await
         .expect(201);
     ids.insert("dorm", id_of(&dorm));
+    // A pending transfer into this school, from a school of its own (its
+    // admin asks; this school's admin decides).
+    let district = app.login("admin", crate::support::ADMIN_PASSWORD).await;
+    let code = format!("SCH-T{}", &p.id[p.id.len() - 6..]);
+    let elsewhere = app
+        .post(
+            "/api/v1/schools",
+            &district.token,
+            json!({"name": format!("Elsewhere {code}"), "code": code, "kind": "primary"}),
+        )
+        .await
+        .expect(201);
+    let elsewhere = id_of(&elsewhere);
+    let class = app
+        .post(
+            &format!("/api/v1/schools/{elsewhere}/classes"),
+            &district.token,
+            json!({"grade": 2, "name": "Class 2"}),
+        )
+        .await
+        .expect(201);
+    let mover = app
+        .post(
+            "/api/v1/students",
+            &district.token,
+            json!({"school_id": elsewhere, "class_id": id_of(&class), "name": "Moving Pupil",
+                   "student_no": "MOVE-1", "grade": 2}),
+        )
+        .await
+        .expect(201);
+    let their_admin = format!("adm.{}", code.to_lowercase());
+    app.create_user(&district, "school_admin", &their_admin, Some(&elsewhere))
+        .await;
+    let their_admin = app.login(&their_admin, PASSWORD).await;
+    let transfer = app
+        .post(
+            &format!("/api/v1/students/{}/transfer", id_of(&mover)),
+            &their_admin.token,
+            json!({"school_id": p.id, "class_id": p.class_id}),
+        )
+        .await
+        .expect(202);
+    ids.insert("transfer", id_of(&transfer));
     let change = app
         .strings(format!(
             "SELECT id AS s FROM tip_recipient_changes WHERE school_id = '{}' ORDER BY id DESC",

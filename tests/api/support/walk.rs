@@ -245,6 +245,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("reports", "id") => "report",
         ("schools", "id") => "school",
         ("students", "id") => "student",
+        ("transfers", "id") => "transfer",
         ("users", "id") => "user",
         ("visits", "id") => "visit",
         ("watch-list", "id") => "watch",
@@ -292,6 +293,7 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "visit",
         "watch",
         "dorm",
+        "transfer",
     ]
     .into_iter()
     .enumerate()
@@ -423,6 +425,12 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, GATE);
     }
     m.insert("my_children", &["parent"]);
+    // Transfers: the bureau at once, a school admin by request; the
+    // receiving school's admin accepts.
+    for op in ["request_transfer", "list_transfers", "decline_transfer"] {
+        m.insert(op, &["bureau_officer", "school_admin"]);
+    }
+    m.insert("accept_transfer", &["school_admin"]);
     // A school's safeguarding handlers: any staff sees who they are; the
     // principal names them.
     m.insert("list_leads", STAFF);
