@@ -12,6 +12,7 @@ crate::text_enum!(
     /// Stable machine-readable problem codes: a client may match on them.
     #[schema(as = ProblemCode)]
     pub enum Code {
+        AadMismatch = "aad_mismatch",
         AbsenceWithdrawn = "absence_withdrawn",
         AccessReasonRequired = "access_reason_required",
         AccountTooNew = "account_too_new",
@@ -58,6 +59,7 @@ crate::text_enum!(
         LeaveNotPending = "leave_not_pending",
         LeaveOverlaps = "leave_overlaps",
         LeaveStarted = "leave_started",
+        LookupInUse = "lookup_in_use",
         MailboxNotReady = "mailbox_not_ready",
         MalformedBody = "malformed_body",
         MalformedJson = "malformed_json",

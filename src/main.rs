@@ -54,10 +54,13 @@ enum TiplineCommand {
         key: std::path::PathBuf,
     },
     /// Seal the text on stdin to the keys in FILE (a JSON list of {key_id, public_key})
-    /// and print the envelope JSON.
+    /// and print the envelope JSON. With --aad (the canonical JSON of protocol v2),
+    /// a v2 envelope: bound to it and committed.
     Seal {
         #[arg(long)]
         keys: std::path::PathBuf,
+        #[arg(long)]
+        aad: Option<String>,
     },
     /// Find a proof-of-work nonce for a challenge (what an app does on the phone).
     SolvePow {
@@ -86,13 +89,13 @@ public key: {public_key}",
                 .map_err(|e| e.to_string())?;
             cli::open(&sk, &stdin)
         }),
-        TiplineCommand::Seal { keys } => std::fs::read_to_string(&keys)
+        TiplineCommand::Seal { keys, aad } => std::fs::read_to_string(&keys)
             .map_err(|e| format!("cannot read {}: {e}", keys.display()))
             .and_then(|keys| {
                 std::io::stdin()
                     .read_to_string(&mut stdin)
                     .map_err(|e| e.to_string())?;
-                cli::seal(&keys, &stdin)
+                cli::seal(&keys, &stdin, aad.as_deref())
             }),
         TiplineCommand::SolvePow {
             challenge,

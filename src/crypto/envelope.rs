@@ -3,6 +3,12 @@
 //! ChaCha20-Poly1305 (random 12-byte nonce, empty aad), and CK is sealed to
 //! each recipient key with HPKE base mode (info "safecampus/v1/content-key",
 //! empty aad). Binary fields are base64url without padding.
+//!
+//! Protocol v2 binds and commits: the envelope states its `aad` (canonical
+//! JSON of what it belongs to), which the content cipher authenticates, and
+//! carries `commit` = HMAC-SHA256(CK, "safecampus/v2/commit"), so a content
+//! key other than the sealer's (a second wrap holding another key) is refused
+//! before it can open the ciphertext to another text.
 
 use super::hpke::{self, PrivateKey, PublicKey};
 use super::{b64u, b64u_decode, random_bytes};
@@ -13,6 +19,7 @@ use utoipa::ToSchema;
 pub const CONTENT_KEY_INFO: &[u8] = b"safecampus/v1/content-key";
 pub const REPORTER_KEY_SALT: &[u8] = b"safecampus/v1/reporter-key";
 pub const REPORTER_KEY_ID: &str = "reporter";
+pub const COMMIT_LABEL: &[u8] = b"safecampus/v2/commit";
 pub const NONCE_LEN: usize = 12;
 pub const PAD_BUCKET: usize = 512;
 /// A wrap's `ct`: the 32-byte content key plus the AEAD tag.
@@ -24,9 +31,18 @@ pub const WRAPPED_KEY_LEN: usize = 32 + hpke::TAG_LEN;
 pub struct Envelope {
     /// base64url (no padding) of the 12-byte ChaCha20-Poly1305 nonce.
     pub nonce: String,
-    /// base64url of ChaCha20-Poly1305(CK, nonce, aad = "", plaintext).
+    /// base64url of ChaCha20-Poly1305(CK, nonce, aad, plaintext); aad is the
+    /// UTF-8 of `aad` (v2), or empty (v1).
     pub ciphertext: String,
     pub keys: Vec<KeyWrap>,
+    /// v2: the canonical JSON the ciphertext is bound to (keys sorted, no
+    /// spaces), as text; it must be exactly what the server computes for the
+    /// report, message or attachment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aad: Option<String>,
+    /// v2: base64url of HMAC-SHA256(key = CK, "safecampus/v2/commit").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// The content key sealed to one recipient key.
@@ -50,16 +66,42 @@ pub enum EnvelopeError {
     Tampered,
     #[error("a recipient public key is not valid")]
     BadRecipient,
+    #[error("the content key does not match the envelope's commitment")]
+    CommitMismatch,
+    #[error("the envelope is not bound to what it is said to be")]
+    AadMismatch,
+}
+
+/// HMAC-SHA256(CK, "safecampus/v2/commit"): the content key's commitment.
+pub fn commitment(ck: &[u8]) -> [u8; 32] {
+    super::hmac_sha256(ck, COMMIT_LABEL)
 }
 
 fn content_cipher(ck: &[u8]) -> LessSafeKey {
     LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, ck).expect("a 32-byte key"))
 }
 
-/// Seals `plaintext` to every (key_id, public key).
+/// Seals `plaintext` to every (key_id, public key): a v1 envelope.
 pub fn seal(
     recipients: &[(String, PublicKey)],
     plaintext: &[u8],
+) -> Result<Envelope, EnvelopeError> {
+    seal_with(recipients, plaintext, None)
+}
+
+/// Seals a v2 envelope: bound to `aad` and committed to its content key.
+pub fn seal_v2(
+    recipients: &[(String, PublicKey)],
+    plaintext: &[u8],
+    aad: &str,
+) -> Result<Envelope, EnvelopeError> {
+    seal_with(recipients, plaintext, Some(aad))
+}
+
+fn seal_with(
+    recipients: &[(String, PublicKey)],
+    plaintext: &[u8],
+    aad: Option<&str>,
 ) -> Result<Envelope, EnvelopeError> {
     let ck = random_bytes(32);
     let nonce = random_bytes(NONCE_LEN);
@@ -67,7 +109,7 @@ pub fn seal(
     content_cipher(&ck)
         .seal_in_place_append_tag(
             Nonce::try_assume_unique_for_key(&nonce).expect("a 12-byte nonce"),
-            Aad::empty(),
+            Aad::from(aad.unwrap_or("").as_bytes()),
             &mut ciphertext,
         )
         .map_err(|_| EnvelopeError::Tampered)?;
@@ -85,6 +127,8 @@ pub fn seal(
         nonce: b64u(&nonce),
         ciphertext: b64u(&ciphertext),
         keys,
+        aad: aad.map(str::to_string),
+        commit: aad.map(|_| b64u(&commitment(&ck))),
     })
 }
 
@@ -118,11 +162,43 @@ impl Envelope {
         for k in &self.keys {
             k.check_shape()?;
         }
+        match (&self.aad, &self.commit) {
+            (None, None) => {}
+            (Some(a), Some(c)) => {
+                if a.is_empty() || a.len() > 1024 {
+                    return Err(EnvelopeError::Malformed("aad"));
+                }
+                if b64u_decode(c).is_none_or(|c| c.len() != 32) {
+                    return Err(EnvelopeError::Malformed("commit"));
+                }
+            }
+            (None, Some(_)) => return Err(EnvelopeError::Malformed("aad")),
+            (Some(_), None) => return Err(EnvelopeError::Malformed("commit")),
+        }
         Ok(ct_len)
     }
 
+    /// A v2 envelope: bound to its `aad` and committed.
+    pub fn is_v2(&self) -> bool {
+        self.commit.is_some()
+    }
+
+    /// Opens the envelope only if it is bound to one of `expected` (the AAD
+    /// the opener computes from what it was shown; a v1 envelope never is).
+    pub fn open_bound(
+        &self,
+        sk: &PrivateKey,
+        expected: &[String],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        match &self.aad {
+            Some(aad) if self.is_v2() && expected.iter().any(|e| e == aad) => self.open(sk),
+            _ => Err(EnvelopeError::AadMismatch),
+        }
+    }
+
     /// Opens the envelope with a private key, trying each wrap (a key file
-    /// need not know its key id).
+    /// need not know its key id). A v2 envelope's content key must match its
+    /// commitment, and its ciphertext is authenticated with its `aad`.
     /// Tries every wrap the key opens until one yields the content: a wrap
     /// someone else added may hold a wrong content key.
     pub fn open(&self, sk: &PrivateKey) -> Result<Vec<u8>, EnvelopeError> {
@@ -149,6 +225,12 @@ impl Envelope {
         if ck.len() != 32 {
             return Err(EnvelopeError::Tampered);
         }
+        if let Some(commit) = &self.commit {
+            let stated = b64u_decode(commit).ok_or(EnvelopeError::Malformed("commit"))?;
+            if !super::constant_time_eq(&stated, &commitment(ck)) {
+                return Err(EnvelopeError::CommitMismatch);
+            }
+        }
         let nonce = b64u_decode(&self.nonce)
             .filter(|n| n.len() == NONCE_LEN)
             .ok_or(EnvelopeError::Malformed("nonce"))?;
@@ -157,7 +239,7 @@ impl Envelope {
         let plain = content_cipher(ck)
             .open_in_place(
                 Nonce::try_assume_unique_for_key(&nonce).expect("a 12-byte nonce"),
-                Aad::empty(),
+                Aad::from(self.aad.as_deref().unwrap_or("").as_bytes()),
                 &mut buf,
             )
             .map_err(|_| EnvelopeError::Tampered)?;
@@ -202,19 +284,40 @@ pub fn padded_json(value: &serde_json::Value) -> Vec<u8> {
 /// The reporter's X25519 private key: HKDF-SHA256(ikm = the normalised
 /// receipt as ASCII, salt = "safecampus/v1/reporter-key", info = "", L = 32).
 pub fn reporter_private_key(normalised_receipt: &str) -> PrivateKey {
+    let out = hkdf_sha256_32(REPORTER_KEY_SALT, normalised_receipt.as_bytes());
+    hpke::private_key_from_bytes(&out).expect("any 32 bytes is an X25519 private key")
+}
+
+/// v2, on the phone: the reporter's X25519 private key, HKDF-SHA256(ikm =
+/// the normalised code, salt = "safecampus/v2/reporter-key", info = "", 32).
+pub fn reporter_private_key_v2(normalised_code: &str) -> PrivateKey {
+    let out = hkdf_sha256_32(REPORTER_KEY_SALT_V2, normalised_code.as_bytes());
+    hpke::private_key_from_bytes(&out).expect("any 32 bytes is an X25519 private key")
+}
+
+/// v2, on the phone: the lookup token the server knows the report by,
+/// HKDF-SHA256(ikm = the normalised code, salt = "safecampus/v2/lookup", info = "", 32).
+pub fn lookup_v2(normalised_code: &str) -> [u8; 32] {
+    hkdf_sha256_32(LOOKUP_SALT_V2, normalised_code.as_bytes())
+}
+
+pub const REPORTER_KEY_SALT_V2: &[u8] = b"safecampus/v2/reporter-key";
+pub const LOOKUP_SALT_V2: &[u8] = b"safecampus/v2/lookup";
+
+/// HKDF-SHA256 with an empty info and 32 bytes of output.
+fn hkdf_sha256_32(salt: &[u8], ikm: &[u8]) -> [u8; 32] {
     struct Len32;
     impl ring::hkdf::KeyType for Len32 {
         fn len(&self) -> usize {
             32
         }
     }
-    let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, REPORTER_KEY_SALT);
-    let prk = salt.extract(normalised_receipt.as_bytes());
+    let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, salt).extract(ikm);
     let mut out = [0u8; 32];
     prk.expand(&[], Len32)
         .and_then(|okm| okm.fill(&mut out))
         .expect("32 bytes is a valid HKDF-SHA256 length");
-    hpke::private_key_from_bytes(&out).expect("any 32 bytes is an X25519 private key")
+    out
 }
 
 #[cfg(test)]
@@ -255,6 +358,48 @@ mod tests {
         let mut bad_nonce = env;
         bad_nonce.nonce = b64u(&[7u8; 12]);
         assert_eq!(bad_nonce.open(&sk), Err(EnvelopeError::Tampered));
+    }
+
+    #[test]
+    fn a_v2_envelope_opens_only_under_its_aad_and_committed_key() {
+        let (sk1, pk1) = pair();
+        let (sk2, pk2) = pair();
+        let aad = r#"{"from":"staff","kind":"message","report":"r1","v":2}"#;
+        let env = seal_v2(
+            &[("a".into(), pk1), ("b".into(), pk2.clone())],
+            b"the words",
+            aad,
+        )
+        .unwrap();
+        env.check_shape().unwrap();
+        assert!(env.is_v2());
+        assert_eq!(env.open(&sk1).unwrap(), b"the words");
+        assert_eq!(
+            env.open_bound(&sk2, &[aad.to_string()]).unwrap(),
+            b"the words"
+        );
+        assert_eq!(
+            env.open_bound(&sk2, &["{}".to_string()]),
+            Err(EnvelopeError::AadMismatch)
+        );
+        // The stated aad cannot be changed: the ciphertext authenticates it.
+        let mut moved = env.clone();
+        moved.aad = Some(aad.replace("r1", "r2"));
+        assert_eq!(moved.open(&sk1), Err(EnvelopeError::Tampered));
+        // A second wrap for b holding another content key (one ciphertext,
+        // two texts) is refused by the commitment, before any decryption.
+        let other_ck = random_bytes(32);
+        let mut forged = env.clone();
+        forged.keys[1] = wrap_content_key("b", &pk2, &other_ck).unwrap();
+        assert_eq!(forged.open(&sk2), Err(EnvelopeError::CommitMismatch));
+        assert_eq!(
+            forged.open_with_content_key(&other_ck),
+            Err(EnvelopeError::CommitMismatch)
+        );
+        // A commitment without an aad (or the reverse) is malformed.
+        let mut half = env;
+        half.aad = None;
+        assert_eq!(half.check_shape(), Err(EnvelopeError::Malformed("aad")));
     }
 
     #[test]

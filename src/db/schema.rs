@@ -337,6 +337,8 @@ diesel::table! {
         close_note -> Nullable<Text>,
         message_seq -> Integer,
         due_at -> Nullable<Timestamp>,
+        protocol -> Integer,
+        submission_digest -> Nullable<Text>,
     }
 }
 

@@ -44,23 +44,44 @@ pub fn read_private_key(path: &Path) -> Result<hpke::PrivateKey, String> {
 }
 
 /// Opens an envelope (or any JSON object with an `envelope` field, such as
-/// a report) and returns the plaintext without its padding.
+/// a report) and returns the plaintext without its padding. A v2 envelope
+/// opens only with a content key that matches its commitment; inside a
+/// report (`GET /reports/{id}`) it must also be bound to the report's
+/// metadata as shown, and a v2 report's envelope must be v2.
 pub fn open(sk: &hpke::PrivateKey, input: &str) -> Result<String, String> {
     let value: serde_json::Value =
         serde_json::from_str(input).map_err(|e| format!("stdin is not JSON: {e}"))?;
-    let value = match value.get("envelope") {
-        Some(inner) => inner.clone(),
-        None => value,
+    let (inner, report) = match value.get("envelope") {
+        Some(inner) => (inner.clone(), Some(&value)),
+        None => (value.clone(), None),
     };
     let env: Envelope =
-        serde_json::from_value(value).map_err(|e| format!("not an envelope: {e}"))?;
-    let bytes = env.open(sk).map_err(|e| e.to_string())?;
+        serde_json::from_value(inner).map_err(|e| format!("not an envelope: {e}"))?;
+    let expected = report.and_then(report_aads);
+    let v2_report = report.is_some_and(|r| r["protocol"] == 2);
+    let bytes = match expected {
+        Some(expected) if env.is_v2() || v2_report => env.open_bound(sk, &expected),
+        _ => env.open(sk),
+    }
+    .map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&bytes).trim_end().to_string())
 }
 
+/// The AADs a report's envelope may be bound to, from the report as shown.
+fn report_aads(report: &serde_json::Value) -> Option<Vec<String>> {
+    use crate::tipline::dto::{Category, Urgency};
+    Some(crate::tipline::protocol::report_aads(
+        Category::parse(report["category"].as_str()?)?,
+        report["concerns_staff"].as_bool()?,
+        report["school_code"].as_str()?,
+        Urgency::parse(report["urgency"].as_str()?)?,
+    ))
+}
+
 /// Seals `{"text": text}`, padded, to every key of a JSON list of
-/// `{key_id, public_key}` (a mailbox's `recipient_keys`, a report's `reply_keys`).
-pub fn seal(keys_json: &str, text: &str) -> Result<String, String> {
+/// `{key_id, public_key}` (a mailbox's `recipient_keys`, a report's
+/// `reply_keys`); with `aad`, a v2 envelope bound to it and committed.
+pub fn seal(keys_json: &str, text: &str, aad: Option<&str>) -> Result<String, String> {
     let keys: Vec<serde_json::Value> =
         serde_json::from_str(keys_json).map_err(|e| format!("keys must be a JSON list: {e}"))?;
     let mut recipients = Vec::new();
@@ -74,7 +95,11 @@ pub fn seal(keys_json: &str, text: &str) -> Result<String, String> {
         recipients.push((id.to_string(), pk));
     }
     let pt = envelope::padded_json(&serde_json::json!({ "text": text.trim_end() }));
-    let env = envelope::seal(&recipients, &pt).map_err(|e| e.to_string())?;
+    let env = match aad {
+        Some(aad) => envelope::seal_v2(&recipients, &pt, aad),
+        None => envelope::seal(&recipients, &pt),
+    }
+    .map_err(|e| e.to_string())?;
     Ok(serde_json::to_string_pretty(&env).expect("an envelope serialises"))
 }
 
@@ -148,12 +173,48 @@ mod tests {
             "an existing key file is never overwritten"
         );
         let keys = serde_json::json!([{"key_id": "k1", "public_key": public}]).to_string();
-        let env = seal(&keys, "hello from the CLI\n").unwrap();
+        let env = seal(&keys, "hello from the CLI\n", None).unwrap();
         let sk = read_private_key(&path).unwrap();
         assert_eq!(open(&sk, &env).unwrap(), r#"{"text":"hello from the CLI"}"#);
         let wrapped = format!(r#"{{"id": "r1", "envelope": {env}}}"#);
         assert!(open(&sk, &wrapped).unwrap().contains("hello from the CLI"));
         let (other, _) = hpke::generate();
         assert!(open(&other, &env).is_err());
+    }
+
+    #[test]
+    fn a_v2_report_opens_only_with_the_metadata_it_was_bound_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("me.key");
+        let public = keygen(&path).unwrap();
+        let sk = read_private_key(&path).unwrap();
+        let keys = serde_json::json!([{"key_id": "k1", "public_key": public}]).to_string();
+        let aad = crate::tipline::protocol::report_aad(
+            crate::tipline::dto::Category::Harassment,
+            false,
+            "SCH-X",
+            crate::tipline::dto::Urgency::Urgent,
+        );
+        let env = seal(&keys, "bound", Some(&aad)).unwrap();
+        let report = |urgency: &str, staff: bool| {
+            format!(
+                r#"{{"category":"harassment","urgency":"{urgency}","concerns_staff":{staff},
+                "school_code":"SCH-X","protocol":2,"envelope":{env}}}"#
+            )
+        };
+        assert!(open(&sk, &report("urgent", false))
+            .unwrap()
+            .contains("bound"));
+        // The bureau's later finding that it concerns staff keeps it readable.
+        assert!(open(&sk, &report("urgent", true)).is_ok());
+        // Someone with the database flipped the urgency: refused.
+        assert!(open(&sk, &report("normal", false)).is_err());
+        // A v1 envelope where the report says v2: refused.
+        let v1 = seal(&keys, "unbound", None).unwrap();
+        let claimed = format!(
+            r#"{{"category":"harassment","urgency":"urgent","concerns_staff":false,
+            "school_code":"SCH-X","protocol":2,"envelope":{v1}}}"#
+        );
+        assert!(open(&sk, &claimed).is_err());
     }
 }

@@ -183,6 +183,12 @@ pub struct SuiteInfo {
     pub content_key_info: &'static str,
     pub reporter_key_salt: &'static str,
     pub padding_bucket: usize,
+    /// v2: HKDF-SHA256 salt of the lookup token, from the phone's code.
+    pub lookup_salt_v2: &'static str,
+    /// v2: HKDF-SHA256 salt of the reporter's private key, from the code.
+    pub reporter_key_salt_v2: &'static str,
+    /// v2: `commit` = HMAC-SHA256(CK, this label).
+    pub commit_label_v2: &'static str,
 }
 
 // --- anonymous submission and follow-up ----------------------------------------
@@ -223,20 +229,33 @@ pub struct NewReport {
     /// For a client that cannot seal: the server seals at once and keeps nothing else.
     pub plaintext: Option<PlainReport>,
     pub pow: Option<ProofOfWork>,
+    /// v2: base64url of the 32-byte lookup token the phone derived from the
+    /// code it made. With it, send `reporter_public_key` and a v2 envelope
+    /// (`aad`, `commit`); the answer has no receipt. A retry with the same
+    /// lookup and envelope gets the first answer; another envelope is 409.
+    pub lookup: Option<String>,
+    /// v2: base64url of the reporter's X25519 public key, derived from the code.
+    pub reporter_public_key: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReportReceipt {
-    /// Shown once. Keep it: it is the only way back to this report.
-    pub receipt: String,
+    /// v1 and the web form: shown once. Keep it: it is the only way back to
+    /// this report. Absent for v2 (the phone made the code).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
     pub status: Progress,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowupRequest {
-    pub receipt: String,
-    /// Return the school's replies decrypted (for clients that cannot open envelopes).
+    /// v1: the receipt. Exactly one of `receipt` and `lookup`.
+    pub receipt: Option<String>,
+    /// v2: the lookup token (base64url), never the code.
+    pub lookup: Option<String>,
+    /// With `receipt` only (the web form, which trusts the server): return
+    /// the school's replies decrypted.
     #[serde(default)]
     pub open: bool,
 }
@@ -270,7 +289,9 @@ pub struct FollowupMessage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterMessage {
-    pub receipt: String,
+    /// Exactly one of `receipt` (v1) and `lookup` (v2).
+    pub receipt: Option<String>,
+    pub lookup: Option<String>,
     /// Sealed to every recipient key of the report (the staff view's
     /// `reply_keys` without `reporter`). Exactly one of `envelope` and `plaintext`.
     pub envelope: Option<Envelope>,
@@ -281,7 +302,9 @@ pub struct ReporterMessage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterAttachment {
-    pub receipt: String,
+    /// Exactly one of `receipt` (v1) and `lookup` (v2).
+    pub receipt: Option<String>,
+    pub lookup: Option<String>,
     /// The file, sealed like a message (no padding required).
     pub envelope: Envelope,
 }
@@ -355,6 +378,10 @@ pub struct CloseRequest {
 pub struct ReportDetail {
     #[serde(flatten)]
     pub summary: ReportSummary,
+    /// The school's code, as a v2 report's AAD names it.
+    pub school_code: String,
+    /// 1, or 2: every envelope of the report is bound (`aad`) and committed.
+    pub protocol: i32,
     pub outcome: Option<Outcome>,
     pub envelope: Envelope,
     pub messages: Vec<StaffMessage>,
@@ -372,6 +399,17 @@ pub struct ReportDetail {
 #[serde(deny_unknown_fields)]
 pub struct StaffReply {
     pub envelope: Envelope,
+}
+
+/// A reader's word that a wrap for their key would not open (or opened to a
+/// content key that fails the commitment or the AAD).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Undecryptable {
+    /// The report's id, or one of its messages' or attachments'.
+    pub object_id: String,
+    /// The wrap's key id.
+    pub key_id: Text<64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

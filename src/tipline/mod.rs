@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod dto;
 pub mod pow;
+pub mod protocol;
 pub mod receipt;
 pub mod repo;
 mod routes;
@@ -31,6 +32,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::reports::overdue_reports)
         .service(routes::reports::get_report)
         .service(routes::reports::staff_reply)
+        .service(routes::reports::undecryptable)
         .service(routes::reports::change_status)
         .service(routes::reports::confirm_close)
         .service(routes::reports::recuse)

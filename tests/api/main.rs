@@ -32,5 +32,6 @@ mod records;
 mod security;
 mod tipline;
 mod tipline_insider;
+mod tipline_v2;
 mod transfers;
 mod vetting;

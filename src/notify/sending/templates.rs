@@ -112,6 +112,7 @@ crate::text_enum!(
         TiplineRecipientChange = "tipline.recipient_change",
         TiplineKeyChanged = "tipline.key_changed",
         TiplineKeyBackupRead = "tipline.key_backup_read",
+        TiplineUndecryptable = "tipline.undecryptable",
         PickupPersonAdded = "pickup.person_added",
         PickupPersonRevoked = "pickup.person_revoked",
         PickupBlockAdded = "pickup.block_added",
@@ -266,6 +267,14 @@ impl Template {
             (Template::TiplineKeyBackupRead, En) => (
                 "Tip-line key backup read",
                 "The tip-line key backup of {username} was read. If this was not you, contact the bureau at once.",
+            ),
+            (Template::TiplineUndecryptable, ZhCn) => (
+                "举报无法解密",
+                "{school}的一份举报（{category}）有读者报告其密钥封装无法打开，请核查。",
+            ),
+            (Template::TiplineUndecryptable, En) => (
+                "A report would not open",
+                "A reader says a key wrap of a report from {school} ({category}) would not open. Check it.",
             ),
             (Template::PickupPersonAdded, ZhCn) => (
                 "新增接送人",

@@ -19,8 +19,10 @@ use std::collections::{BTreeSet, HashMap};
 
 mod lifecycle;
 mod readers;
+mod v2;
 pub use lifecycle::*;
 pub use readers::*;
+pub use v2::*;
 
 pub const SHARED: &str = "shared";
 pub const RECUSED: &str = "recused";

@@ -62,9 +62,13 @@ pub(in crate::tipline) async fn challenge(
     }))
 }
 
-/// Submit a report anonymously. Returns the receipt, once.
+/// Submit a report anonymously. v1 returns the receipt, once. v2 (with
+/// `lookup`) returns no receipt: the phone made the code. A v2 retry with
+/// the same lookup and envelope gets the first answer again
+/// (`Idempotent-Replayed: true`, no proof of work asked); the same lookup
+/// with another envelope is 409 `lookup_in_use`.
 ///
-/// Not idempotent by key: the answer holds the receipt, which is never
+/// Not idempotent by key: a v1 answer holds the receipt, which is never
 /// stored; the single-use proof of work already stops a duplicate.
 #[utoipa::path(
     tag = "tipline",
@@ -72,6 +76,8 @@ pub(in crate::tipline) async fn challenge(
     responses(
         (status = 201, body = ReportReceipt),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports")]
@@ -83,23 +89,29 @@ pub(in crate::tipline) async fn submit_report(
     anonymous_only(&req)?;
     let b = body.into_inner()?;
     let now = state.now_db();
-    let made = service::NewReceipt::generate(&state.settings.receipt_pepper);
-    let receipt = state
+    let made = service::NewReceipt::for_submission(&b, &state.settings.receipt_pepper)?;
+    let done = state
         .db
         .write_grouped(move |conn| service::submit(conn, now, made, b))
         .await?;
-    Ok(HttpResponse::Created().json(ReportReceipt {
-        receipt: receipt.display(),
+    let mut answer = HttpResponse::Created();
+    if done.replayed {
+        answer.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(answer.json(ReportReceipt {
+        receipt: done.receipt.map(|r| r.display()),
         status: Progress::Received,
     }))
 }
 
-/// Read a report's progress and replies with its receipt (in the body, never the URL).
+/// Read a report's progress and replies with its receipt or lookup (in the
+/// body, never the URL).
 #[utoipa::path(
     tag = "tipline",
     request_body = FollowupRequest,
     responses(
         (status = 200, body = Followup),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
@@ -112,11 +124,19 @@ pub(in crate::tipline) async fn followup(
 ) -> AppResult<web::Json<Followup>> {
     anonymous_only(&req)?;
     let b = body.into_inner()?;
-    let report = service::report_by_receipt(&state, &b.receipt).await?;
-    let receipt = Receipt::parse(&b.receipt).expect("checked by report_by_receipt");
+    if b.open && b.receipt.is_none() {
+        return Err(ApiError::invalid(
+            "open",
+            "the server cannot open replies to a lookup: open them with the reporter key",
+        ));
+    }
+    let report =
+        service::report_by_receipt(&state, b.receipt.as_deref(), b.lookup.as_deref()).await?;
+    let receipt = b.receipt.as_deref().and_then(Receipt::parse);
+    let open_with = receipt.filter(|_| b.open);
     let out = state
         .db
-        .read(move |conn| service::followup(conn, &report, b.open.then_some(&receipt)))
+        .read(move |conn| service::followup(conn, &report, open_with.as_ref()))
         .await?;
     Ok(web::Json(out))
 }
@@ -139,7 +159,8 @@ pub(in crate::tipline) async fn reporter_message(
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
     let b = body.into_inner()?;
-    let report = service::report_by_receipt(&state, &b.receipt).await?;
+    let report =
+        service::report_by_receipt(&state, b.receipt.as_deref(), b.lookup.as_deref()).await?;
     let now = state.now_db();
     let created = state
         .db
@@ -169,7 +190,8 @@ pub(in crate::tipline) async fn reporter_attachment(
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
     let b = body.into_inner()?;
-    let report = service::report_by_receipt(&state, &b.receipt).await?;
+    let report =
+        service::report_by_receipt(&state, b.receipt.as_deref(), b.lookup.as_deref()).await?;
     let now = state.now_db();
     let created = state
         .db

@@ -162,6 +162,36 @@ pub(in crate::tipline) async fn staff_reply(
         .await
 }
 
+/// A reader says a wrap of the report, or of one of its messages or
+/// attachments, would not open (or failed its commitment or AAD). The
+/// bureau is alerted; the report's history and the audit log keep it.
+#[utoipa::path(
+    tag = "tipline",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body = Undecryptable,
+    responses(
+        (status = 204),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/{id}/undecryptable")]
+pub(in crate::tipline) async fn undecryptable(
+    state: State,
+    caller: Caller,
+    path: web::Path<String>,
+    body: JsonBody<Undecryptable>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let now = state.now_db();
+    state
+        .db
+        .write(move |conn| service::undecryptable(conn, now, &caller, &id, body.into_inner()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Move a report along: new → acknowledged → investigating → referred_to_police |
 /// resolved. The same status again with a note, while a report is being
 /// handled, is a progress note. `closed` (with a note and an outcome, never

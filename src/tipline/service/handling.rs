@@ -60,6 +60,8 @@ pub fn detail(
     };
     Ok(ReportDetail {
         summary,
+        school_code: repo::school_code(conn, &report.school_id)?,
+        protocol: repo::protocol_of(conn, &report.id)?.0,
         outcome: report.outcome.as_deref().and_then(Outcome::parse),
         envelope: repo::parse_envelope(&report.envelope)?,
         messages,
@@ -502,6 +504,7 @@ pub fn staff_reply(
         true,
         MAX_CONTENT_CIPHERTEXT,
     )?;
+    check_binding(conn, &report, &env, Sender::School, false)?;
     let msg_id = repo::insert_message(
         conn,
         &report.id,

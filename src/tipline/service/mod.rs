@@ -4,11 +4,13 @@
 
 mod deadline;
 mod handling;
+mod integrity;
 mod readers;
 mod reporter;
 
 pub use deadline::*;
 pub use handling::*;
+pub use integrity::*;
 pub use readers::*;
 pub use reporter::*;
 
@@ -38,6 +40,9 @@ pub fn suite_info() -> SuiteInfo {
         content_key_info: "safecampus/v1/content-key",
         reporter_key_salt: "safecampus/v1/reporter-key",
         padding_bucket: envelope::PAD_BUCKET,
+        lookup_salt_v2: "safecampus/v2/lookup",
+        reporter_key_salt_v2: "safecampus/v2/reporter-key",
+        commit_label_v2: "safecampus/v2/commit",
     }
 }
 

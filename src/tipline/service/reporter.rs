@@ -1,4 +1,5 @@
-//! What a reporter does: submit a report, and follow it up with the receipt.
+//! What a reporter does: submit a report, and follow it up with the receipt
+//! (v1) or the lookup token (v2).
 
 use super::*;
 use crate::audit::{self, AuditEvent};
@@ -10,17 +11,20 @@ use crate::notify::Template;
 use crate::state::AppState;
 use crate::tipline::dto::*;
 use crate::tipline::pow;
+use crate::tipline::protocol::{self, Lookup};
 use crate::tipline::receipt::Receipt;
 use crate::tipline::repo::{self, ReportRow, ReporterKey};
 use actix_web::http::StatusCode;
 use chrono::{Duration, NaiveDateTime};
 
 /// A new report's receipt with what is stored of it, made before the
-/// write: the key derivation and the MAC need no database.
+/// write: the key derivation and the MAC need no database. For v2 the phone
+/// made the code: no receipt, and the digest of the submitted envelope.
 pub struct NewReceipt {
-    pub receipt: Receipt,
+    pub receipt: Option<Receipt>,
     mac: String,
     reporter_public_key: String,
+    digest: Option<String>,
 }
 
 impl NewReceipt {
@@ -29,9 +33,98 @@ impl NewReceipt {
         NewReceipt {
             mac: receipt.mac(pepper),
             reporter_public_key: b64u(&hpke::public_key_bytes(&receipt.reporter_public_key())),
-            receipt,
+            receipt: Some(receipt),
+            digest: None,
         }
     }
+
+    /// The receipt of a submission: v2 when it carries a lookup token.
+    pub fn for_submission(b: &NewReport, pepper: &[u8]) -> AppResult<NewReceipt> {
+        let Some(lookup) = &b.lookup else {
+            return Ok(NewReceipt::generate(pepper));
+        };
+        let lookup = Lookup::parse(lookup)
+            .ok_or_else(|| ApiError::invalid("lookup", "base64url of 32 bytes"))?;
+        let public_key = b.reporter_public_key.as_deref().unwrap_or_default();
+        b64u_decode(public_key)
+            .and_then(|k| hpke::usable_public_key(&k).ok())
+            .ok_or_else(|| {
+                ApiError::invalid("reporter_public_key", "base64url of an X25519 public key")
+            })?;
+        let Some(env) = b.envelope.as_ref().filter(|_| b.plaintext.is_none()) else {
+            return Err(ApiError::invalid(
+                "envelope",
+                "a v2 report is sealed on the phone: send an envelope, not plaintext",
+            ));
+        };
+        Ok(NewReceipt {
+            receipt: None,
+            mac: lookup.mac(pepper),
+            reporter_public_key: public_key.to_string(),
+            digest: Some(crate::crypto::sha256_hex(
+                repo::envelope_text(env).as_bytes(),
+            )),
+        })
+    }
+}
+
+/// What a submission answers: the receipt (v1), and whether this is the
+/// first answer again (a v2 retry).
+pub struct Submitted {
+    pub receipt: Option<Receipt>,
+    pub replayed: bool,
+}
+
+/// A v2 retry: the first answer for the same envelope, 409 for another.
+fn retried(conn: &mut AnyConnection, made: &NewReceipt) -> AppResult<Option<Submitted>> {
+    let Some(digest) = &made.digest else {
+        return Ok(None);
+    };
+    let Some(first) = repo::report_by_mac(conn, &made.mac)? else {
+        return Ok(None);
+    };
+    let (_, stored) = repo::protocol_of(conn, &first.id)?;
+    if stored.as_deref() == Some(digest.as_str()) {
+        return Ok(Some(Submitted {
+            receipt: None,
+            replayed: true,
+        }));
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        Code::LookupInUse,
+        "this lookup already belongs to a report with another envelope: make a new code",
+    )
+    .with_field("lookup"))
+}
+
+/// Refuses an envelope whose stated AAD is not what the server computes (or
+/// a v1 envelope where v2 is required).
+pub fn check_aad(env: &Envelope, required: bool, expected: &str) -> AppResult<()> {
+    match &env.aad {
+        Some(aad) if aad == expected => Ok(()),
+        None if !required => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::AadMismatch,
+            format!("the envelope must be bound to aad {expected} and carry a commit"),
+        )
+        .with_field("envelope.aad")),
+    }
+}
+
+/// Checks a message's or attachment's envelope is bound to it (required on
+/// a v2 report).
+pub fn check_binding(
+    conn: &mut AnyConnection,
+    report: &ReportRow,
+    env: &Envelope,
+    from: Sender,
+    attachment: bool,
+) -> AppResult<()> {
+    let (version, _) = repo::protocol_of(conn, &report.id)?;
+    let expected = protocol::message_aad(from, attachment, &report.id);
+    check_aad(env, version == protocol::VERSION, &expected)
 }
 
 pub fn submit(
@@ -39,7 +132,10 @@ pub fn submit(
     now: NaiveDateTime,
     made: NewReceipt,
     b: NewReport,
-) -> AppResult<Receipt> {
+) -> AppResult<Submitted> {
+    if let Some(first) = retried(conn, &made)? {
+        return Ok(first);
+    }
     let (school_id, district_id, _, _) = school_by_code(conn, b.school_code.as_str())?;
     let (all, district) = repo::mailbox_keys(conn, &school_id, &district_id)?;
     // The district must always be able to read a report: without a bureau
@@ -52,6 +148,12 @@ pub fn submit(
         ));
     }
     let required = if b.concerns_staff { district } else { all };
+    let aad = protocol::report_aad(
+        b.category,
+        b.concerns_staff,
+        b.school_code.as_str(),
+        b.urgency,
+    );
     let envelope = match (b.envelope, b.plaintext) {
         (Some(env), None) => {
             repo::check_envelope(
@@ -61,9 +163,10 @@ pub fn submit(
                 true,
                 MAX_REPORT_CIPHERTEXT,
             )?;
+            check_aad(&env, made.digest.is_some(), &aad)?;
             env
         }
-        (None, Some(plain)) => seal_plain(&required, plain.text.as_str())?,
+        (None, Some(plain)) => seal_plain(&required, plain.text.as_str(), &aad)?,
         _ => {
             return Err(ApiError::invalid(
                 "envelope",
@@ -76,6 +179,7 @@ pub fn submit(
         receipt,
         mac,
         reporter_public_key,
+        digest,
     } = made;
     let report = ReportRow {
         id: repo::anonymous_id(now),
@@ -97,6 +201,9 @@ pub fn submit(
         due_at: None,
     };
     repo::insert_report(conn, &report, &mac)?;
+    if let Some(digest) = &digest {
+        repo::set_v2(conn, &report.id, digest)?;
+    }
     event(conn, now, &report.id, None, "submitted", Status::New, None)?;
     audit::record(
         conn,
@@ -105,15 +212,33 @@ pub fn submit(
             .in_school(Some(&report.school_id)),
     )?;
     notify_readers(conn, now, &report, Template::TiplineNewReport)?;
-    Ok(receipt)
+    Ok(Submitted {
+        receipt,
+        replayed: false,
+    })
 }
 
-/// The report a receipt opens. A wrong receipt is a plain 404, and counts
-/// toward a global pause on follow-up (no per-sender tracking).
-pub async fn report_by_receipt(state: &AppState, receipt: &str) -> AppResult<ReportRow> {
+/// The report a receipt (v1) or a lookup token (v2) opens: exactly one of
+/// them. A wrong one is a plain 404, and counts toward a global pause on
+/// follow-up (no per-sender tracking).
+pub async fn report_by_receipt(
+    state: &AppState,
+    receipt: Option<&str>,
+    lookup: Option<&str>,
+) -> AppResult<ReportRow> {
     let now = state.now_db();
     let limit = state.settings.tipline.receipt_failures_per_minute;
-    let mac = Receipt::parse(receipt).map(|r| r.mac(&state.settings.receipt_pepper));
+    let pepper = &state.settings.receipt_pepper;
+    let mac = match (receipt, lookup) {
+        (Some(r), None) => Receipt::parse(r).map(|r| r.mac(pepper)),
+        (None, Some(l)) => Lookup::parse(l).map(|l| l.mac(pepper)),
+        _ => {
+            return Err(ApiError::invalid(
+                "receipt",
+                "send exactly one of receipt and lookup",
+            ))
+        }
+    };
     let found = state
         .db
         .write(move |conn| {
@@ -153,7 +278,7 @@ pub fn followup(
         let env = repo::parse_envelope(&m.envelope)?;
         let from = Sender::parse(&m.sender).unwrap_or(Sender::School);
         let plaintext = match (&sk, from, m.is_attachment) {
-            (Some(sk), Sender::School, false) => env.open(sk).ok().map(|bytes| {
+            (Some(sk), Sender::School, false) => open_reply(&env, sk, &report.id).map(|bytes| {
                 serde_json::from_slice(&bytes).unwrap_or_else(|_| {
                     serde_json::Value::String(
                         String::from_utf8_lossy(&bytes).trim_end().to_string(),
@@ -187,8 +312,20 @@ pub fn followup(
     })
 }
 
-/// Seals a plain text (from a client that cannot seal) to the given keys.
-fn seal_plain(keys: &[repo::KeyHolder], text: &str) -> AppResult<Envelope> {
+/// The server's web path opens a reply for the receipt holder: a v2 reply
+/// only if committed and bound to this report's staff messages.
+fn open_reply(env: &Envelope, sk: &hpke::PrivateKey, report_id: &str) -> Option<Vec<u8>> {
+    if env.is_v2() {
+        let expected = protocol::message_aad(Sender::School, false, report_id);
+        env.open_bound(sk, &[expected]).ok()
+    } else {
+        env.open(sk).ok()
+    }
+}
+
+/// Seals a plain text (from a client that cannot seal) to the given keys,
+/// bound to `aad` and committed.
+fn seal_plain(keys: &[repo::KeyHolder], text: &str, aad: &str) -> AppResult<Envelope> {
     let mut recipients = Vec::with_capacity(keys.len());
     for k in keys {
         let pk = b64u_decode(&k.public_key)
@@ -197,7 +334,7 @@ fn seal_plain(keys: &[repo::KeyHolder], text: &str) -> AppResult<Envelope> {
         recipients.push((k.key_id.clone(), pk));
     }
     let padded = envelope::padded_json(&serde_json::json!({ "text": text }));
-    envelope::seal(&recipients, &padded).map_err(|_| {
+    envelope::seal_v2(&recipients, &padded, aad).map_err(|_| {
         ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             Code::MailboxNotReady,
@@ -215,7 +352,11 @@ pub fn reporter_envelope(
 ) -> AppResult<Envelope> {
     match (envelope, plaintext) {
         (Some(env), None) => Ok(env),
-        (None, Some(plain)) => seal_plain(&repo::report_keys(conn, report)?, plain.text.as_str()),
+        (None, Some(plain)) => seal_plain(
+            &repo::report_keys(conn, report)?,
+            plain.text.as_str(),
+            &protocol::message_aad(Sender::Reporter, false, &report.id),
+        ),
         _ => Err(ApiError::invalid(
             "envelope",
             "send exactly one of envelope and plaintext",
@@ -277,6 +418,7 @@ pub fn reporter_adds(
             MAX_REPORT_CIPHERTEXT,
         )?;
     }
+    check_binding(conn, report, env, Sender::Reporter, attachment)?;
     let id = repo::insert_message(
         conn,
         &report.id,

@@ -6,6 +6,7 @@
 pub mod library;
 pub mod logs;
 pub mod probes;
+pub mod readme_client;
 pub mod receivers;
 pub mod scene;
 pub mod tipline;

@@ -412,6 +412,7 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         "change_status",
         "recuse",
         "add_keys",
+        "undecryptable",
     ] {
         m.insert(op, KEY_HOLDERS);
     }
