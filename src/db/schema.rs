@@ -319,6 +319,8 @@ diesel::table! {
         close_note -> Nullable<Text>,
         message_seq -> Integer,
         due_at -> Nullable<Timestamp>,
+        window_end -> Nullable<Timestamp>,
+        held -> Bool,
     }
 }
 
@@ -346,6 +348,8 @@ diesel::table! {
         envelope -> Text,
         created_at -> Timestamp,
         seq -> Integer,
+        window_end -> Nullable<Timestamp>,
+        held -> Bool,
     }
 }
 

@@ -32,4 +32,5 @@ mod records;
 mod security;
 mod tipline;
 mod tipline_insider;
+mod tipline_timing;
 mod vetting;

@@ -282,7 +282,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     }
     let text = logs.text();
     assert!(
-        text.contains("/api/v1/reports/followup"),
+        text.contains("/api/v1/reports/{id}"),
         "the capture sees the server's access log"
     );
     for m in markers {
