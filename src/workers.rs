@@ -23,6 +23,12 @@ pub fn housekeeping(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
+/// Releases the tip line's ended windows: their reports and reporter
+/// messages reach staff, in one batch per window, in random order.
+fn tipline_windows(state: &AppState) -> AppResult<()> {
+    crate::tipline::run_window_worker(state).map(|_| ())
+}
+
 fn vetting_reminders(state: &AppState) -> AppResult<()> {
     crate::vetting::run_reminder_worker(state).map(|_| ())
 }
@@ -46,6 +52,7 @@ fn case_timers(state: &AppState) -> AppResult<()> {
 type Job = fn(&AppState) -> AppResult<()>;
 
 const JOBS: &[(&str, Job)] = &[
+    ("tip-line windows", tipline_windows),
     ("housekeeping", housekeeping),
     ("late pickup", late_pickup),
     ("vetting reminders", vetting_reminders),

@@ -339,6 +339,8 @@ diesel::table! {
         due_at -> Nullable<Timestamp>,
         protocol -> Integer,
         submission_digest -> Nullable<Text>,
+        window_end -> Nullable<Timestamp>,
+        held -> Bool,
     }
 }
 
@@ -366,6 +368,8 @@ diesel::table! {
         envelope -> Text,
         created_at -> Timestamp,
         seq -> Integer,
+        window_end -> Nullable<Timestamp>,
+        held -> Bool,
     }
 }
 

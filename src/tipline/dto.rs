@@ -171,6 +171,25 @@ pub struct Mailbox {
     /// Shown by apps when urgency is `danger_now`.
     pub crisis_line: String,
     pub suite: SuiteInfo,
+    /// The language of `windows[].trade_off`: the first of `Accept-Language`
+    /// we have (zh-CN, en), else zh-CN.
+    pub language: crate::i18n::Language,
+    /// Each urgency's window, and its trade for the reporter to read
+    /// before choosing.
+    pub windows: Vec<UrgencyWindow>,
+}
+
+/// How long a report of an urgency (and each later message of its reporter)
+/// waits before it reaches staff: windows are aligned on the clock, and each
+/// is delivered as one batch in random order at its end, so no stored time
+/// tells when within the window it was sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UrgencyWindow {
+    pub urgency: Urgency,
+    /// 60 (normal), 15 (urgent), 0 (danger_now: announced at once).
+    pub window_minutes: i64,
+    /// What the choice trades, in `language`, for the app to show.
+    pub trade_off: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -276,10 +295,12 @@ pub struct Followup {
 pub struct FollowupMessage {
     pub id: String,
     /// The message's place in the report's thread (messages and attachments
-    /// share one count, from 1): the true order of the conversation.
+    /// share one count, from 1): the true order of the conversation. 0 for
+    /// the reporter's own message while it waits for the end of its window.
     pub seq: i32,
     pub from: Sender,
     pub envelope: Envelope,
+    /// The day of its window's start.
     pub sent_on: NaiveDate,
     /// With `open: true`, a school reply's plaintext.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -42,8 +42,10 @@ pub fn current_difficulty(
     settings: &TiplineSettings,
     now: NaiveDateTime,
 ) -> AppResult<u32> {
+    // Reports keep only their window's start: count those still held and
+    // those whose window ended in the last minutes.
     let recent: i64 = tip_reports::table
-        .filter(tip_reports::created_at.gt(now - Duration::minutes(SURGE_WINDOW_MINS)))
+        .filter(tip_reports::window_end.gt(now - Duration::minutes(SURGE_WINDOW_MINS)))
         .count()
         .get_result(conn)?;
     let mut extra = 0u32;

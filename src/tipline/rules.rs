@@ -1,7 +1,8 @@
 //! The tip line's pure rules: which status may follow which, when each open
-//! state is due to move on, and which accounts are too new to approve.
+//! state is due to move on, which accounts are too new to approve, and the
+//! window a report or a reporter's message is kept to.
 
-use super::dto::Status;
+use super::dto::{Status, Urgency};
 use crate::clock::{school_local, school_local_to_utc, to_utc};
 use chrono::{Datelike, Duration, NaiveDateTime, Weekday};
 
@@ -79,6 +80,51 @@ pub fn add_school_days(since: NaiveDateTime, days: i64, timezone: &str) -> Naive
     school_local_to_utc(date.and_time(local.time()), timezone)
 }
 
+/// How long the window of a report of this urgency (and of each message
+/// its reporter adds) lasts: nothing stored or shown tells the moment within
+/// it. A danger-now report has none: it is announced at once.
+pub fn window_minutes(urgency: Urgency) -> i64 {
+    match urgency {
+        Urgency::Normal => 60,
+        Urgency::Urgent => 15,
+        Urgency::DangerNow => 0,
+    }
+}
+
+/// The window something sent at a moment falls in: windows are aligned on
+/// the clock (every hour, every quarter hour) and the same for every school,
+/// so a window holds everything sent in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The time stored for what was sent in the window.
+    pub start: NaiveDateTime,
+    /// When the window's batch is released to staff, and its deadlines start.
+    pub end: NaiveDateTime,
+}
+
+impl Window {
+    pub fn of(urgency: Urgency, at: NaiveDateTime) -> Window {
+        let len = window_minutes(urgency) * 60;
+        if len == 0 {
+            return Window { start: at, end: at };
+        }
+        let secs = at.and_utc().timestamp();
+        let start = secs - secs.rem_euclid(len);
+        let start = chrono::DateTime::from_timestamp(start, 0)
+            .map(|t| t.naive_utc())
+            .unwrap_or(at);
+        Window {
+            start,
+            end: start + Duration::seconds(len),
+        }
+    }
+
+    /// Whether what was sent waits for the window's end (all but danger-now).
+    pub fn holds(&self) -> bool {
+        self.end > self.start
+    }
+}
+
 /// Whether an account made at `created_at` is old enough to approve or
 /// confirm anything at `now`.
 pub fn established(created_at: NaiveDateTime, now: NaiveDateTime) -> bool {
@@ -151,6 +197,32 @@ mod tests {
             Status::Acknowledged
         ));
         assert!(!allowed_next(Status::New, Status::Closed));
+    }
+
+    #[test]
+    fn windows_are_aligned_on_the_clock_and_danger_now_has_none() {
+        let at = utc(2, 2) + Duration::minutes(37) + Duration::seconds(12);
+        let normal = Window::of(Urgency::Normal, at);
+        assert_eq!((normal.start, normal.end), (utc(2, 2), utc(2, 3)));
+        assert!(normal.holds());
+        let urgent = Window::of(Urgency::Urgent, at);
+        assert_eq!(
+            (urgent.start, urgent.end),
+            (
+                utc(2, 2) + Duration::minutes(30),
+                utc(2, 2) + Duration::minutes(45)
+            )
+        );
+        // Two moments of one window cannot be told apart.
+        assert_eq!(
+            Window::of(Urgency::Normal, utc(2, 2) + Duration::minutes(1)),
+            Window::of(Urgency::Normal, utc(2, 3) - Duration::microseconds(1))
+        );
+        // The end belongs to the next window.
+        assert_eq!(Window::of(Urgency::Urgent, urgent.end).start, urgent.end);
+        let now = Window::of(Urgency::DangerNow, at);
+        assert_eq!((now.start, now.end), (at, at));
+        assert!(!now.holds());
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod records;
 mod security;
 mod tipline;
 mod tipline_insider;
+mod tipline_timing;
 mod tipline_v2;
 mod transfers;
 mod vetting;

@@ -6,7 +6,7 @@
 use crate::support::library::{self, envelope, hpke, pow};
 use crate::support::receivers::WebhookReceiver;
 use crate::support::scene::{id_of, objects_of, scene};
-use crate::support::tipline::{designate, register_key, solve_pow};
+use crate::support::tipline::{designate, register_key, release_windows, solve_pow};
 use crate::support::tipline_client::seal_text;
 use crate::support::walk::*;
 use crate::support::*;
@@ -2005,11 +2005,13 @@ async fn a_reporter_cannot_flood_a_report_with_messages(app: TestApp) {
     r.expect_problem(429, "report_messages_throttled");
     assert!(r.header("retry-after").is_some());
     assert!((1..=20).contains(&sent), "{sent}");
+    release_windows(&app).await;
     let alerted = alerts().await;
     assert!(alerted > 0);
     send()
         .await
         .expect_problem(429, "report_messages_throttled");
+    release_windows(&app).await;
     assert_eq!(alerts().await, alerted, "a refused message alerted someone");
     // Another report is not affected, and the limit passes with the hour.
     app.post_anon(

@@ -3,7 +3,7 @@
 
 use crate::support::library::{b64u, envelope, hpke, pow, Envelope, Receipt};
 use crate::support::tipline::{
-    designate, mailbox, register_key, solve_pow, submit_sealed, tip_world,
+    designate, mailbox, register_key, release_windows, solve_pow, submit_sealed, tip_world,
 };
 use crate::support::tipline_client::{open_text, recipients, seal_text};
 use crate::support::{Session, TestApp, PASSWORD};
@@ -67,6 +67,8 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     let receipt = res.expect(201)["receipt"].as_str().unwrap().to_string();
     assert_eq!(receipt.len(), 23);
     let parsed = Receipt::parse(&receipt).unwrap();
+    // Its window ends (see tipline_timing.rs).
+    release_windows(&app).await;
 
     // Recipients are told, without content.
     for s in [&t.x_admin.s, &t.x_counselor.s, &t.bureau.s] {
@@ -163,6 +165,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     )
     .await
     .expect(201);
+    release_windows(&app).await;
     let detail = app
         .get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
         .await
@@ -184,6 +187,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
         .as_str()
         .unwrap()
         .to_string();
+    release_windows(&app).await;
     let ids = list_ids(&app, &t.bureau.s).await;
     assert_eq!(ids.len(), 2);
     let plain_id = ids.iter().find(|i| **i != id).unwrap();
@@ -221,6 +225,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     )
     .await
     .expect(201);
+    release_windows(&app).await;
     let detail = app
         .get(
             &format!("/api/v1/reports/{plain_id}"),
@@ -282,7 +287,7 @@ async fn full_flow_reaches_staff_and_reporter_and_leaves_no_trace_in_tables_or_l
     }
     let text = logs.text();
     assert!(
-        text.contains("/api/v1/reports/followup"),
+        text.contains("/api/v1/reports/{id}"),
         "the capture sees the server's access log"
     );
     for m in markers {
@@ -457,7 +462,17 @@ async fn difficulty_rises_when_submissions_surge(app: TestApp) {
             .expect(201),
     );
     assert_eq!(surged, 5);
-    app.clock.advance(chrono::Duration::minutes(11));
+    // They count until 10 minutes after their window (08:00–09:00) ends.
+    app.clock.advance(chrono::Duration::minutes(65));
+    assert_eq!(
+        difficulty(
+            app.post_anon("/api/v1/reports/challenge", json!({}))
+                .await
+                .expect(201),
+        ),
+        5
+    );
+    app.clock.advance(chrono::Duration::minutes(6));
     let later = difficulty(
         app.post_anon("/api/v1/reports/challenge", json!({}))
             .await
@@ -591,8 +606,9 @@ async fn a_report_about_staff_goes_to_the_bureau_only(app: TestApp) {
     app.get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
         .await
         .expect_problem(404, "not_found");
-    // Escalation, too, reaches the bureau only.
-    app.clock.advance(chrono::Duration::minutes(61));
+    // Escalation, too, reaches the bureau only (an hour after its 15-minute
+    // window).
+    app.clock.advance(chrono::Duration::minutes(76));
     app.run_tipline_deadlines().await;
     t.relogin(&app).await;
     assert!(feed_templates(&app, &t.x_admin.s).await.is_empty());
@@ -953,6 +969,7 @@ async fn attachments_are_sealed_and_limited(app: TestApp) {
     )
     .await
     .expect(201);
+    release_windows(&app).await;
     let id = only_report_id(&app, &t.x_admin.s).await;
     let d = app
         .get(&format!("/api/v1/reports/{id}"), &t.x_admin.s.token)
@@ -1218,6 +1235,7 @@ async fn a_client_written_from_the_envelope_description_interoperates(app: TestA
         .as_str()
         .unwrap()
         .to_string();
+    release_windows(&app).await;
     let id = only_report_id(&app, &t.x_counselor.s).await;
     let d = app
         .get(&format!("/api/v1/reports/{id}"), &t.x_counselor.s.token)
@@ -1301,6 +1319,8 @@ async fn thread_order_holds_with_the_clock_at(app: TestApp, at: chrono::DateTime
         )
         .await
         .expect(201);
+        // The answer takes its place when its window is released.
+        release_windows(&app).await;
         said.push(("reporter", answer));
     }
 

@@ -4,7 +4,8 @@
 //! never loses its last key, and key material needs the password again.
 
 use crate::support::tipline::{
-    approve_as_senior_officer, mailbox, register_key, submit_sealed, tip_world, Holder,
+    approve_as_senior_officer, mailbox, register_key, release_windows, submit_sealed, tip_world,
+    Holder,
 };
 use crate::support::tipline_client::{open_text, seal_text};
 use crate::support::{Session, TestApp, PASSWORD};
@@ -272,6 +273,7 @@ async fn the_bureau_classifies_a_report_late_and_readers_lose_it_at_once(app: Te
     )
     .await
     .expect(201);
+    release_windows(&app).await;
     let d = app
         .get(&format!("/api/v1/reports/{id}"), &t.bureau.s.token)
         .await

@@ -20,8 +20,10 @@ async fn v2_body(app: &TestApp, phone: &Phone, text: &str, urgency: &str) -> Val
         "pow": solve_pow(app).await})
 }
 
-/// The one report the counsellor reads, in full.
+/// The one report the counsellor reads, in full, once its window's batch
+/// is out.
 async fn counsellor_detail(app: &TestApp, t: &TipWorld) -> Value {
+    crate::support::tipline::release_windows(app).await;
     let list = app
         .get("/api/v1/reports", &t.x_counselor.s.token)
         .await

@@ -292,15 +292,19 @@ pub fn overdue_reports(
     normal_before: NaiveDateTime,
     urgent_before: NaiveDateTime,
 ) -> AppResult<Vec<ReportRow>> {
-    let q = tr::table.filter(tr::escalated_at.is_null()).into_boxed();
+    let q = tr::table
+        .filter(tr::escalated_at.is_null())
+        .filter(tr::held.eq(false))
+        .into_boxed();
     Ok(only_overdue(q, now, normal_before, urgent_before)
         .select(ReportRow::as_select())
         .load(conn)?)
 }
 
 /// The one definition of an overdue report, for the worker and the
-/// bureau's list: still `new` past its urgency's deadline, or in a later
-/// open state past that state's `due_at`.
+/// bureau's list: still `new` past its urgency's deadline, counted from the
+/// end of its window (when staff first see it), or in a later open state
+/// past that state's `due_at`.
 pub fn only_overdue(
     q: tr::BoxedQuery<'static, MultiBackend>,
     now: NaiveDateTime,
@@ -318,8 +322,10 @@ pub fn only_overdue(
             .and(
                 tr::urgency
                     .eq(normal)
-                    .and(tr::created_at.lt(normal_before))
-                    .or(tr::urgency.ne(normal).and(tr::created_at.lt(urgent_before))),
+                    .and(tr::window_end.assume_not_null().lt(normal_before))
+                    .or(tr::urgency
+                        .ne(normal)
+                        .and(tr::window_end.assume_not_null().lt(urgent_before))),
             )
             .or(tr::status
                 .ne(new)

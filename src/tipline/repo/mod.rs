@@ -20,9 +20,11 @@ use std::collections::{BTreeSet, HashMap};
 mod lifecycle;
 mod readers;
 mod v2;
+mod windows;
 pub use lifecycle::*;
 pub use readers::*;
 pub use v2::*;
+pub use windows::*;
 
 pub const SHARED: &str = "shared";
 pub const RECUSED: &str = "recused";
@@ -341,11 +343,13 @@ fn is_school_recipient(conn: &mut AnyConnection, caller: &Caller) -> AppResult<b
         > 0)
 }
 
-/// A report the caller may read, or 404.
+/// A report the caller may read, or 404. A report still held in its window
+/// is no one's yet.
 pub fn visible_report(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<ReportRow> {
     let not_found = || ApiError::not_found("report");
     let report = tr::table
         .find(id)
+        .filter(tr::held.eq(false))
         .select(ReportRow::as_select())
         .first(conn)
         .optional()?
@@ -387,6 +391,7 @@ pub fn list_visible(
 ) -> AppResult<Vec<ReportRow>> {
     let mut q = tr::table
         .filter(tr::district_id.eq(caller.district_id.clone()))
+        .filter(tr::held.eq(false))
         .filter(
             tr::id.ne_all(
                 ra::table
@@ -470,12 +475,31 @@ pub fn summaries(
         .collect())
 }
 
-pub fn messages(conn: &mut AnyConnection, report_id: &str) -> AppResult<Vec<MessageRow>> {
-    Ok(tm::table
+/// A report's thread in order; with `held`, also the reporter's messages
+/// still waiting for their window (last: they have no place yet).
+pub fn messages(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    held: bool,
+) -> AppResult<Vec<MessageRow>> {
+    let mut rows: Vec<MessageRow> = tm::table
         .filter(tm::report_id.eq(report_id))
+        .filter(tm::held.eq(false))
         .order(tm::seq)
         .select(MessageRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    if held {
+        // Held messages count down from -1 in the order they were sent.
+        rows.extend(
+            tm::table
+                .filter(tm::report_id.eq(report_id))
+                .filter(tm::held.eq(true))
+                .order(tm::seq.desc())
+                .select(MessageRow::as_select())
+                .load::<MessageRow>(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 pub fn mark_read(
@@ -546,6 +570,7 @@ pub fn insert_message(
 pub fn report_school(conn: &mut AnyConnection, id: &str) -> AppResult<Option<String>> {
     Ok(tr::table
         .filter(tr::id.eq(id))
+        .filter(tr::held.eq(false))
         .select(tr::school_id)
         .first(conn)
         .optional()?)

@@ -3,10 +3,12 @@
 use crate::auth::{Admin, BureauOfficer};
 use crate::error::{AppResult, Problem};
 use crate::http::{JsonBody, Page};
+use crate::i18n::Language;
 use crate::state::State;
 use crate::tipline::dto::*;
-use crate::tipline::{repo, service};
-use actix_web::{get, post, web, HttpResponse};
+use crate::tipline::{repo, rules, service, texts};
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 /// Propose the school staff who receive the school's mailbox (the whole new
 /// list). It takes effect only when a bureau officer approves it; the
@@ -98,10 +100,15 @@ pub(in crate::tipline) async fn approve_recipient_change(
     Ok(web::Json(out))
 }
 
-/// What an app needs to seal a report to a school's mailbox. No sign-in.
+/// What an app needs to seal a report to a school's mailbox, and each
+/// urgency's window with its trade in the reporter's language
+/// (`Accept-Language`). No sign-in.
 #[utoipa::path(
     tag = "tipline",
-    params(("school_code" = String, Path)),
+    params(
+        ("school_code" = String, Path),
+        ("Accept-Language" = Option<String>, Header, description = "zh-CN (default) or en: the language of `windows[].trade_off`"),
+    ),
     responses(
         (status = 200, body = Mailbox),
     )
@@ -109,9 +116,16 @@ pub(in crate::tipline) async fn approve_recipient_change(
 #[get("/mailboxes/{school_code}")]
 pub(in crate::tipline) async fn get_mailbox(
     state: State,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> AppResult<web::Json<Mailbox>> {
     let code = path.into_inner();
+    let language = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Language::from_accept_language)
+        .unwrap_or_default();
     let mailbox = state
         .db
         .read(move |conn| {
@@ -125,6 +139,15 @@ pub(in crate::tipline) async fn get_mailbox(
                 district_keys: repo::keys_dto(&district),
                 crisis_line,
                 suite: service::suite_info(),
+                language,
+                windows: Urgency::ALL
+                    .iter()
+                    .map(|&urgency| UrgencyWindow {
+                        urgency,
+                        window_minutes: rules::window_minutes(urgency),
+                        trade_off: texts::trade_off(urgency, language),
+                    })
+                    .collect(),
             })
         })
         .await?;

@@ -25,7 +25,7 @@ pub fn detail(
         .expect("one summary per row");
     let mut messages = Vec::new();
     let mut attachments = Vec::new();
-    for m in repo::messages(conn, &report.id)? {
+    for m in repo::messages(conn, &report.id, false)? {
         let item = StaffMessage {
             id: m.id,
             seq: m.seq,

@@ -1,18 +1,21 @@
 //! The tip line's use cases: submission and follow-up by receipt
 //! (`reporter`), reading, replies and status changes with two-person
-//! closing (`handling`), readers and their keys (`readers`), and deadlines.
+//! closing (`handling`), readers and their keys (`readers`), deadlines, and
+//! the windows that hold what a reporter sends (`windows`).
 
 mod deadline;
 mod handling;
 mod integrity;
 mod readers;
 mod reporter;
+mod windows;
 
 pub use deadline::*;
 pub use handling::*;
 pub use integrity::*;
 pub use readers::*;
 pub use reporter::*;
+pub use windows::*;
 
 use super::dto::*;
 use super::repo::{self, ReportRow};

@@ -2,7 +2,6 @@
 //! (v1) or the lookup token (v2).
 
 use super::*;
-use crate::audit::{self, AuditEvent};
 use crate::crypto::envelope::{self, Envelope};
 use crate::crypto::{b64u, b64u_decode, hpke};
 use crate::db::AnyConnection;
@@ -14,6 +13,7 @@ use crate::tipline::pow;
 use crate::tipline::protocol::{self, Lookup};
 use crate::tipline::receipt::Receipt;
 use crate::tipline::repo::{self, ReportRow, ReporterKey};
+use crate::tipline::rules::Window;
 use actix_web::http::StatusCode;
 use chrono::{Duration, NaiveDateTime};
 
@@ -175,6 +175,9 @@ pub fn submit(
         }
     };
     pow::spend(conn, now, b.pow.as_ref())?;
+    // Its times are its window's start; it is announced when the window
+    // ends (danger-now: at once).
+    let window = Window::of(b.urgency, now);
     let NewReceipt {
         receipt,
         mac,
@@ -182,7 +185,7 @@ pub fn submit(
         digest,
     } = made;
     let report = ReportRow {
-        id: repo::anonymous_id(now),
+        id: repo::anonymous_id(window.start),
         district_id,
         school_id,
         category: b.category.as_str().to_string(),
@@ -191,8 +194,8 @@ pub fn submit(
         status: Status::New.as_str().to_string(),
         reporter_public_key,
         envelope: repo::envelope_text(&envelope),
-        created_at: now,
-        last_activity_at: now,
+        created_at: window.start,
+        last_activity_at: window.start,
         escalated_at: None,
         outcome: None,
         close_requested_by: None,
@@ -204,14 +207,10 @@ pub fn submit(
     if let Some(digest) = &digest {
         repo::set_v2(conn, &report.id, digest)?;
     }
-    event(conn, now, &report.id, None, "submitted", Status::New, None)?;
-    audit::record(
-        conn,
-        now,
-        AuditEvent::system("tipline.report.submit", "tip_report", Some(&report.id))
-            .in_school(Some(&report.school_id)),
-    )?;
-    notify_readers(conn, now, &report, Template::TiplineNewReport)?;
+    repo::set_window(conn, &report.id, window)?;
+    if !window.holds() {
+        announce_report(conn, now, &report)?;
+    }
     Ok(Submitted {
         receipt,
         replayed: false,
@@ -274,7 +273,7 @@ pub fn followup(
     let crisis_line = repo::crisis_line(conn, &report.district_id)?;
     let mut messages = Vec::new();
     let mut attachments = Vec::new();
-    for m in repo::messages(conn, &report.id)? {
+    for m in repo::messages(conn, &report.id, true)? {
         let env = repo::parse_envelope(&m.envelope)?;
         let from = Sender::parse(&m.sender).unwrap_or(Sender::School);
         let plaintext = match (&sk, from, m.is_attachment) {
@@ -289,7 +288,8 @@ pub fn followup(
         };
         let item = FollowupMessage {
             id: m.id,
-            seq: m.seq,
+            // A message still in its window has no place in the thread yet.
+            seq: m.seq.max(0),
             from,
             envelope: env,
             sent_on: m.created_at.date(),
@@ -419,18 +419,26 @@ pub fn reporter_adds(
         )?;
     }
     check_binding(conn, report, env, Sender::Reporter, attachment)?;
-    let id = repo::insert_message(
-        conn,
-        &report.id,
-        Sender::Reporter,
-        None,
-        attachment,
-        env,
-        now,
-    )?;
-    notify_readers(conn, now, report, Template::TiplineReporterMessage)?;
+    // Like a report, a message waits for the end of its window (the
+    // report's urgency sets it) and is announced with the window's batch.
+    let window = Window::of(report.urgency(), now);
+    let id = if window.holds() {
+        repo::insert_held_message(conn, &report.id, attachment, env, window)?
+    } else {
+        let id = repo::insert_message(
+            conn,
+            &report.id,
+            Sender::Reporter,
+            None,
+            attachment,
+            env,
+            now,
+        )?;
+        notify_readers(conn, now, report, Template::TiplineReporterMessage)?;
+        id
+    };
     Ok(MessageCreated {
         id,
-        sent_on: now.date(),
+        sent_on: window.start.date(),
     })
 }

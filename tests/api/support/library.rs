@@ -25,7 +25,7 @@ pub use safecampus::pickup::run_late_pickup_worker;
 pub use safecampus::state::AppState;
 pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;
-pub use safecampus::tipline::run_deadline_worker;
+pub use safecampus::tipline::{run_deadline_worker, run_window_worker};
 pub use safecampus::vetting::run_reminder_worker as run_vetting_reminders;
 pub use safecampus::vetting::start_grace;
 pub use safecampus::workers::housekeeping;

@@ -61,6 +61,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// One pass of the tip line's window release: what reporters sent in
+    /// windows that have ended reaches staff.
+    pub async fn run_tipline_windows(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_window_worker(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// One pass of the vetting reminders.
     pub async fn run_vetting_reminders(&self) -> usize {
         let s = self.state.clone();
