@@ -70,6 +70,7 @@ where
                 .configure(crate::attendance::routes)
                 .configure(crate::concerns::routes)
                 .configure(crate::cases::routes)
+                .configure(crate::privacy::routes)
                 .configure(crate::audit::routes),
         )
 }

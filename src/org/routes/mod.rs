@@ -1,3 +1,4 @@
+pub mod consents;
 pub mod roster;
 pub mod schools;
 pub mod students;

@@ -251,6 +251,14 @@ pub fn history(
             "from must be before to, at most a year apart",
         ));
     }
+    audit::record_pupil_read(
+        conn,
+        now.db,
+        caller,
+        audit::PupilRecord::Handovers,
+        &student.id,
+        &student.school_id,
+    )?;
     let rows = repo::handovers_between(conn, &student.id, from, to)?;
     handover_views(conn, rows)
 }
