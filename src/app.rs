@@ -71,6 +71,7 @@ where
                 .configure(crate::attendance::routes)
                 .configure(crate::concerns::routes)
                 .configure(crate::cases::routes)
+                .configure(crate::privacy::routes)
                 .configure(crate::audit::routes),
         )
 }

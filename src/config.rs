@@ -40,10 +40,34 @@ pub struct Settings {
     pub outbox_max_attempts: i32,
     /// Visit logs older than this many days are purged, unless a case refers to them.
     pub visit_retention_days: i64,
+    pub retention: RetentionSettings,
     pub leave: LeavePolicy,
     pub tipline: TiplineSettings,
     pub vetting: VettingSettings,
     pub cases: CaseSettings,
+}
+
+/// How long each kind of data is kept, in days (issue 18 §2); the daily
+/// retention job purges what is past its time. Tip-line reports, cases and
+/// the audit chain are never purged, and a pupil's data stays while a case
+/// about them is open (legal hold). Visit logs: `visit_retention_days`.
+#[derive(Clone, Debug)]
+pub struct RetentionSettings {
+    /// Refresh tokens after they expire, and ended sessions after they end.
+    pub sessions_days: i64,
+    /// In-app notifications (not notices, whose receipts measure coverage).
+    pub notifications_days: i64,
+    /// Outbox rows (by then delivered, skipped or dead).
+    pub outbox_days: i64,
+    /// Handovers at the gate.
+    pub handovers_days: i64,
+    /// Roll calls and absences.
+    pub attendance_days: i64,
+    /// Leave requests, counted from their end.
+    pub leave_days: i64,
+    /// Pickup persons' photos, counted from the end of their authorisation
+    /// (the entry itself stays for the handovers that name it).
+    pub photos_days: i64,
 }
 
 /// Cases' timers: how long after opening a mandatory case without a police
@@ -274,6 +298,20 @@ impl Settings {
             notice_escalate_hours: number("SAFECAMPUS_NOTICE_ESCALATE_HOURS", 24, 1, 24 * 14)?,
             outbox_max_attempts: number("SAFECAMPUS_OUTBOX_MAX_ATTEMPTS", 8, 1, 50)? as i32,
             visit_retention_days: number("SAFECAMPUS_VISIT_RETENTION_DAYS", 180, 1, 3650)?,
+            retention: RetentionSettings {
+                sessions_days: number("SAFECAMPUS_RETENTION_SESSIONS_DAYS", 30, 1, 3650)?,
+                notifications_days: number(
+                    "SAFECAMPUS_RETENTION_NOTIFICATIONS_DAYS",
+                    365,
+                    1,
+                    3650,
+                )?,
+                outbox_days: number("SAFECAMPUS_RETENTION_OUTBOX_DAYS", 30, 1, 3650)?,
+                handovers_days: number("SAFECAMPUS_RETENTION_HANDOVERS_DAYS", 365, 1, 3650)?,
+                attendance_days: number("SAFECAMPUS_RETENTION_ATTENDANCE_DAYS", 1095, 1, 3650)?,
+                leave_days: number("SAFECAMPUS_RETENTION_LEAVE_DAYS", 1095, 1, 3650)?,
+                photos_days: number("SAFECAMPUS_RETENTION_PHOTOS_DAYS", 30, 1, 3650)?,
+            },
             vetting: VettingSettings {
                 valid_months: number("SAFECAMPUS_VETTING_VALID_MONTHS", 12, 1, 60)? as u32,
                 grace_days: number("SAFECAMPUS_VETTING_GRACE_DAYS", 30, 0, 365)?,

@@ -35,6 +35,7 @@ crate::text_enum!(
         ClassExists = "class_exists",
         ConcernMandatory = "concern_mandatory",
         ConcernSettled = "concern_settled",
+        ConsentRequired = "consent_required",
         ContentTooLarge = "content_too_large",
         DatabaseUnavailable = "database_unavailable",
         DeliveryNotDead = "delivery_not_dead",

@@ -25,6 +25,7 @@ pub mod notices;
 pub mod notify;
 pub mod org;
 pub mod pickup;
+pub mod privacy;
 pub mod server;
 pub mod state;
 pub mod text;

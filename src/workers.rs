@@ -45,6 +45,10 @@ fn staff_departures(state: &AppState) -> AppResult<()> {
     crate::org::run_departures_worker(state).map(|_| ())
 }
 
+fn data_requests_due(state: &AppState) -> AppResult<()> {
+    crate::privacy::run_due_worker(state).map(|_| ())
+}
+
 fn case_timers(state: &AppState) -> AppResult<()> {
     crate::cases::run_timer_worker(state).map(|_| ())
 }
@@ -58,6 +62,8 @@ const JOBS: &[(&str, Job)] = &[
     ("vetting reminders", vetting_reminders),
     ("staff departures", staff_departures),
     ("case timers", case_timers),
+    ("data requests due", data_requests_due),
+    ("retention", crate::privacy::run_retention_daily),
     ("gate timers", gate_timers),
     ("notification delivery", crate::notify::run_workers),
 ];

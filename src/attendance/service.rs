@@ -353,6 +353,7 @@ pub fn explain(
 pub fn attendance(
     conn: &mut AnyConnection,
     now_utc: DateTime<Utc>,
+    now: NaiveDateTime,
     caller: &Caller,
     id: &str,
     q: AttendanceQuery,
@@ -375,6 +376,14 @@ pub fn attendance(
     if to - from > chrono::Duration::days(366) {
         return Err(ApiError::invalid("from", "at most 366 days at once"));
     }
+    audit::record_pupil_read(
+        conn,
+        now,
+        caller,
+        audit::PupilRecord::Attendance,
+        &student.id,
+        &student.school_id,
+    )?;
     let rows = repo::absences_between(conn, &student.id, LocalDate(from), LocalDate(to))?;
     let unexcused_days = rows
         .iter()

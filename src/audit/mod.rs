@@ -62,6 +62,43 @@ impl<'a> AuditEvent<'a> {
     }
 }
 
+crate::text_enum!(
+    /// The parts of a pupil's record whose reads by staff are audited (Art. 36
+    /// of the minors' online protection rules: every staff access recorded).
+    pub enum PupilRecord {
+        Detail = "pupil.detail_read",
+        Attendance = "pupil.attendance_read",
+        Leave = "pupil.leave_read",
+        Handovers = "pupil.handovers_read",
+        Concern = "pupil.concern_read",
+        GuardianContact = "pupil.guardian_contact_read",
+        Consents = "pupil.consents_read",
+    }
+);
+
+/// Records that a member of staff (a school's or the district's) read a
+/// part of a pupil's record: who, which pupil, what, when. The family and the
+/// pupil reading their own record are not staff and are not recorded. One
+/// helper for every domain, in the reader's transaction.
+pub fn record_pupil_read(
+    conn: &mut crate::db::AnyConnection,
+    now: chrono::NaiveDateTime,
+    caller: &Caller,
+    what: PupilRecord,
+    student_id: &str,
+    school_id: &str,
+) -> crate::error::AppResult<()> {
+    if !(caller.role.is_school_staff() || caller.role.is_district()) {
+        return Ok(());
+    }
+    record(
+        conn,
+        now,
+        AuditEvent::by(caller, what.as_str(), "student", Some(student_id))
+            .in_school(Some(school_id)),
+    )
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(routes::verify_chain)
         .service(routes::audit_head);

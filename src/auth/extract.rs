@@ -235,6 +235,10 @@ role_guard!(
     RecordReader: DistrictAdmin | BureauOfficer | SchoolAdmin | Teacher | Counselor | LegalVp | DormManager | Parent | Student
 );
 role_guard!(
+    /// Reads a pupil's consents: their guardians and the school admin.
+    ConsentReader: Parent | SchoolAdmin
+);
+role_guard!(
     /// A parent or guardian.
     Parent: Parent
 );

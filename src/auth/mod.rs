@@ -8,8 +8,8 @@ pub mod role;
 
 pub use extract::{
     Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, ConcernRaiser,
-    DistrictAdmin, DormKeeper, DormRecorder, GateStaff, Guard, Parent, Principal, RecordReader,
-    RecordStaff, SafeguardingLead, SignedIn, Staff, StaffReader, TiplineKeyHolder, Transferer,
-    VettingReader, VisitHost, VisitLogReader, WatchKeeper,
+    ConsentReader, DistrictAdmin, DormKeeper, DormRecorder, GateStaff, Guard, Parent, Principal,
+    RecordReader, RecordStaff, SafeguardingLead, SignedIn, Staff, StaffReader, TiplineKeyHolder,
+    Transferer, VettingReader, VisitHost, VisitLogReader, WatchKeeper,
 };
 pub use role::Role;

@@ -274,6 +274,14 @@ pub fn get(
         now,
         AuditEvent::by(caller, "concern.read", "concern", Some(&row.id)),
     )?;
+    audit::record_pupil_read(
+        conn,
+        now,
+        caller,
+        audit::PupilRecord::Concern,
+        &row.student_id,
+        &row.school_id,
+    )?;
     Ok(dtos(conn, vec![row])?.remove(0))
 }
 

@@ -713,6 +713,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    consents (student_id, purpose) {
+        student_id -> Text,
+        purpose -> Text,
+        given -> Bool,
+        guardian_id -> Text,
+        policy_version -> Text,
+        channel -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    data_requests (id) {
+        id -> Text,
+        school_id -> Text,
+        requester_id -> Text,
+        student_id -> Nullable<Text>,
+        kind -> Text,
+        detail -> Text,
+        status -> Text,
+        due_on -> Text,
+        alert_on -> Text,
+        alerted_at -> Nullable<Timestamp>,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        export -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     concern_students (concern_id, student_id) {
         concern_id -> Text,
         student_id -> Text,
@@ -1079,4 +1111,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     concerns,
     safeguarding_leads,
     student_transfers,
+    consents,
+    data_requests,
 );

@@ -454,3 +454,40 @@ pub struct SafeguardingLead {
     /// none for the principal.
     pub named_at: Option<DateTime<Utc>>,
 }
+
+/// A guardian gives or withdraws consent to one use of the pupil's data.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsent {
+    pub purpose: crate::org::consent::Purpose,
+    /// `true` gives consent, `false` withdraws it.
+    pub given: bool,
+    /// The version of the privacy policy the guardian was shown, e.g. `2026-09`.
+    pub policy_version: Text<32>,
+    pub channel: crate::org::consent::ConsentChannel,
+}
+
+/// Where one purpose stands for a pupil.
+#[derive(Serialize, ToSchema)]
+pub struct ConsentState {
+    pub purpose: crate::org::consent::Purpose,
+    /// Whether the use may go on now: always for a pupil of 14 or more, else
+    /// only with a guardian's consent in force.
+    pub allowed: bool,
+    /// The decision in force, if any guardian made one.
+    pub given: Option<bool>,
+    pub decided_by: Option<String>,
+    pub policy_version: Option<String>,
+    pub channel: Option<crate::org::consent::ConsentChannel>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// A pupil's consents, every purpose.
+#[derive(Serialize, ToSchema)]
+pub struct Consents {
+    pub student_id: String,
+    /// Whether the pupil is taken as under 14 (by grade: no date of birth is
+    /// kept), so that their guardians decide.
+    pub guardian_consent_needed: bool,
+    pub purposes: Vec<ConsentState>,
+}

@@ -2,6 +2,7 @@
 //! and their guardians, and the scoped queries every domain uses to decide
 //! what a caller may see.
 
+pub mod consent;
 pub mod dto;
 pub mod family;
 pub mod leads;
@@ -40,5 +41,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(routes::students::add_guardian)
         .service(routes::students::end_guardianship)
         .service(routes::users::me)
-        .service(routes::students::my_children);
+        .service(routes::students::my_children)
+        .service(routes::consents::list_consents)
+        .service(routes::consents::decide_consent);
 }

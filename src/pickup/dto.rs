@@ -132,7 +132,8 @@ impl Weekday {
 }
 
 /// A pickup person's photo: a JPEG or PNG, recognised by its first bytes,
-/// at most 512 KiB once decoded.
+/// at most 512 KiB once decoded; kept cleaned (`photo::clean`: no EXIF, at
+/// most 1024 pixels on its longest side).
 pub struct Photo {
     pub bytes: Vec<u8>,
     pub content_type: &'static str,
@@ -154,7 +155,7 @@ impl Photo {
             return Err(ApiError::invalid("photo", "photo must be a JPEG or PNG"));
         };
         Ok(Photo {
-            bytes,
+            bytes: super::photo::clean(&bytes, content_type)?,
             content_type,
         })
     }

@@ -10,6 +10,7 @@
 pub mod dto;
 mod late;
 mod model;
+mod photo;
 pub mod repo;
 mod routes;
 mod service;

@@ -912,7 +912,10 @@ const ANY_SIGNED_IN: &[(&str, &str)] = &[
     ),
     ("student_handovers", "scoped by school or family"),
     ("explain", "a guardian explains their child's absence"),
-    ("attendance", "scoped by school or family"),
+    (
+        "data_request_export",
+        "whoever asked for the copy, and the school's admin",
+    ),
     (
         "create_leave",
         "the student, a guardian or the head teacher",

@@ -53,9 +53,10 @@ pub(in crate::leave) async fn list_leaves(
     q: web::Query<LeaveQuery>,
 ) -> AppResult<web::Json<Page<Leave>>> {
     let q = q.into_inner();
+    let now = state.now_db();
     let page = state
         .db
-        .read(move |conn| service::list_leaves(conn, &caller, q))
+        .write(move |conn| service::list_leaves(conn, now, &caller, q))
         .await?;
     Ok(web::Json(page))
 }
@@ -76,9 +77,10 @@ pub(in crate::leave) async fn get_leave(
     id: web::Path<String>,
 ) -> AppResult<web::Json<Leave>> {
     let id = id.into_inner();
+    let now = state.now_db();
     let view = state
         .db
-        .read(move |conn| service::get_leave(conn, &caller, &id))
+        .write(move |conn| service::get_leave(conn, now, &caller, &id))
         .await?;
     Ok(web::Json(view))
 }

@@ -114,8 +114,11 @@ pub fn create_leave(
 }
 
 /// One page of the leaves the caller may see.
+/// A page of the leaves the caller may see. Staff reading them is audited,
+/// once per pupil on the page.
 pub fn list_leaves(
     conn: &mut AnyConnection,
+    now: NaiveDateTime,
     caller: &Caller,
     q: LeaveQuery,
 ) -> AppResult<Page<Leave>> {
@@ -127,14 +130,45 @@ pub fn list_leaves(
     let cursor = paging.cursor()?;
     let rows = repo::list_visible(conn, caller, q, limit, cursor)?;
     let page = Page::from_rows(rows, limit, |r: &LeaveRow| r.id.clone());
+    let mut pupils: Vec<(&str, &str)> = page
+        .items
+        .iter()
+        .map(|r| (r.student_id.as_str(), r.school_id.as_str()))
+        .collect();
+    pupils.sort();
+    pupils.dedup();
+    for (student, school) in pupils {
+        audit::record_pupil_read(
+            conn,
+            now,
+            caller,
+            audit::PupilRecord::Leave,
+            student,
+            school,
+        )?;
+    }
     Ok(Page {
         items: repo::views(conn, caller, page.items)?,
         next_cursor: page.next_cursor,
     })
 }
 
-pub fn get_leave(conn: &mut AnyConnection, caller: &Caller, id: &str) -> AppResult<Leave> {
+/// One leave with its reason; a read by staff is audited.
+pub fn get_leave(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<Leave> {
     let v = repo::visible_leave(conn, caller, id)?;
+    audit::record_pupil_read(
+        conn,
+        now,
+        caller,
+        audit::PupilRecord::Leave,
+        &v.row.student_id,
+        &v.row.school_id,
+    )?;
     repo::view(conn, caller, &v.row.id)
 }
 

@@ -76,6 +76,28 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Drops a batch's push deliveries to a pupil's guardians when a guardian
+/// withdrew consent to push notifications about that pupil (the feed, email
+/// and SMS still carry them). The consent is the `consents` table's; reading
+/// it imports no domain.
+pub fn drop_push_without_consent(
+    conn: &mut AnyConnection,
+    batch: &str,
+    student_id: &str,
+) -> AppResult<usize> {
+    let sql = "DELETE FROM outbox WHERE channel = 'push' \
+         AND notification_id IN (SELECT id FROM notifications WHERE batch_id = ?) \
+         AND user_id IN (SELECT user_id FROM guardianships WHERE student_id = ?) \
+         AND EXISTS (SELECT 1 FROM consents c WHERE c.student_id = ? \
+                     AND c.purpose = 'push_notifications' AND c.given = FALSE)";
+    let sql = dialect(conn, sql);
+    Ok(diesel::sql_query(sql)
+        .bind::<Text, _>(batch)
+        .bind::<Text, _>(student_id)
+        .bind::<Text, _>(student_id)
+        .execute(conn)?)
+}
+
 /// Leases up to `limit` due rows (pending and due, or leased by a worker
 /// whose lease ran out) and returns their ids.
 pub fn claim_due(

@@ -1,5 +1,5 @@
-//! The texts of the gate's and the dormitories' alerts, beside the other
-//! templates' (`templates.rs`).
+//! The texts of the gate's and the dormitories' alerts, and of families'
+//! data requests, beside the other templates' (`templates.rs`).
 
 use super::templates::Template;
 use crate::i18n::Language;
@@ -64,6 +64,30 @@ pub(super) fn patterns(t: Template, lang: Language) -> (&'static str, &'static s
             "Urgent: a boarder is missing at night",
             "At the {date} night roll call of {dorm}, {student} was absent without approved leave. Contact the school at once.",
         ),
-        (other, _) => unreachable!("{other} is not a gate or dormitory template"),
+        (Template::DataRequestReceived, ZhCn) => (
+            "家庭提出个人信息请求",
+            "一位家长提出了个人信息请求（{kind}），请在{due}前答复。",
+        ),
+        (Template::DataRequestReceived, En) => (
+            "A family asked about its personal data",
+            "A family made a personal-data request ({kind}). Answer it by {due}.",
+        ),
+        (Template::DataRequestDue, ZhCn) => (
+            "个人信息请求即将到期",
+            "一项个人信息请求（{kind}）须在{due}前答复，至今尚未处理。",
+        ),
+        (Template::DataRequestDue, En) => (
+            "A personal-data request is due soon",
+            "A personal-data request ({kind}) must be answered by {due} and is still open.",
+        ),
+        (Template::DataRequestAnswered, ZhCn) => (
+            "您的个人信息请求已答复",
+            "学校已答复您的个人信息请求（{kind}）：{outcome}。",
+        ),
+        (Template::DataRequestAnswered, En) => (
+            "Your personal-data request was answered",
+            "The school answered your personal-data request ({kind}): {outcome}.",
+        ),
+        (other, _) => unreachable!("{other} is not a gate, dormitory or data-request template"),
     }
 }

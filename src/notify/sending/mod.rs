@@ -30,6 +30,10 @@ pub fn send(
         return Ok(());
     }
     let batch = new_id(now);
+    let student = data
+        .get("student_id")
+        .and_then(|s| s.as_str())
+        .map(str::to_string);
     let data = data.to_string();
     feed::insert_batch(
         conn,
@@ -46,7 +50,12 @@ pub fn send(
         Selector::Batch(&batch),
         Reason::Initial,
         category,
-    )
+    )?;
+    // A guardian withdrew consent to push notifications about this pupil.
+    if let Some(student) = student {
+        crate::notify::repo::outbox::drop_push_without_consent(conn, &batch, &student)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -154,6 +154,9 @@ crate::text_enum!(
         GateClosing = "gate.closing",
         DormEntryIncident = "dorms.entry_incident",
         DormAbsent = "dorms.absent",
+        DataRequestReceived = "privacy.data_request_received",
+        DataRequestDue = "privacy.data_request_due",
+        DataRequestAnswered = "privacy.data_request_answered",
     }
 );
 
@@ -395,7 +398,10 @@ impl Template {
                 | Template::GateOverstay
                 | Template::GateClosing
                 | Template::DormEntryIncident
-                | Template::DormAbsent,
+                | Template::DormAbsent
+                | Template::DataRequestReceived
+                | Template::DataRequestDue
+                | Template::DataRequestAnswered,
                 _,
             ) => super::gate_texts::patterns(self, lang),
             (Template::VettingExpiring, ZhCn) => (

@@ -1,3 +1,4 @@
+pub mod consents;
 pub mod leads;
 pub mod roster;
 pub mod schools;

@@ -55,9 +55,10 @@ pub(in crate::org) async fn get_student(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let now = state.now_db();
     let row = state
         .db
-        .read(move |conn| repo::student(conn, &caller, &id))
+        .write(move |conn| service::student_detail(conn, now, &caller, &id))
         .await?;
     Ok(tagged(Tagged::new(row.into_dto())))
 }

@@ -122,7 +122,7 @@ pub(in crate::org) async fn get_user(
     let (now, months) = (state.now(), state.settings.vetting.valid_months);
     let user = state
         .db
-        .read(move |conn| service::user(conn, now, months, &caller, &id))
+        .write(move |conn| service::user(conn, now, months, &caller, &id))
         .await?;
     Ok(tagged(user))
 }

@@ -2,9 +2,11 @@
 //! school, and what is told and audited. Scope first, then the body: a
 //! caller who may not see the school learns nothing of the body's rules.
 
+mod consents;
 mod edits;
 mod offboard;
 
+pub use consents::{consents, decide as decide_consent};
 pub use edits::*;
 pub use offboard::{offboard, run_departures_worker};
 
@@ -283,6 +285,19 @@ pub fn user(
     id: &str,
 ) -> AppResult<Tagged<User>> {
     let row = repo::user(conn, caller, id)?;
+    if row.role == Role::Parent.as_str() && row.id != caller.user_id {
+        // A guardian's phone and email, read by staff: recorded against each
+        // of their children the reader's scope covers.
+        let at = chrono::SubsecRound::trunc_subsecs(now, 6).naive_utc();
+        for (child, ..) in repo::children(conn, &row.id)? {
+            let in_scope = caller.role.is_district()
+                || caller.school_id.as_deref() == Some(child.school_id.as_str());
+            if in_scope {
+                let what = audit::PupilRecord::GuardianContact;
+                audit::record_pupil_read(conn, at, caller, what, &child.id, &child.school_id)?;
+            }
+        }
+    }
     let etag = user_etag(&row);
     Ok(Tagged {
         value: user_view(conn, now, months, row)?,
@@ -419,9 +434,36 @@ pub fn add_guardian(
     Ok(guardian)
 }
 
+/// One pupil's record. A guardian whom a confirmed never-release entry
+/// bars (a court order) no longer sees it (404); a read by staff is audited.
+pub fn student_detail(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    caller: &Caller,
+    id: &str,
+) -> AppResult<StudentRow> {
+    let row = repo::student(conn, caller, id)?;
+    if caller.role == Role::Parent && !super::family::is_guardian(conn, &caller.user_id, &row.id)? {
+        return Err(ApiError::not_found("student"));
+    }
+    audit::record_pupil_read(
+        conn,
+        now,
+        caller,
+        audit::PupilRecord::Detail,
+        &row.id,
+        &row.school_id,
+    )?;
+    Ok(row)
+}
+
+/// A parent's children, less those a confirmed never-release entry bars
+/// them from.
 pub fn children(conn: &mut AnyConnection, caller: &Caller) -> AppResult<Vec<Child>> {
+    let followed = super::family::unbarred_children(conn, caller)?;
     Ok(repo::children(conn, &caller.user_id)?
         .into_iter()
+        .filter(|(s, ..)| followed.contains(&s.id))
         .map(|(s, school_name, class_name, relation, primary)| Child {
             student: s.into_dto(),
             school_name,

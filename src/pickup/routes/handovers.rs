@@ -113,7 +113,7 @@ pub(in crate::pickup) async fn student_handovers(
     let now = Now::of(&state);
     let out = state
         .db
-        .read(move |conn| handovers::history(conn, now, &caller, &student_id, q))
+        .write(move |conn| handovers::history(conn, now, &caller, &student_id, q))
         .await?;
     Ok(web::Json(out))
 }

@@ -83,13 +83,17 @@ pub(in crate::pickup) async fn revoke_pickup_person(
     Ok(web::Json(out))
 }
 
-/// A pickup person's photo, for the school's staff and the pupil's family only.
+/// A pickup person's photo, for the school's staff and the pupil's family
+/// only, and for a pupil under 14 only while a guardian's consent to
+/// `pickup_photos` is in force (403 `consent_required` otherwise).
 #[utoipa::path(
     tag = "pickup",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "pickup person id")),
     responses(
         (status = 200, description = "The photo (image/jpeg or image/png)"),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pickup-persons/{id}/photo")]

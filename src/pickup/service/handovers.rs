@@ -253,6 +253,14 @@ pub fn history(
             "from must be before to, at most a year apart",
         ));
     }
+    audit::record_pupil_read(
+        conn,
+        now.db,
+        caller,
+        audit::PupilRecord::Handovers,
+        &student.id,
+        &student.school_id,
+    )?;
     let rows = repo::handovers_between(conn, &student.id, from, to)?;
     let mut views = handover_views(conn, rows)?;
     // The source links both ways: the school's safeguarding handlers and the

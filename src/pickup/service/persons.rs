@@ -216,6 +216,7 @@ pub fn photo(
     let (Some(photo), Some(kind)) = (photo, kind) else {
         return Err(ApiError::not_found("photo"));
     };
+    crate::org::consent::require(conn, &student, crate::org::consent::Purpose::PickupPhotos)?;
     audit::record(
         conn,
         now.db,

@@ -22,6 +22,7 @@ pub use safecampus::notify::{run_escalation, run_outbox};
 pub use safecampus::org::run_departures_worker;
 pub use safecampus::pickup::repo::{pass_code_hash, qr_token_hash};
 pub use safecampus::pickup::run_late_pickup_worker;
+pub use safecampus::privacy::{run_due_worker as run_data_requests_due, run_retention};
 pub use safecampus::state::AppState;
 pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;

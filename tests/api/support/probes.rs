@@ -81,6 +81,14 @@ impl TestApp {
         .await
     }
 
+    /// Audit events whose action is LIKE a pattern.
+    pub async fn audits_like(&self, pattern: &str) -> i64 {
+        self.query_i64(format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action LIKE '{pattern}'"
+        ))
+        .await
+    }
+
     /// Where a pupil is now, by the service's clock.
     pub async fn presence(&self, student: &str) -> Presence {
         let (state, student, at) = (self.state.clone(), student.to_string(), self.clock.now());

@@ -98,6 +98,15 @@ pub async fn objects_of(
         .await
         .expect(201);
     ids.insert("person", id_of(&person));
+    let request = app
+        .post(
+            "/api/v1/me/data-requests",
+            &parent.token,
+            json!({"kind": "copy", "student_id": student, "detail": "all of it"}),
+        )
+        .await
+        .expect(201);
+    ids.insert("data_request", id_of(&request));
     let pass = app
         .post(
             &format!("/api/v1/students/{student}/pickup-passes"),

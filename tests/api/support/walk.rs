@@ -235,6 +235,7 @@ pub fn object_kind(template: &str, param: &str) -> &'static str {
         ("dorms", "id") => "dorm",
         ("handovers", "id") => "handover",
         ("leave-requests", "id") => "leave",
+        ("data-requests", "id") => "data_request",
         ("me", "id") => "notification",
         ("notices", "id") => "notice",
         ("pickup-blocks", "id") => "block",
@@ -294,6 +295,7 @@ pub fn nowhere_ids() -> HashMap<&'static str, String> {
         "watch",
         "dorm",
         "transfer",
+        "data_request",
     ]
     .into_iter()
     .enumerate()
@@ -443,6 +445,18 @@ pub fn role_matrix() -> BTreeMap<&'static str, &'static [&'static str]> {
         m.insert(op, RECORD_STAFF);
     }
     m.insert("get_student", RECORD_READERS);
+    m.insert("attendance", RECORD_READERS);
+    // Consents: the pupil's guardians decide, the school admin reads.
+    m.insert("list_consents", &["parent", "school_admin"]);
+    m.insert("decide_consent", &["parent"]);
+    // Data requests: families ask, the school admin answers.
+    for op in ["create_data_request", "my_data_requests"] {
+        m.insert(op, &["parent"]);
+    }
+    m.insert("school_data_requests", ADMINS);
+    // The pupil's school admin answers (the district admin passes the role
+    // and finds no request: 404).
+    m.insert("answer_data_request", &["school_admin"]);
     m.insert(
         "list_users",
         &["district_admin", "bureau_officer", "school_admin"],

@@ -33,6 +33,24 @@ impl TestApp {
             .unwrap()
     }
 
+    /// One pass of the data requests' 10-school-day alert.
+    pub async fn run_data_requests_due(&self) -> usize {
+        let s = self.state.clone();
+        web::block(move || library::run_data_requests_due(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// The retention schedule's purge, now; rows removed per kind.
+    pub async fn run_retention(&self) -> Vec<(&'static str, usize)> {
+        let s = self.state.clone();
+        web::block(move || library::run_retention(&s))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// One pass of the overdue-return check for leave.
     pub async fn run_overdue_leave(&self) -> usize {
         let s = self.state.clone();
