@@ -53,9 +53,13 @@ pub fn residents(conn: &mut AnyConnection, dorm_id: &str) -> AppResult<Vec<Strin
         .load(conn)?)
 }
 
+/// The dormitory's staff who still work here: an account disabled or
+/// offboarded holds no dormitory place.
 pub fn staff(conn: &mut AnyConnection, dorm_id: &str) -> AppResult<Vec<String>> {
     Ok(dorm_staff::table
+        .inner_join(users::table.on(users::id.eq(dorm_staff::user_id)))
         .filter(dorm_staff::dorm_id.eq(dorm_id))
+        .filter(users::disabled.eq(false))
         .select(dorm_staff::user_id)
         .order(dorm_staff::user_id)
         .load(conn)?)

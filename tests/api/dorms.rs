@@ -275,7 +275,49 @@ async fn the_nightly_roll_call_alerts_the_families(app: TestApp) {
     .expect_problem(409, "already_exists");
 }
 
+/// A dorm manager who leaves holds no place in the dormitory from the day
+/// she is offboarded.
+async fn an_offboarded_dorm_manager_leaves_the_dormitory(app: TestApp) {
+    let w = app.world().await;
+    let dorm = girls_dorm(&app, &w).await;
+    let leaving = user_with_sex(
+        &app,
+        &w.x.admin,
+        "dorm_manager",
+        "dorm.leaving",
+        Some("female"),
+    )
+    .await;
+    let staying = user_with_sex(
+        &app,
+        &w.x.admin,
+        "dorm_manager",
+        "dorm.staying",
+        Some("female"),
+    )
+    .await;
+    let path = format!("/api/v1/dorms/{dorm}/staff");
+    let view = app
+        .post(&path, &w.x.admin.token, staff(&leaving))
+        .await
+        .expect(200);
+    assert_eq!(view["staff_ids"], json!([leaving]));
+    app.post(
+        &format!("/api/v1/users/{leaving}/offboard"),
+        &w.x.admin.token,
+        json!({"effective_on": "2026-11-30"}),
+    )
+    .await
+    .expect(200);
+    let view = app
+        .post(&path, &w.x.admin.token, staff(&staying))
+        .await
+        .expect(200);
+    assert_eq!(view["staff_ids"], json!([staying]), "{view}");
+}
+
 on_both_databases!(
+    an_offboarded_dorm_manager_leaves_the_dormitory,
     a_male_dorm_manager_cannot_be_assigned_to_a_girls_dormitory,
     a_man_entering_without_approval_is_an_incident_and_the_principal_is_alerted,
     the_nightly_roll_call_alerts_the_families,
