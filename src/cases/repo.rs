@@ -39,22 +39,6 @@ pub fn school_names(
         .collect())
 }
 
-/// The enabled accounts of a school with one of the roles.
-pub fn school_staff(
-    conn: &mut AnyConnection,
-    school_id: &str,
-    roles: &[Role],
-) -> AppResult<Vec<String>> {
-    let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    Ok(users::table
-        .filter(users::school_id.eq(school_id))
-        .filter(users::role.eq_any(roles))
-        .filter(users::disabled.eq(false))
-        .select(users::id)
-        .order(users::id)
-        .load(conn)?)
-}
-
 /// The district's enabled bureau officers.
 pub fn bureau(conn: &mut AnyConnection, district_id: &str) -> AppResult<Vec<String>> {
     Ok(users::table

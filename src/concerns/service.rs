@@ -27,12 +27,6 @@ fn not_found() -> ApiError {
     ApiError::not_found("no such concern")
 }
 
-/// The school's designated handlers: its admins (the principal) and the
-/// counsellors the principal named.
-fn handlers(conn: &mut AnyConnection, school_id: &str) -> AppResult<Vec<String>> {
-    leads::of_school(conn, school_id)
-}
-
 /// A member of staff writes down what they saw. The principal and the
 /// named counsellors are alerted at once, with the concern's id and the school
 /// only.
@@ -94,7 +88,7 @@ pub fn raise(
         created_at: now,
     };
     repo::insert(conn, &row, &ids)?;
-    let mut to = handlers(conn, &school_id)?;
+    let mut to = leads::of_school(conn, &school_id)?;
     to.retain(|u| u != &caller.user_id);
     let school = repo::school_name(conn, &school_id)?.unwrap_or_default();
     notify::send(
@@ -170,7 +164,7 @@ pub fn raise_absence_pattern(
     let mut to: Vec<String> = family::head_teacher_of(conn, p.class_id)?
         .into_iter()
         .collect();
-    to.extend(handlers(conn, p.school_id)?);
+    to.extend(leads::of_school(conn, p.school_id)?);
     to.sort();
     to.dedup();
     notify::send(

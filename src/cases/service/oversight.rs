@@ -3,7 +3,7 @@
 //! statistics with small cells suppressed.
 
 use super::alert_data;
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::cases::dto::*;
 use crate::cases::{repo, rules};
 use crate::db::AnyConnection;
@@ -30,7 +30,7 @@ pub fn run_timer_worker(state: &crate::state::AppState) -> AppResult<usize> {
                     continue;
                 }
                 let mut to: BTreeSet<String> =
-                    repo::school_staff(conn, &row.school_id, &[Role::SchoolAdmin])?
+                    crate::org::family::school_admins(conn, &row.school_id)?
                         .into_iter()
                         .collect();
                 to.extend(repo::bureau(conn, &row.district_id)?);
