@@ -20,7 +20,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use safecampus::db::schema::{
-    classes, districts, guardianships, notifications, schools, students, users,
+    classes, districts, guardianships, notifications, personnel, pickup_late_alerts, schools,
+    students, users,
 };
 use safecampus::db::{AnyConnection, DatabaseUrl, Db};
 use serde_json::{json, Value};
@@ -56,6 +57,11 @@ const CLIENT_THREADS: usize = 2;
 struct Args {
     postgres: Option<String>,
     secs: u64,
+    /// Where `perf record` writes a profile of the server per measured phase.
+    profile: Option<PathBuf>,
+    /// Extra environment for the server (`--server-env K=V`), e.g. to
+    /// measure with `SAFECAMPUS_SESSION_CACHE=off`.
+    server_env: Vec<(String, String)>,
 }
 
 fn args() -> Args {
@@ -63,11 +69,19 @@ fn args() -> Args {
     let mut db = "sqlite".to_string();
     let mut url = None;
     let mut secs = 10;
+    let mut profile = None;
+    let mut server_env = Vec::new();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--db" => db = it.next().expect("--db sqlite|postgres"),
             "--database-url" => url = it.next(),
             "--secs" => secs = it.next().and_then(|s| s.parse().ok()).expect("--secs N"),
+            "--profile" => profile = Some(PathBuf::from(it.next().expect("--profile DIR"))),
+            "--server-env" => {
+                let kv = it.next().expect("--server-env K=V");
+                let (k, v) = kv.split_once('=').expect("--server-env K=V");
+                server_env.push((k.to_string(), v.to_string()));
+            }
             // `cargo bench` passes --bench to every bench binary.
             "--bench" => {}
             other => panic!("unknown argument {other:?}; see benches/loadtest.rs"),
@@ -81,7 +95,12 @@ fn args() -> Args {
             })),
             other => panic!("--db must be sqlite or postgres, not {other}"),
         };
-    Args { postgres, secs }
+    Args {
+        postgres,
+        secs,
+        profile,
+        server_env,
+    }
 }
 
 // --- measurements ------------------------------------------------------------------
@@ -149,6 +168,20 @@ type Op = Arc<
 struct Run {
     stats: HashMap<&'static str, Stats>,
     elapsed: Duration,
+    /// The server's CPU seconds during the run (set by `phase`).
+    server_cpu: f64,
+}
+
+impl Run {
+    /// Server CPU seconds per 1,000 answered requests of every label.
+    fn cpu_per_thousand(&self) -> Option<f64> {
+        let n: usize = self
+            .stats
+            .values()
+            .map(|s| s.micros.len() + s.errors as usize)
+            .sum();
+        (self.server_cpu > 0.0 && n > 0).then(|| self.server_cpu * 1000.0 / n as f64)
+    }
 }
 
 /// Runs `op` on `conns` connections for `secs`, spread over client threads.
@@ -197,6 +230,7 @@ fn load(conns: usize, dur: Duration, op: Op) -> Run {
     Run {
         stats: merged.into_inner().unwrap(),
         elapsed: started.elapsed(),
+        server_cpu: 0.0,
     }
 }
 
@@ -282,6 +316,84 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// The server's CPU time so far (user + system), in seconds.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 / hz
+}
+
+/// Runs one measured phase: the server's CPU seconds it took, and, with
+/// `--profile`, a `perf record` of the server for the phase whose top ten
+/// functions (self time) are printed at the end.
+fn phase(pid: u32, profile: Option<&PathBuf>, name: &str, run: impl FnOnce() -> Run) -> Run {
+    let recorder = profile.map(|dir| {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = dir.join(format!("{name}.data"));
+        let child = Command::new("perf")
+            .args(["record", "-F", "499", "-g", "-o"])
+            .arg(&out)
+            .args(["-p", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("perf record (is perf installed?)");
+        std::thread::sleep(Duration::from_millis(300));
+        child
+    });
+    let before = cpu_secs(pid);
+    let mut r = run();
+    r.server_cpu = cpu_secs(pid) - before;
+    if let Some(child) = recorder {
+        // SAFETY: signalling our own child; perf writes its file on SIGINT.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let _ = child.wait_with_output();
+    }
+    r
+}
+
+/// The top ten functions of a profile by self time.
+fn top_ten(data: &std::path::Path) -> String {
+    let out = Command::new("perf")
+        .args([
+            "report",
+            "--no-children",
+            "--sort",
+            "symbol",
+            "--stdio",
+            "-q",
+            "-g",
+            "none",
+            "-i",
+        ])
+        .arg(data)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    // "  11.95%  [k] finish_task_switch  -  -": the share, the space and the symbol.
+    out.lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(10)
+        .map(|l| {
+            let l = l
+                .trim()
+                .trim_end_matches(|c: char| c == '-' || c.is_whitespace());
+            format!(
+                "    {}\n",
+                l.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect()
+}
+
 struct Server {
     child: Child,
     base: String,
@@ -294,7 +406,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(database_url: &str, dir: &std::path::Path) -> Server {
+fn start_server(database_url: &str, dir: &std::path::Path, env: &[(String, String)]) -> Server {
     let port = free_port();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_safecampus"))
@@ -313,6 +425,7 @@ fn start_server(database_url: &str, dir: &std::path::Path) -> Server {
         // Difficulty 0 and no surge: the client does no proof-of-work search.
         .env("SAFECAMPUS_POW_DIFFICULTY", "0")
         .env("SAFECAMPUS_POW_SURGE_REPORTS", "1000000")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -582,6 +695,49 @@ fn seed(db: &Db) -> World {
             .execute(c))
         .unwrap();
     });
+    // Every guard's vetting is complete (a clear check standing for a year).
+    for s in 0..SCHOOLS {
+        diesel::insert_into(personnel::table)
+            .values((
+                personnel::id.eq(format!("personnel-guard-{s}")),
+                personnel::district_id.eq(DISTRICT),
+                personnel::school_id.eq(id("school", s)),
+                personnel::user_id.eq(format!("00000000-0000-7000-8008-{s:012x}")),
+                personnel::name.eq(format!("Guard {s}")),
+                personnel::kind.eq("guard"),
+                personnel::starts_on.eq("2026-01-01"),
+                personnel::grace_pending.eq(false),
+                personnel::access_until.eq(now + chrono::Duration::days(365)),
+                personnel::created_at.eq(now),
+            ))
+            .execute(conn)
+            .unwrap();
+    }
+    // The late-pickup worker's round for today is taken as done (every
+    // pupil's alerts recorded), so that, whatever the hour of the run, its
+    // first round (20,000 pupils "still waiting" after 16:30) does not run
+    // beside the phases. Its own cost is not what this harness measures.
+    let today =
+        safecampus::dates::LocalDate((Utc::now() + chrono::Duration::hours(8)).date_naive());
+    let alerts: Vec<(usize, i32)> = (0..STUDENTS).flat_map(|n| [(n, 1), (n, 2)]).collect();
+    insert_chunked(conn, &alerts, 500, |conn, chunk| {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(n, level)| {
+                (
+                    pickup_late_alerts::id.eq(format!("late-{n}-{level}")),
+                    pickup_late_alerts::student_id.eq(id("student", *n)),
+                    pickup_late_alerts::local_date.eq(today),
+                    pickup_late_alerts::level.eq(level),
+                    pickup_late_alerts::created_at.eq(now),
+                )
+            })
+            .collect();
+        safecampus::on_backend!(conn, |c| diesel::insert_into(pickup_late_alerts::table)
+            .values(&rows)
+            .execute(c))
+        .unwrap();
+    });
     conn.batch_execute("COMMIT").unwrap();
     for (n, (sid, school, _, _)) in student_rows.into_iter().enumerate() {
         // The even guardian of student n is parent 2n.
@@ -640,6 +796,7 @@ fn ceiling_loop(dur: Duration, mut commit: impl FnMut(u64) -> Result<(), String>
     Run {
         stats: HashMap::from([("commit", s)]),
         elapsed: started.elapsed(),
+        server_cpu: 0.0,
     }
 }
 
@@ -856,6 +1013,7 @@ struct Row {
     stats: Stats,
     ratio: Option<(f64, &'static str)>,
     target: &'static str,
+    cpu_per_k: Option<f64>,
 }
 
 fn row(name: &str, conns: usize, run: &Run, label: &'static str) -> Row {
@@ -867,6 +1025,7 @@ fn row(name: &str, conns: usize, run: &Run, label: &'static str) -> Row {
         stats,
         ratio: None,
         target: "",
+        cpu_per_k: run.cpu_per_thousand(),
     }
 }
 
@@ -917,7 +1076,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
 
-    let server = start_server(&database_url, &dir);
+    let server = start_server(&database_url, &dir, &args.server_env);
     let pid = server.child.id();
     let base = server.base.clone();
     // Sign in: the readers, the guards, the bureau officer (who registers
@@ -974,8 +1133,11 @@ fn main() {
     r.ratio = Some((1.0, "baseline"));
     let baseline = r.rate;
     rows.push(r);
+    let prof = args.profile.as_ref();
     // 2. authenticated read
-    let run = load(READ_CONNS, dur, feed_op(&base, readers.clone()));
+    let run = phase(pid, prof, "2-feed", || {
+        load(READ_CONNS, dur, feed_op(&base, readers.clone()))
+    });
     let mut r = row("2. GET /me/notifications (JWT)", READ_CONNS, &run, "feed");
     r.ratio = Some((r.rate / baseline, "baseline"));
     r.target = "≥ 0.25, p99 ≤ 10 ms";
@@ -997,15 +1159,17 @@ fn main() {
     let ceiling = ceiling_row.rate;
     ceiling_row.ratio = Some((1.0, "ceiling"));
     // 3. reports
-    let run = load(
-        WRITE_CONNS,
-        dur,
-        report_op(
-            &base,
-            Arc::new(world.school_codes.clone()),
-            envelopes.clone(),
-        ),
-    );
+    let run = phase(pid, prof, "3-reports", || {
+        load(
+            WRITE_CONNS,
+            dur,
+            report_op(
+                &base,
+                Arc::new(world.school_codes.clone()),
+                envelopes.clone(),
+            ),
+        )
+    });
     let mut r = row(
         "3a. POST /reports/challenge (pow difficulty 0)",
         WRITE_CONNS,
@@ -1025,11 +1189,13 @@ fn main() {
     let acknowledged_reports = r.stats.micros.len();
     rows.push(r);
     // 4. handovers
-    let run = load(
-        WRITE_CONNS,
-        dur,
-        handover_op(&base, world.clone(), guards.clone()),
-    );
+    let run = phase(pid, prof, "4-handovers", || {
+        load(
+            WRITE_CONNS,
+            dur,
+            handover_op(&base, world.clone(), guards.clone()),
+        )
+    });
     let mut r = row(
         "4. POST /handovers (+2 guardian notifications, audit)",
         WRITE_CONNS,
@@ -1043,7 +1209,9 @@ fn main() {
     // 5. login storm beside the read
     let stop = Arc::new(AtomicBool::new(false));
     let storm = login_storm(base.clone(), LOGINS_PER_SEC, stop.clone());
-    let run = load(READ_CONNS, dur, feed_op(&base, readers.clone()));
+    let run = phase(pid, prof, "5-feed-logins", || {
+        load(READ_CONNS, dur, feed_op(&base, readers.clone()))
+    });
     stop.store(true, Ordering::Relaxed);
     let logins = storm.join().unwrap();
     let mut r = row(
@@ -1062,6 +1230,7 @@ fn main() {
         stats: logins,
         ratio: None,
         target: "bounded",
+        cpu_per_k: None,
     });
     rows.push(ceiling_row);
     // Memory at 256 connections.
@@ -1077,7 +1246,9 @@ fn main() {
             peak
         })
     };
-    let run = load(RSS_CONNS, dur / 2, feed_op(&base, readers.clone()));
+    let run = phase(pid, None, "7-feed-256", || {
+        load(RSS_CONNS, dur / 2, feed_op(&base, readers.clone()))
+    });
     sampling.store(false, Ordering::Relaxed);
     let rss_256 = sampler.join().unwrap();
     let (_, hwm) = rss_kib(pid);
@@ -1117,15 +1288,16 @@ fn main() {
         args.secs
     );
     println!();
-    println!("| Workload | Conns | req/s | p50 ms | p99 ms | Errors | Ratio | Target |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("| Workload | Conns | req/s | p50 ms | p99 ms | Errors | Ratio | Target | Server CPU s / 1k req |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|---:|");
     for r in &rows {
         let ratio = match r.ratio {
             Some((x, of)) => format!("{x:.2} × {of}"),
             None => "".into(),
         };
+        let cpu = r.cpu_per_k.map(|c| format!("{c:.3}")).unwrap_or_default();
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} |",
             r.name,
             r.conns,
             r.rate,
@@ -1133,7 +1305,8 @@ fn main() {
             r.stats.pct(0.99),
             r.stats.errors,
             ratio,
-            r.target
+            r.target,
+            cpu
         );
     }
     println!();
@@ -1150,6 +1323,25 @@ fn main() {
         if audit.ok { "verifies" } else { "BROKEN" },
         audit.events
     );
+    if let Some(dir) = &args.profile {
+        let mut data: Vec<_> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "data"))
+            .collect();
+        data.sort();
+        for d in data {
+            println!();
+            println!(
+                "Profile of the server during phase {} (perf, self time, top 10):",
+                d.file_stem().unwrap().to_string_lossy()
+            );
+            println!();
+            print!("{}", top_ten(&d));
+        }
+    }
     for r in &rows {
         if let Some(e) = &r.stats.first_error {
             println!("First error of {}: {e}", r.name);

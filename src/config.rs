@@ -24,6 +24,10 @@ pub struct Settings {
     /// The longest a request waits on the database in all before 503.
     pub db_request_timeout: std::time::Duration,
     pub workers: usize,
+    /// Whether session checks are answered from memory between writes
+    /// (`SAFECAMPUS_SESSION_CACHE`, on by default; turn it off when several
+    /// nodes share one database, see `auth::sessions`).
+    pub session_cache: bool,
     /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
     pub password_hash_concurrency: usize,
     /// External delivery (see `notify::channels`): SMTP for email, an HTTP
@@ -273,6 +277,15 @@ impl Settings {
                 600_000,
             )? as u64),
             workers: number("SAFECAMPUS_WORKERS", cores as i64, 1, 64)? as usize,
+            session_cache: match get("SAFECAMPUS_SESSION_CACHE").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "SAFECAMPUS_SESSION_CACHE must be on or off, not {other:?}"
+                    )))
+                }
+            },
             password_hash_concurrency: number(
                 "SAFECAMPUS_PASSWORD_HASH_CONCURRENCY",
                 cores.clamp(1, 4) as i64,

@@ -17,6 +17,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
+    /// Session checks remembered between writes (`auth::sessions`).
+    pub sessions: crate::auth::sessions::SessionCache,
 }
 
 impl AppState {
@@ -24,6 +26,7 @@ impl AppState {
         AppState {
             jwt: JwtKeys::new(&settings.jwt_secrets, settings.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.password_hash_concurrency),
+            sessions: crate::auth::sessions::SessionCache::new(settings.session_cache),
             settings: Arc::new(settings),
             db,
             clock,

@@ -10,6 +10,10 @@ use std::time::Duration;
 /// How long background workers wait between rounds.
 pub const WORKER_INTERVAL: Duration = Duration::from_secs(30);
 
+/// A round's job slower than this is logged: it may hold SQLite's write
+/// lock, and every request that writes waits for it.
+const SLOW_JOB: Duration = Duration::from_millis(500);
+
 /// One round of housekeeping: forget idempotency keys, login failures and
 /// login devices that are past their time, and escalate tip-line reports past deadline.
 pub fn housekeeping(state: &AppState) -> AppResult<()> {
@@ -75,7 +79,17 @@ pub fn spawn(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> 
             tick.tick().await;
             for (name, job) in JOBS {
                 let s = state.clone();
-                match web::block(move || job(&s)).await {
+                let started = std::time::Instant::now();
+                let outcome = web::block(move || job(&s)).await;
+                let took = started.elapsed();
+                if took > SLOW_JOB {
+                    tracing::warn!(
+                        job = name,
+                        ms = took.as_millis() as u64,
+                        "slow background job"
+                    );
+                }
+                match outcome {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => {
                         tracing::warn!(job = name, error = %e, "background job failed; will retry")

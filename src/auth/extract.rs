@@ -3,6 +3,7 @@
 //! handler's signature states the permission it needs.
 
 use super::role::Role;
+use super::sessions::Checked;
 use crate::error::{ApiError, AppResult, Code};
 use crate::i18n::Language;
 use crate::state::AppState;
@@ -65,19 +66,40 @@ async fn authenticate(
         .ok_or_else(ApiError::unauthorized)?;
     let (user_id, session_id) = (claims.sub, claims.sid);
     let now = state.now_db();
-    let (row, cleared) = state
-        .db
-        .query(move |conn| {
-            let Some(row) = super::repo::live_session(conn, &user_id, &session_id)? else {
-                return Ok((None, false));
-            };
-            let vetted = Role::parse(&row.1).is_some_and(Role::is_vetted);
-            let cleared = !vetted || super::repo::may_reach_pupils(conn, &row.0, now)?;
-            Ok((Some(row), cleared))
-        })
-        .await?;
+    // The write count first, then the database (see `sessions`).
+    let writes = state.db.writes.current();
+    let checked = match state.sessions.get(&user_id, &session_id, writes) {
+        Some(checked) => checked,
+        None => {
+            let (user, session) = (user_id.clone(), session_id.clone());
+            let checked = state
+                .db
+                .query(move |conn| {
+                    let Some(row) = super::repo::live_session(conn, &user, &session)? else {
+                        return Ok(None);
+                    };
+                    let vetted_role = Role::parse(&row.1).is_some_and(Role::is_vetted);
+                    let access_until = match vetted_role {
+                        true => super::repo::access_until(conn, &row.0)?,
+                        false => None,
+                    };
+                    Ok(Some(Checked {
+                        row,
+                        vetted_role,
+                        access_until,
+                    }))
+                })
+                .await?
+                .ok_or_else(ApiError::unauthorized)?;
+            state
+                .sessions
+                .put(&user_id, &session_id, writes, checked.clone());
+            checked
+        }
+    };
+    let cleared = checked.cleared(now);
     let (user_id, role, district_id, school_id, language, session_id, password_change_required) =
-        row.ok_or_else(ApiError::unauthorized)?;
+        checked.row;
     let caller = Caller {
         user_id,
         role: Role::parse(&role).ok_or_else(|| ApiError::internal("unknown role in database"))?,

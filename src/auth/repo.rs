@@ -53,3 +53,12 @@ pub fn may_reach_pupils(
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// Until when the account's personnel record grants access to pupils (the
+/// latest `access_until` of its records; None without a record).
+pub fn access_until(conn: &mut AnyConnection, user_id: &str) -> AppResult<Option<NaiveDateTime>> {
+    Ok(personnel::table
+        .filter(personnel::user_id.eq(user_id))
+        .select(diesel::dsl::max(personnel::access_until))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}

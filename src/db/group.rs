@@ -15,7 +15,7 @@
 //!   (exactly as if the earlier one had committed first): the audit chain and
 //!   unique checks stay serial.
 
-use super::{in_transaction, AnyConnection, Pool};
+use super::{in_transaction, AnyConnection, Pool, WriteCount};
 use crate::error::{ApiError, AppResult};
 use diesel::connection::TransactionManager;
 use diesel::Connection;
@@ -76,11 +76,11 @@ pub(super) struct GroupWriter {
 }
 
 impl GroupWriter {
-    pub(super) fn start(pool: Pool) -> GroupWriter {
+    pub(super) fn start(pool: Pool, writes: WriteCount) -> GroupWriter {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("group-commit".into())
-            .spawn(move || writer(pool, queue))
+            .spawn(move || writer(pool, queue, writes))
             .expect("start the group-commit thread");
         GroupWriter { jobs }
     }
@@ -129,7 +129,7 @@ pub fn savepoint<T>(
     }
 }
 
-fn writer(pool: Pool, queue: mpsc::Receiver<Job>) {
+fn writer(pool: Pool, queue: mpsc::Receiver<Job>, writes: WriteCount) {
     while let Ok(first) = queue.recv() {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         batch.push(first);
@@ -139,11 +139,11 @@ fn writer(pool: Pool, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(&pool, batch);
+        run_batch(&pool, batch, &writes);
     }
 }
 
-fn run_batch(pool: &Pool, batch: Vec<Job>) {
+fn run_batch(pool: &Pool, batch: Vec<Job>, writes: &WriteCount) {
     let mut conn = match pool.get() {
         Ok(c) => c,
         Err(e) => {
@@ -173,6 +173,8 @@ fn run_batch(pool: &Pool, batch: Vec<Job>) {
         }
         Ok(())
     });
+    // Counted before anyone hears of it (see `WriteCount`).
+    writes.bump();
     let error = committed.err();
     for finish in finishes {
         finish(error.as_ref());

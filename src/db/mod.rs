@@ -12,6 +12,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,12 +140,58 @@ impl ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// How many writes this process has finished, committed or not. Every write
+/// path of `Db` counts itself after its transaction ends and before its
+/// caller hears of it, so a cache of what the database held is still good
+/// exactly while the count it was filled at is the current one (read the
+/// count first, then the database). Writes made by another process or
+/// node are not counted: see `auth::sessions`.
+#[derive(Clone, Default)]
+pub struct WriteCount(Arc<AtomicU64>);
+
+impl WriteCount {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A pooled connection handed out raw (probes, the CLI, benchmarks): what
+/// it writes is counted when it goes back.
+pub struct RawConnection {
+    conn: r2d2::PooledConnection<Manager>,
+    writes: WriteCount,
+}
+
+impl std::ops::Deref for RawConnection {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for RawConnection {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for RawConnection {
+    fn drop(&mut self) {
+        self.writes.bump();
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     pub backend: Backend,
     request_timeout: Duration,
     group: Arc<group::GroupWriter>,
+    pub writes: WriteCount,
 }
 
 impl Db {
@@ -166,8 +213,10 @@ impl Db {
                 url: url.clone(),
                 busy_timeout: timeout,
             });
+        let writes = WriteCount::default();
         Db {
-            group: Arc::new(group::GroupWriter::start(pool.clone())),
+            group: Arc::new(group::GroupWriter::start(pool.clone(), writes.clone())),
+            writes,
             pool,
             backend: url.backend,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -200,8 +249,11 @@ impl Db {
         .await
     }
 
-    pub fn conn(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
-        Ok(self.pool.get()?)
+    pub fn conn(&self) -> AppResult<RawConnection> {
+        Ok(RawConnection {
+            conn: self.pool.get()?,
+            writes: self.writes.clone(),
+        })
     }
 
     pub fn migrate(&self) -> Result<(), String> {
@@ -279,11 +331,16 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let writes = write.then(|| self.writes.clone());
         let span = tracing::Span::current();
         self.bounded(move || {
             let _entered = span.enter();
             let mut conn = pool.get()?;
-            in_transaction(&mut conn, write, f)
+            let result = in_transaction(&mut conn, write, f);
+            if let Some(writes) = writes {
+                writes.bump();
+            }
+            result
         })
         .await
     }
@@ -301,6 +358,16 @@ impl Db {
         }
     }
 
+    /// The same as `read`, for code that already runs on a blocking thread
+    /// (workers).
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        in_transaction(&mut conn, false, f)
+    }
+
     /// The same as `write`, for code that already runs on a blocking thread
     /// (workers, the CLI).
     pub fn write_blocking<T>(
@@ -308,7 +375,9 @@ impl Db {
         f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
     ) -> AppResult<T> {
         let mut conn = self.pool.get()?;
-        in_transaction(&mut conn, true, f)
+        let result = in_transaction(&mut conn, true, f);
+        self.writes.bump();
+        result
     }
 }
 

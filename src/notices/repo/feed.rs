@@ -16,37 +16,48 @@ pub enum Window {
 }
 
 /// The user's feed rows as they may see them: categories switched off in
-/// the app are left out (safety alerts cannot be switched off).
+/// the app are left out (safety alerts cannot be switched off). Each window
+/// is one static statement, so the connection keeps it prepared (a boxed
+/// query would be parsed again on every read).
 pub fn items(
     conn: &mut AnyConnection,
     user_id: &str,
     window: Window,
     limit: i64,
 ) -> AppResult<Vec<FeedRow>> {
-    let mut q = n::table
-        .left_join(nt::table)
-        .filter(n::user_id.eq(user_id.to_string()))
-        .filter(diesel::dsl::not(
-            n::category.eq_any(
-                np::table
-                    .filter(np::user_id.eq(user_id.to_string()))
-                    .filter(np::in_app.eq(false))
-                    .select(np::category),
-            ),
-        ))
-        .select((
-            (n::id, n::template, n::data, n::category, n::created_at),
-            (n::read_at, n::notice_id, n::requires_ack, n::acked_at),
-            (nt::title.nullable(), nt::body.nullable()),
-        ))
-        .limit(limit)
-        .into_boxed();
-    q = match window {
-        Window::Page(None) => q.order(n::id.desc()),
-        Window::Page(Some(c)) => q.filter(n::id.lt(c)).order(n::id.desc()),
-        Window::After(id) => q.filter(n::id.gt(id)).order(n::id.asc()),
-    };
-    Ok(q.load(conn)?)
+    macro_rules! visible {
+        () => {
+            n::table
+                .left_join(nt::table)
+                .filter(n::user_id.eq(user_id))
+                .filter(diesel::dsl::not(
+                    n::category.eq_any(
+                        np::table
+                            .filter(np::user_id.eq(user_id))
+                            .filter(np::in_app.eq(false))
+                            .select(np::category),
+                    ),
+                ))
+                .select((
+                    (n::id, n::template, n::data, n::category, n::created_at),
+                    (n::read_at, n::notice_id, n::requires_ack, n::acked_at),
+                    (nt::title.nullable(), nt::body.nullable()),
+                ))
+        };
+    }
+    Ok(match window {
+        Window::Page(None) => visible!().order(n::id.desc()).limit(limit).load(conn)?,
+        Window::Page(Some(c)) => visible!()
+            .filter(n::id.lt(c))
+            .order(n::id.desc())
+            .limit(limit)
+            .load(conn)?,
+        Window::After(id) => visible!()
+            .filter(n::id.gt(id))
+            .order(n::id.asc())
+            .limit(limit)
+            .load(conn)?,
+    })
 }
 
 pub fn unread_count(conn: &mut AnyConnection, user_id: &str) -> AppResult<i64> {
@@ -56,7 +67,7 @@ pub fn unread_count(conn: &mut AnyConnection, user_id: &str) -> AppResult<i64> {
         .filter(diesel::dsl::not(
             n::category.eq_any(
                 np::table
-                    .filter(np::user_id.eq(user_id.to_string()))
+                    .filter(np::user_id.eq(user_id))
                     .filter(np::in_app.eq(false))
                     .select(np::category),
             ),

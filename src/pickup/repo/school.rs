@@ -252,6 +252,27 @@ pub(in crate::pickup) fn record_late_alert(
     .execute(c))?)
 }
 
+/// The highest late-pickup level recorded today for each of the school's
+/// pupils that has one.
+pub(in crate::pickup) fn late_levels_recorded(
+    conn: &mut AnyConnection,
+    school_id: &str,
+    date: NaiveDate,
+) -> AppResult<std::collections::HashMap<String, i32>> {
+    let rows: Vec<(String, i32)> = pickup_late_alerts::table
+        .inner_join(students::table.on(students::id.eq(pickup_late_alerts::student_id)))
+        .filter(students::school_id.eq(school_id))
+        .filter(pickup_late_alerts::local_date.eq(LocalDate(date)))
+        .select((pickup_late_alerts::student_id, pickup_late_alerts::level))
+        .load(conn)?;
+    let mut levels = std::collections::HashMap::new();
+    for (student, level) in rows {
+        let l = levels.entry(student).or_insert(level);
+        *l = (*l).max(level);
+    }
+    Ok(levels)
+}
+
 pub(in crate::pickup) fn class_pupils(
     conn: &mut AnyConnection,
     class_id: &str,
