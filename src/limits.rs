@@ -27,6 +27,11 @@ impl Gate {
     pub fn try_enter(&self) -> Option<Pass> {
         self.0.clone().try_acquire_owned().ok().map(Pass)
     }
+
+    /// Whether the next caller would be turned away.
+    pub fn is_full(&self) -> bool {
+        self.0.available_permits() == 0
+    }
 }
 
 /// Failures within the last `span`, all callers together, up to `limit`.

@@ -940,7 +940,10 @@ const ANONYMOUS: &[(&str, &str)] = &[
     ("submit_report", "anonymous tip line"),
     ("followup", "the receipt is the credential"),
     ("reporter_message", "the receipt is the credential"),
-    ("reporter_attachment", "the receipt or lookup, in a header, is the credential"),
+    (
+        "reporter_attachment",
+        "the receipt or lookup, in a header, is the credential",
+    ),
 ];
 
 async fn every_restricted_route_refuses_every_lower_role(app: TestApp) {
@@ -1241,10 +1244,7 @@ async fn bodies_lists_attachments_and_anonymous_reports_are_bounded(app: TestApp
     r.expect_problem(413, "body_too_large");
     // Attachments: at most 15 MiB a request, read only for a report named
     // in a header: no header, or a wrong one, is refused unread.
-    let huge = format!(
-        "{{\"envelope\": \"{}\"}}",
-        "A".repeat(16 * 1024 * 1024)
-    );
+    let huge = format!("{{\"envelope\": \"{}\"}}", "A".repeat(16 * 1024 * 1024));
     let attach = |headers: &'static [(&'static str, &'static str)]| {
         app.send_raw(
             "POST",
