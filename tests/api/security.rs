@@ -1066,8 +1066,18 @@ async fn no_body_takes_fields_it_does_not_declare(app: TestApp) {
             None => None,
         };
         let url = with_query(&doc, &op.op, fill(&op.path, &x).unwrap());
+        // A route that names its report in a header (404 before the body
+        // for a wrong one) reads its body only for a real one.
+        let names_report = op.op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "X-Tipline-Receipt"));
+        let headers: Vec<(&str, &str)> = if names_report {
+            vec![("X-Tipline-Receipt", sc.receipts[0].as_str())]
+        } else {
+            Vec::new()
+        };
         let r = app
-            .send_raw(&op.method, &url, token.as_deref(), Some(&raw), &[])
+            .send_raw(&op.method, &url, token.as_deref(), Some(&raw), &headers)
             .await;
         assert!(
             (400..500).contains(&r.status) && r.code() == "unknown_field",
