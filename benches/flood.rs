@@ -21,7 +21,9 @@
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use safecampus::db::schema::{classes, districts, guardianships, schools, students, users};
+use safecampus::db::schema::{
+    classes, districts, guardianships, personnel, schools, students, users,
+};
 use safecampus::db::{AnyConnection, DatabaseUrl, Db};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -303,6 +305,22 @@ fn seed(db: &Db) -> Vec<(String, usize, String)> {
             "guard",
             format!("guard-{s}"),
         );
+        // Vetted: a guard reaches pupils only with a standing clearance.
+        diesel::insert_into(personnel::table)
+            .values((
+                personnel::id.eq(id(9, s)),
+                personnel::district_id.eq(DISTRICT),
+                personnel::school_id.eq(id(1, s)),
+                personnel::user_id.eq(id(8, s)),
+                personnel::name.eq(format!("guard-{s}")),
+                personnel::kind.eq("guard"),
+                personnel::starts_on.eq("2026-01-01"),
+                personnel::grace_pending.eq(false),
+                personnel::access_until.eq(now + chrono::Duration::days(30)),
+                personnel::created_at.eq(now),
+            ))
+            .execute(conn)
+            .unwrap();
     }
     let mut pupils = Vec::with_capacity(PUPILS);
     for n in 0..PUPILS {
