@@ -9,6 +9,11 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub struct Settings {
     pub bind: String,
     pub database: DatabaseUrl,
+    /// Where sealed tip-line attachments are kept, one file each
+    /// (`SAFECAMPUS_BLOB_DIR`; by default beside the SQLite file). With
+    /// PostgreSQL and several instances: shared storage, backed up with the
+    /// database.
+    pub blob_dir: std::path::PathBuf,
     pub production: bool,
     /// The current signing secret first, then retired ones still accepted.
     pub jwt_secrets: Vec<Vec<u8>>,
@@ -104,6 +109,12 @@ pub struct TiplineSettings {
     pub pow_surge_reports: i64,
     /// Wrong receipts per minute, all senders together, before follow-up pauses.
     pub receipt_failures_per_minute: i64,
+    /// Attachment bodies (up to 15 MiB each) read at once; past it a
+    /// reporter is answered 503 `attachments_busy` with Retry-After.
+    pub attachment_concurrency: usize,
+    /// Bytes of attachments a district may store per day (UTC) before 507
+    /// `attachment_quota_full`.
+    pub attachment_quota_bytes: i64,
     pub urgent_deadline_mins: i64,
     pub normal_deadline_mins: i64,
     /// School days (Monday to Friday at the school) an acknowledged report
@@ -138,6 +149,22 @@ impl Default for LeavePolicy {
             concern_window_days: 14,
         }
     }
+}
+
+/// 2 GiB a district a day: some 200 maximal attachments.
+pub const DEFAULT_ATTACHMENT_QUOTA_BYTES: i64 = 2 << 30;
+
+/// Beside the SQLite file (`school.db` → `school.db.blobs`); for PostgreSQL
+/// in development, `safecampus-blobs` in the working directory.
+fn default_blob_dir(database_url: &str, backend: crate::db::Backend) -> std::path::PathBuf {
+    if backend == crate::db::Backend::Postgres {
+        return "safecampus-blobs".into();
+    }
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url);
+    format!("{path}.blobs").into()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,10 +226,18 @@ impl Settings {
         let receipt_pepper = secret("SAFECAMPUS_RECEIPT_PEPPER")?;
         let id_number_key = secret("SAFECAMPUS_ID_NUMBER_KEY")?;
         let audit_key = secret("SAFECAMPUS_AUDIT_KEY")?;
-        let database = DatabaseUrl::parse(
-            &get("DATABASE_URL").unwrap_or_else(|| "sqlite://safecampus.db".to_string()),
-        )
-        .map_err(ConfigError)?;
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://safecampus.db".to_string());
+        let database = DatabaseUrl::parse(&database_url).map_err(ConfigError)?;
+        let blob_dir = match get("SAFECAMPUS_BLOB_DIR") {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None if database.backend == crate::db::Backend::Postgres && production => {
+                return Err(ConfigError(
+                    "SAFECAMPUS_BLOB_DIR is required with PostgreSQL in production: a directory every instance shares".into(),
+                ))
+            }
+            None => default_blob_dir(&database_url, database.backend),
+        };
         let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
             match get(name) {
                 None => Ok(default),
@@ -257,6 +292,7 @@ impl Settings {
         Ok(Settings {
             bind: get("SAFECAMPUS_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_string()),
             database,
+            blob_dir,
             production,
             jwt_secrets,
             receipt_pepper,
@@ -354,6 +390,18 @@ impl Settings {
                     120,
                     1,
                     1_000_000,
+                )?,
+                attachment_concurrency: number(
+                    "SAFECAMPUS_TIPLINE_ATTACHMENT_CONCURRENCY",
+                    4,
+                    1,
+                    256,
+                )? as usize,
+                attachment_quota_bytes: number(
+                    "SAFECAMPUS_TIPLINE_ATTACHMENT_QUOTA_BYTES",
+                    DEFAULT_ATTACHMENT_QUOTA_BYTES,
+                    1,
+                    1 << 40,
                 )?,
                 urgent_deadline_mins: number(
                     "SAFECAMPUS_TIPLINE_URGENT_DEADLINE_MINS",

@@ -1,12 +1,15 @@
 //! What every request and background job shares: the database, the
-//! settings, the clock, the token keys and the password hasher. Domains take
-//! it from here; `app` wires them.
+//! settings, the clock, the token keys, the password hasher, the blob
+//! store and the anonymous limits. Domains take it from here; `app` wires
+//! them.
 
+use crate::blobs::BlobStore;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::jwt::JwtKeys;
 use crate::crypto::password::PasswordHasher;
 use crate::db::Db;
+use crate::limits::{FailureWindow, Gate};
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::sync::Arc;
@@ -19,6 +22,16 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// Session checks remembered between writes (`auth::sessions`).
     pub sessions: crate::auth::sessions::SessionCache,
+    pub blobs: BlobStore,
+    pub anonymous: AnonymousLimits,
+}
+
+/// Limits on anonymous callers, kept in memory (see `limits`).
+pub struct AnonymousLimits {
+    /// Tip-line attachment bodies being read.
+    pub attachments: Gate,
+    /// Wrong tip-line receipts and lookups in the last minute.
+    pub wrong_lookups: FailureWindow,
 }
 
 impl AppState {
@@ -27,6 +40,14 @@ impl AppState {
             jwt: JwtKeys::new(&settings.jwt_secrets, settings.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.password_hash_concurrency),
             sessions: crate::auth::sessions::SessionCache::new(settings.session_cache),
+            blobs: BlobStore::new(settings.blob_dir.clone()),
+            anonymous: AnonymousLimits {
+                attachments: Gate::new(settings.tipline.attachment_concurrency),
+                wrong_lookups: FailureWindow::new(
+                    settings.tipline.receipt_failures_per_minute,
+                    chrono::Duration::minutes(1),
+                ),
+            },
             settings: Arc::new(settings),
             db,
             clock,

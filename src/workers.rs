@@ -33,6 +33,11 @@ fn tipline_windows(state: &AppState) -> AppResult<()> {
     crate::tipline::run_window_worker(state).map(|_| ())
 }
 
+/// Removes attachment files a crash left without their row, once a day.
+fn tipline_blob_sweep(state: &AppState) -> AppResult<()> {
+    crate::tipline::run_blob_sweep_daily(state)
+}
+
 fn vetting_reminders(state: &AppState) -> AppResult<()> {
     crate::vetting::run_reminder_worker(state).map(|_| ())
 }
@@ -68,6 +73,7 @@ const JOBS: &[(&str, Job)] = &[
     ("case timers", case_timers),
     ("data requests due", data_requests_due),
     ("retention", crate::privacy::run_retention_daily),
+    ("tip-line attachment sweep", tipline_blob_sweep),
     ("gate timers", gate_timers),
     ("notification delivery", crate::notify::run_workers),
 ];

@@ -309,9 +309,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    tip_pow_challenges (id) {
+    tip_pow_spent (id) {
         id -> Text,
-        difficulty -> Integer,
         expires_at -> Timestamp,
     }
 }
@@ -405,9 +404,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    tip_receipt_failures (id) {
+    tip_attachment_blobs (id) {
         id -> Text,
-        at -> Timestamp,
+        message_id -> Text,
+        report_id -> Text,
+        district_id -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -1003,6 +1007,7 @@ diesel::joinable!(tip_messages -> tip_reports (report_id));
 diesel::joinable!(tip_report_access -> tip_reports (report_id));
 diesel::joinable!(tip_report_reads -> tip_reports (report_id));
 diesel::joinable!(tip_report_events -> tip_reports (report_id));
+diesel::joinable!(tip_attachment_blobs -> tip_messages (message_id));
 diesel::joinable!(pickup_persons -> students (student_id));
 diesel::joinable!(pickup_blocks -> students (student_id));
 diesel::joinable!(pickup_passes -> students (student_id));
@@ -1081,13 +1086,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     staff_departures,
     tip_recipient_keys,
     tip_mailbox_recipients,
-    tip_pow_challenges,
+    tip_pow_spent,
     tip_reports,
     tip_messages,
     tip_report_access,
     tip_report_reads,
     tip_report_events,
-    tip_receipt_failures,
+    tip_attachment_blobs,
     tip_recipient_changes,
     pickup_settings,
     pickup_dismissal_times,

@@ -37,20 +37,7 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let essence = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
-            })
-            .unwrap_or(false);
+        let content_type_ok = is_json(req);
         let declared_len = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -64,6 +51,39 @@ impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for JsonBody
             Ok(JsonBody { value, digest })
         })
     }
+}
+
+/// Reads a JSON body that the handler chose to read later, after checks
+/// made on the headers alone (a large anonymous body is read only for a
+/// caller who passed them), with the same rules as `JsonBody`.
+pub async fn read_json_later<T: DeserializeOwned, const LIMIT: usize>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Result<T, ApiError> {
+    let content_type_ok = is_json(req);
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut digest = [0u8; 32];
+    read::<T, LIMIT>(content_type_ok, declared_len, payload, &mut digest).await
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false)
 }
 
 async fn read<T: DeserializeOwned, const LIMIT: usize>(

@@ -6,7 +6,7 @@ mod idempotency;
 mod log;
 mod patch;
 
-pub use body::{parse_json, JsonBody, Text, DEFAULT_BODY_LIMIT};
+pub use body::{parse_json, read_json_later, JsonBody, Text, DEFAULT_BODY_LIMIT};
 pub use idempotency::{purge_expired as purge_expired_keys, IdempotencyKey, Idempotent, Outcome};
 pub use log::access_log;
 pub use patch::{etag_of, Changes, IfMatch, Patch};

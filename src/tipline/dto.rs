@@ -220,6 +220,16 @@ pub struct Challenge {
     pub expires_at: DateTime<Utc>,
 }
 
+/// `?school_code=`: the school the report will go to. Its challenge is
+/// valid for that school only, and its difficulty counts that school's
+/// recent reports; without it, every school's (a surge anywhere raises it).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChallengeQuery {
+    pub school_code: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProofOfWork {
@@ -323,10 +333,9 @@ pub struct ReporterMessage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterAttachment {
-    /// Exactly one of `receipt` (v1) and `lookup` (v2).
-    pub receipt: Option<String>,
-    pub lookup: Option<String>,
-    /// The file, sealed like a message (no padding required).
+    /// The file, sealed like a message (no padding required). The report is
+    /// named by a header, checked before this body is read:
+    /// `X-Tipline-Lookup` (v2) or `X-Tipline-Receipt` (v1).
     pub envelope: Envelope,
 }
 

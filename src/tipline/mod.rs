@@ -13,7 +13,7 @@ pub mod rules;
 pub mod service;
 pub mod texts;
 
-pub use service::{run_deadline_worker, run_window_worker};
+pub use service::{run_blob_sweep_daily, run_deadline_worker, run_window_worker};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // Fixed paths before `/reports/{id}…`, which would match them too.

@@ -940,7 +940,10 @@ const ANONYMOUS: &[(&str, &str)] = &[
     ("submit_report", "anonymous tip line"),
     ("followup", "the receipt is the credential"),
     ("reporter_message", "the receipt is the credential"),
-    ("reporter_attachment", "the receipt is the credential"),
+    (
+        "reporter_attachment",
+        "the receipt or lookup, in a header, is the credential",
+    ),
 ];
 
 async fn every_restricted_route_refuses_every_lower_role(app: TestApp) {
@@ -1063,8 +1066,18 @@ async fn no_body_takes_fields_it_does_not_declare(app: TestApp) {
             None => None,
         };
         let url = with_query(&doc, &op.op, fill(&op.path, &x).unwrap());
+        // A route that names its report in a header (404 before the body
+        // for a wrong one) reads its body only for a real one.
+        let names_report = op.op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"] == "X-Tipline-Receipt"));
+        let headers: Vec<(&str, &str)> = if names_report {
+            vec![("X-Tipline-Receipt", sc.receipts[0].as_str())]
+        } else {
+            Vec::new()
+        };
         let r = app
-            .send_raw(&op.method, &url, token.as_deref(), Some(&raw), &[])
+            .send_raw(&op.method, &url, token.as_deref(), Some(&raw), &headers)
             .await;
         assert!(
             (400..500).contains(&r.status) && r.code() == "unknown_field",
@@ -1239,18 +1252,30 @@ async fn bodies_lists_attachments_and_anonymous_reports_are_bounded(app: TestApp
         .send_raw("POST", "/api/v1/auth/login", None, Some(&big), &[])
         .await;
     r.expect_problem(413, "body_too_large");
-    // Attachments: at most 15 MiB a request.
-    let huge = format!(
-        "{{\"receipt\": \"x\", \"envelope\": \"{}\"}}",
-        "A".repeat(16 * 1024 * 1024)
-    );
+    // Attachments: at most 15 MiB a request, read only for a report named
+    // in a header: no header, or a wrong one, is refused unread.
+    let huge = format!("{{\"envelope\": \"{}\"}}", "A".repeat(16 * 1024 * 1024));
+    let attach = |headers: &'static [(&'static str, &'static str)]| {
+        app.send_raw(
+            "POST",
+            "/api/v1/reports/followup/attachments",
+            None,
+            Some(&huge),
+            headers,
+        )
+    };
+    attach(&[]).await.expect_problem(422, "invalid_field");
+    attach(&[("X-Tipline-Receipt", "AAAAA-BBBBB-CCCCC-DDDDD")])
+        .await
+        .expect_problem(404, "not_found");
+    let receipt = sc.receipts[0].clone();
     let r = app
         .send_raw(
             "POST",
             "/api/v1/reports/followup/attachments",
             None,
             Some(&huge),
-            &[],
+            &[("X-Tipline-Receipt", &receipt)],
         )
         .await;
     r.expect_problem(413, "body_too_large");

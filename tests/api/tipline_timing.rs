@@ -3,52 +3,15 @@
 //! in different minutes of one window leave rows and API answers that are
 //! the same field by field, apart from random ids and ciphertext.
 
+use crate::support::probes::Row;
 use crate::support::tipline::{mailbox, solve_pow, submit_sealed, tip_world, TipWorld};
 use crate::support::tipline_client::seal_text;
 use crate::support::{Session, TestApp};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 // --- the database, dumped ------------------------------------------------------------
-
-/// One row: its table and every column as text (`None` for NULL).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Row {
-    table: String,
-    fields: BTreeMap<String, Option<String>>,
-}
-
-/// Every row of every table.
-async fn dump(app: &TestApp) -> BTreeSet<Row> {
-    let mut by_table: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (t, c) in app.columns().await {
-        by_table.entry(t).or_default().push(c);
-    }
-    assert!(by_table.contains_key("tip_reports") && by_table.contains_key("audit_events"));
-    let mut rows = BTreeSet::new();
-    for (table, cols) in by_table {
-        // Each column as text, NULL marked, joined by a separator no value holds.
-        let cells = cols
-            .iter()
-            .map(|c| format!("COALESCE('=' || CAST(\"{c}\" AS TEXT), '0')"))
-            .collect::<Vec<_>>()
-            .join(" || CHR_SEP || ");
-        let sql = format!("SELECT {cells} AS s FROM \"{table}\"").replace("CHR_SEP", "'\u{1f}'");
-        for line in app.strings(sql).await {
-            let fields = cols
-                .iter()
-                .zip(line.split('\u{1f}'))
-                .map(|(c, v)| (c.clone(), v.strip_prefix('=').map(str::to_string)))
-                .collect();
-            rows.insert(Row {
-                table: table.clone(),
-                fields,
-            });
-        }
-    }
-    rows
-}
 
 /// The rows among `rows` that concern the seeds: those that hold one of
 /// them, then those that hold the id of such a row (an outbox row names its
@@ -290,7 +253,7 @@ fn assert_alike(a: &BTreeSet<Row>, b: &BTreeSet<Row>, expected: &[&str]) {
 async fn two_reports_in_one_window_leave_the_same_trail_but_for_random_ids(app: TestApp) {
     let logs = app.capture_logs();
     let mut t = tip_world(&app).await;
-    let before = dump(&app).await;
+    let before = app.dump().await;
 
     // 08:07 and 08:48 at the school: one normal window, 08:00–09:00.
     app.clock.set(at(0, 7, 13));
@@ -321,7 +284,7 @@ async fn two_reports_in_one_window_leave_the_same_trail_but_for_random_ids(app: 
     }
 
     // Every row that concerns each report: alike field by field.
-    let after = dump(&app).await;
+    let after = app.dump().await;
     let new: BTreeSet<Row> = after.difference(&before).cloned().collect();
     let a = concerning(&new, &[&ids[0]]);
     let b = concerning(&new, &[&ids[1]]);
@@ -385,7 +348,7 @@ async fn two_reporter_messages_in_one_window_leave_the_same_trail(app: TestApp) 
     let mut t = tip_world(&app).await;
     let first = submit_sealed(&app, "SCH-X", "A report", "normal", false).await;
     let second = submit_sealed(&app, "SCH-X", "Another report", "normal", false).await;
-    let before = dump(&app).await;
+    let before = app.dump().await;
 
     // 10:05 and 10:41 at the school: one window of both (normal) reports.
     let mut sent = Vec::new();
@@ -431,7 +394,7 @@ async fn two_reporter_messages_in_one_window_leave_the_same_trail(app: TestApp) 
         .expect(200);
     assert_eq!(mine["messages"][0]["seq"], 1);
 
-    let after = dump(&app).await;
+    let after = app.dump().await;
     let changed: BTreeSet<Row> = after.difference(&before).cloned().collect();
     let a = concerning(&changed, &[&sent[0], &ra]);
     let b = concerning(&changed, &[&sent[1], &rb]);

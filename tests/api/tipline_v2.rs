@@ -207,10 +207,16 @@ async fn a_client_written_from_the_readme_does_the_v2_round_trip(app: TestApp) {
     )
     .await
     .expect(201);
-    app.post_anon("/api/v1/reports/followup/attachments", json!({"lookup": phone.lookup,
-            "envelope": phone.seal(recipients, "a photo", &message_aad("reporter", "attachment", &id))}))
-        .await
-        .expect(201);
+    app.send(
+        "POST",
+        "/api/v1/reports/followup/attachments",
+        None,
+        Some(&json!({"envelope": phone.seal(recipients, "a photo",
+            &message_aad("reporter", "attachment", &id))})),
+        &[("X-Tipline-Lookup", &phone.lookup)],
+    )
+    .await
+    .expect(201);
     let detail = counsellor_detail(&app, &t).await;
     let env: Envelope = serde_json::from_value(detail["messages"][1]["envelope"].clone()).unwrap();
     let text = env

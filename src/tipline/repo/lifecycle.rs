@@ -4,8 +4,7 @@
 
 use super::ReportRow;
 use crate::db::schema::{
-    districts, schools, tip_messages as tm, tip_receipt_failures as rf, tip_report_events as te,
-    tip_reports as tr,
+    districts, schools, tip_messages as tm, tip_report_events as te, tip_reports as tr,
 };
 use crate::db::{new_id, AnyConnection, MultiBackend};
 use crate::error::AppResult;
@@ -68,26 +67,6 @@ pub fn report_by_mac(conn: &mut AnyConnection, mac: &str) -> AppResult<Option<Re
         .select(ReportRow::as_select())
         .first(conn)
         .optional()?)
-}
-
-/// Wrong receipts tried since `since`, service-wide.
-pub fn receipt_failures_since(conn: &mut AnyConnection, since: NaiveDateTime) -> AppResult<i64> {
-    Ok(rf::table
-        .filter(rf::at.gt(since))
-        .count()
-        .get_result(conn)?)
-}
-
-pub fn record_receipt_failure(conn: &mut AnyConnection, now: NaiveDateTime) -> AppResult<()> {
-    diesel::insert_into(rf::table)
-        .values((rf::id.eq(new_id(now)), rf::at.eq(now)))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn purge_receipt_failures(conn: &mut AnyConnection, before: NaiveDateTime) -> AppResult<()> {
-    diesel::delete(rf::table.filter(rf::at.lt(before))).execute(conn)?;
-    Ok(())
 }
 
 /// Messages (not replies) a reporter added to the report since `since`.

@@ -17,10 +17,12 @@ use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
+mod attachments;
 mod lifecycle;
 mod readers;
 mod v2;
 mod windows;
+pub use attachments::*;
 pub use lifecycle::*;
 pub use readers::*;
 pub use v2::*;
@@ -531,7 +533,7 @@ pub fn insert_message(
     sender: Sender,
     author_id: Option<&str>,
     is_attachment: bool,
-    env: &Envelope,
+    envelope: &str,
     now: NaiveDateTime,
 ) -> AppResult<String> {
     let id = match sender {
@@ -558,7 +560,7 @@ pub fn insert_message(
             tm::sender.eq(sender.as_str()),
             tm::author_id.eq(author_id),
             tm::is_attachment.eq(is_attachment),
-            tm::envelope.eq(envelope_text(env)),
+            tm::envelope.eq(envelope),
             tm::created_at.eq(now),
             tm::seq.eq(seq),
         ))

@@ -1,8 +1,7 @@
 //! Windows: what a reporter sent waits, unseen by staff, for the end of its
 //! window, and is released with the window's whole batch.
 
-use super::{anonymous_id, envelope_text, ReportRow};
-use crate::crypto::envelope::Envelope;
+use super::{anonymous_id, ReportRow};
 use crate::db::schema::{tip_messages as tm, tip_reports as tr};
 use crate::db::AnyConnection;
 use crate::error::AppResult;
@@ -29,7 +28,7 @@ pub fn insert_held_message(
     conn: &mut AnyConnection,
     report_id: &str,
     is_attachment: bool,
-    env: &Envelope,
+    envelope: &str,
     window: Window,
 ) -> AppResult<String> {
     let id = anonymous_id(window.start);
@@ -45,7 +44,7 @@ pub fn insert_held_message(
             tm::sender.eq(Sender::Reporter.as_str()),
             tm::author_id.eq(None::<String>),
             tm::is_attachment.eq(is_attachment),
-            tm::envelope.eq(envelope_text(env)),
+            tm::envelope.eq(envelope),
             tm::created_at.eq(window.start),
             tm::seq.eq(provisional),
             tm::window_end.eq(window.end),

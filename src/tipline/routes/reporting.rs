@@ -1,20 +1,17 @@
 //! The anonymous side: proof-of-work challenges, submission, and follow-up
 //! with the receipt. No sign-in, and a request that carries one is refused.
 
-use crate::clock::to_utc;
 use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::JsonBody;
 use crate::state::State;
 use crate::tipline::dto::*;
 use crate::tipline::receipt::Receipt;
-use crate::tipline::{pow, service};
+use crate::tipline::service;
 use actix_web::http::{header, StatusCode};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
 /// Reports and messages: a sealed text of up to 20,000 characters with many wraps.
 pub(in crate::tipline) const CONTENT_BODY_LIMIT: usize = 512 * 1024;
-/// An attachment of 10 MiB is about 14 MiB of base64.
-const ATTACHMENT_BODY_LIMIT: usize = 15 * 1024 * 1024;
 
 fn anonymous_only(req: &HttpRequest) -> AppResult<()> {
     if req.headers().contains_key(header::AUTHORIZATION) {
@@ -28,38 +25,28 @@ fn anonymous_only(req: &HttpRequest) -> AppResult<()> {
     Ok(())
 }
 
-/// A one-time proof-of-work challenge for a submission. No sign-in.
+/// A one-time proof-of-work challenge for a submission. No sign-in. It is
+/// signed and expiring and the server keeps nothing of it until it is
+/// spent. With `school_code` it is valid for that school only and its
+/// difficulty counts that school's recent reports.
 #[utoipa::path(
     tag = "tipline",
+    params(ChallengeQuery),
     responses(
         (status = 201, body = Challenge),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/challenge")]
 pub(in crate::tipline) async fn challenge(
     state: State,
     req: HttpRequest,
+    query: web::Query<ChallengeQuery>,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
-    let now = state.now_db();
-    let settings = state.settings.tipline.clone();
-    // The surge count is a read on any pooled connection; only the insert
-    // waits for the (grouped) write.
-    let counting = settings.clone();
-    let difficulty = state
-        .db
-        .read(move |conn| pow::current_difficulty(conn, &counting, now))
-        .await?;
-    let (challenge, difficulty, expires_at) = state
-        .db
-        .write_grouped(move |conn| pow::issue(conn, &settings, now, difficulty))
-        .await?;
-    Ok(HttpResponse::Created().json(Challenge {
-        challenge,
-        difficulty,
-        expires_at: to_utc(expires_at),
-    }))
+    let c = service::new_challenge(&state, query.into_inner().school_code).await?;
+    Ok(HttpResponse::Created().json(c))
 }
 
 /// Submit a report anonymously. v1 returns the receipt, once. v2 (with
@@ -89,10 +76,11 @@ pub(in crate::tipline) async fn submit_report(
     anonymous_only(&req)?;
     let b = body.into_inner()?;
     let now = state.now_db();
-    let made = service::NewReceipt::for_submission(&b, &state.settings.receipt_pepper)?;
+    let pepper = state.settings.receipt_pepper.clone();
+    let made = service::NewReceipt::for_submission(&b, &pepper)?;
     let done = state
         .db
-        .write_grouped(move |conn| service::submit(conn, now, made, b))
+        .write_grouped(move |conn| service::submit(conn, now, &pepper, made, b))
         .await?;
     let mut answer = HttpResponse::Created();
     if done.replayed {
@@ -138,7 +126,7 @@ pub(in crate::tipline) async fn followup(
         .db
         .read(move |conn| service::followup(conn, &report, open_with.as_ref()))
         .await?;
-    Ok(web::Json(out))
+    Ok(web::Json(out.read(&state.blobs).await?))
 }
 
 /// Add a message to a report, sealed to its recipients, with the receipt.
@@ -166,36 +154,43 @@ pub(in crate::tipline) async fn reporter_message(
         .db
         .write(move |conn| {
             let env = service::reporter_envelope(conn, &report, b.envelope, b.plaintext)?;
-            service::reporter_adds(conn, now, &report, &env, false)
+            service::reporter_adds(conn, now, &report, &env, None)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
-/// Add an attachment (a photo, a screenshot, a voice note) sealed like a message.
+/// Add an attachment (a photo, a screenshot, a voice note) sealed like a
+/// message. The report is named by a header, `X-Tipline-Lookup` (v2) or
+/// `X-Tipline-Receipt` (v1), checked before the body is read: a wrong one
+/// is answered 404 without reading the body. A few bodies are read at
+/// once (503 `attachments_busy` with Retry-After past that), and each
+/// district stores a bounded number of bytes a day (507
+/// `attachment_quota_full`, with Retry-After until the next day).
 #[utoipa::path(
     tag = "tipline",
+    params(
+        ("X-Tipline-Lookup" = Option<String>, Header, description = "v2: the report's lookup token (base64url). Exactly one of this and X-Tipline-Receipt."),
+        ("X-Tipline-Receipt" = Option<String>, Header, description = "v1: the report's receipt."),
+    ),
     request_body = ReporterAttachment,
     responses(
         (status = 201, body = MessageCreated),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 507, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/followup/attachments")]
 pub(in crate::tipline) async fn reporter_attachment(
     state: State,
     req: HttpRequest,
-    body: JsonBody<ReporterAttachment, ATTACHMENT_BODY_LIMIT>,
+    payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
-    let b = body.into_inner()?;
-    let report =
-        service::report_by_receipt(&state, b.receipt.as_deref(), b.lookup.as_deref()).await?;
-    let now = state.now_db();
-    let created = state
-        .db
-        .write(move |conn| service::reporter_adds(conn, now, &report, &b.envelope, true))
-        .await?;
+    let created = service::add_attachment(&state, &req, payload.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
 }

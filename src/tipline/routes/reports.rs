@@ -133,7 +133,7 @@ pub(in crate::tipline) async fn get_report(
             Ok(detail)
         })
         .await?;
-    Ok(web::Json(out))
+    Ok(web::Json(out.read(&state.blobs).await?))
 }
 
 /// Reply to the reporter, sealed to `reporter` and every recipient key.

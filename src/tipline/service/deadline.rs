@@ -19,7 +19,6 @@ pub fn run_deadline_worker(state: &AppState) -> AppResult<usize> {
     let t = state.settings.tipline.clone();
     state.db.write_blocking(|conn| {
         pow::purge_expired(conn, now)?;
-        repo::purge_receipt_failures(conn, now - Duration::hours(1))?;
         let urgent_before = now - Duration::minutes(t.urgent_deadline_mins);
         let normal_before = now - Duration::minutes(t.normal_deadline_mins);
         let due = repo::overdue_reports(conn, now, normal_before, urgent_before)?;

@@ -19,12 +19,13 @@ pub fn detail(
     conn: &mut AnyConnection,
     caller: &Caller,
     report: &ReportRow,
-) -> AppResult<ReportDetail> {
+) -> AppResult<WithBlobs<ReportDetail>> {
     let summary = repo::summaries(conn, caller, std::slice::from_ref(report))?
         .pop()
         .expect("one summary per row");
     let mut messages = Vec::new();
     let mut attachments = Vec::new();
+    let mut blobs = BlobFills::of(conn, &report.id)?;
     for m in repo::messages(conn, &report.id, false)? {
         let item = StaffMessage {
             id: m.id,
@@ -35,6 +36,7 @@ pub fn detail(
             sent_hour: repo::to_hour(m.created_at),
         };
         if m.is_attachment {
+            blobs.note(&item.id, attachments.len());
             attachments.push(item);
         } else {
             messages.push(item);
@@ -58,7 +60,7 @@ pub fn detail(
         }),
         _ => None,
     };
-    Ok(ReportDetail {
+    Ok(blobs.into_view(ReportDetail {
         summary,
         school_code: repo::school_code(conn, &report.school_id)?,
         protocol: repo::protocol_of(conn, &report.id)?.0,
@@ -70,7 +72,7 @@ pub fn detail(
         close_request,
         history,
         cases: crate::concerns::service::cases_from(conn, "tip_report", &report.id)?,
-    })
+    }))
 }
 
 /// Refuses an account made less than a week ago: it approves and confirms
@@ -511,7 +513,7 @@ pub fn staff_reply(
         Sender::School,
         Some(&caller.user_id),
         false,
-        &env,
+        &repo::envelope_text(&env),
         now,
     )?;
     repo::mark_read(conn, &report.id, &caller.user_id, now)?;

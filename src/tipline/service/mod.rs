@@ -1,8 +1,12 @@
 //! The tip line's use cases: submission and follow-up by receipt
-//! (`reporter`), reading, replies and status changes with two-person
-//! closing (`handling`), readers and their keys (`readers`), deadlines, and
-//! the windows that hold what a reporter sends (`windows`).
+//! (`reporter`), the anonymous edge that a flood must not turn into writes
+//! (`anonymous`: challenges, lookups; `attachments`: large bodies and their
+//! blobs), reading, replies and status changes with two-person closing
+//! (`handling`), readers and their keys (`readers`), deadlines, and the
+//! windows that hold what a reporter sends (`windows`).
 
+mod anonymous;
+mod attachments;
 mod deadline;
 mod handling;
 mod integrity;
@@ -10,6 +14,8 @@ mod readers;
 mod reporter;
 mod windows;
 
+pub use anonymous::*;
+pub use attachments::*;
 pub use deadline::*;
 pub use handling::*;
 pub use integrity::*;

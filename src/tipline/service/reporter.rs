@@ -2,12 +2,12 @@
 //! (v1) or the lookup token (v2).
 
 use super::*;
+use crate::blobs::StoredBlob;
 use crate::crypto::envelope::{self, Envelope};
 use crate::crypto::{b64u, b64u_decode, hpke};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::Template;
-use crate::state::AppState;
 use crate::tipline::dto::*;
 use crate::tipline::pow;
 use crate::tipline::protocol::{self, Lookup};
@@ -130,6 +130,7 @@ pub fn check_binding(
 pub fn submit(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
+    pepper: &[u8],
     made: NewReceipt,
     b: NewReport,
 ) -> AppResult<Submitted> {
@@ -174,7 +175,7 @@ pub fn submit(
             ))
         }
     };
-    pow::spend(conn, now, b.pow.as_ref())?;
+    pow::spend(conn, pepper, now, b.pow.as_ref(), b.school_code.as_str())?;
     // Its times are its window's start; it is announced when the window
     // ends (danger-now: at once).
     let window = Window::of(b.urgency, now);
@@ -217,62 +218,16 @@ pub fn submit(
     })
 }
 
-/// The report a receipt (v1) or a lookup token (v2) opens: exactly one of
-/// them. A wrong one is a plain 404, and counts toward a global pause on
-/// follow-up (no per-sender tracking).
-pub async fn report_by_receipt(
-    state: &AppState,
-    receipt: Option<&str>,
-    lookup: Option<&str>,
-) -> AppResult<ReportRow> {
-    let now = state.now_db();
-    let limit = state.settings.tipline.receipt_failures_per_minute;
-    let pepper = &state.settings.receipt_pepper;
-    let mac = match (receipt, lookup) {
-        (Some(r), None) => Receipt::parse(r).map(|r| r.mac(pepper)),
-        (None, Some(l)) => Lookup::parse(l).map(|l| l.mac(pepper)),
-        _ => {
-            return Err(ApiError::invalid(
-                "receipt",
-                "send exactly one of receipt and lookup",
-            ))
-        }
-    };
-    let found = state
-        .db
-        .write(move |conn| {
-            // The lookup is by an HMAC over a fixed-length value, the same
-            // work for a right and a wrong receipt. A right receipt always
-            // gets through: a flood of wrong ones must not lock reporters out.
-            let mac = mac.unwrap_or_else(|| "0".repeat(64));
-            let row = repo::report_by_mac(conn, &mac)?;
-            if row.is_none() {
-                let recent = repo::receipt_failures_since(conn, now - Duration::minutes(1))?;
-                if recent >= limit {
-                    return Err(ApiError::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        Code::ReceiptThrottled,
-                        "too many wrong receipts were tried; wait a minute and try again",
-                    )
-                    .with_retry_after(60));
-                }
-                repo::record_receipt_failure(conn, now)?;
-            }
-            Ok(row)
-        })
-        .await?;
-    found.ok_or_else(|| ApiError::not_found("report"))
-}
-
 pub fn followup(
     conn: &mut AnyConnection,
     report: &ReportRow,
     open_with: Option<&Receipt>,
-) -> AppResult<Followup> {
+) -> AppResult<WithBlobs<Followup>> {
     let sk = open_with.map(Receipt::reporter_private_key);
     let crisis_line = repo::crisis_line(conn, &report.district_id)?;
     let mut messages = Vec::new();
     let mut attachments = Vec::new();
+    let mut blobs = BlobFills::of(conn, &report.id)?;
     for m in repo::messages(conn, &report.id, true)? {
         let env = repo::parse_envelope(&m.envelope)?;
         let from = Sender::parse(&m.sender).unwrap_or(Sender::School);
@@ -296,20 +251,21 @@ pub fn followup(
             plaintext,
         };
         if m.is_attachment {
+            blobs.note(&item.id, attachments.len());
             attachments.push(item);
         } else {
             messages.push(item);
         }
     }
     let recipient_keys = repo::keys_dto(&repo::report_keys(conn, report)?);
-    Ok(Followup {
+    Ok(blobs.into_view(Followup {
         status: report.status().progress(),
         recipient_keys,
         created_on: report.created_at.date(),
         messages,
         attachments,
         crisis_line,
-    })
+    }))
 }
 
 /// The server's web path opens a reply for the receipt holder: a v2 reply
@@ -367,17 +323,90 @@ pub fn reporter_envelope(
 /// Messages and attachments a reporter may add to one report in an hour.
 pub const REPORTER_MESSAGES_PER_HOUR: i64 = 12;
 
+/// A new attachment: its ciphertext, already durable in the blob store,
+/// and the district's daily quota it must fit.
+pub struct NewAttachment {
+    pub blob: StoredBlob,
+    pub quota_bytes: i64,
+}
+
+/// Adds a reporter's message, or an attachment (whose ciphertext is in the
+/// blob store: the row keeps the envelope without it).
 pub fn reporter_adds(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     report: &ReportRow,
     env: &Envelope,
-    attachment: bool,
+    attachment: Option<&NewAttachment>,
 ) -> AppResult<MessageCreated> {
-    // Each message alerts every reader: a flood from one receipt (or one
-    // stolen receipt) must not page a school all night. Concurrent messages
-    // to one report queue on its row so the count holds.
+    // Concurrent messages to one report queue on its row so the count
+    // holds, and attachments of one district on the district's so the
+    // quota does.
     repo::lock_report(conn, &report.id)?;
+    if attachment.is_some() {
+        repo::lock_district(conn, &report.district_id)?;
+    }
+    let quota = attachment.map(|a| (a.blob.size, a.quota_bytes));
+    check_reporter_adds(conn, now, report, env, quota)?;
+    let text = match attachment {
+        Some(_) => repo::envelope_text(&Envelope {
+            nonce: env.nonce.clone(),
+            ciphertext: String::new(),
+            keys: env.keys.clone(),
+            aad: env.aad.clone(),
+            commit: env.commit.clone(),
+        }),
+        None => repo::envelope_text(env),
+    };
+    let is_attachment = attachment.is_some();
+    // Like a report, a message waits for the end of its window (the
+    // report's urgency sets it) and is announced with the window's batch.
+    let window = Window::of(report.urgency(), now);
+    let id = if window.holds() {
+        repo::insert_held_message(conn, &report.id, is_attachment, &text, window)?
+    } else {
+        let id = repo::insert_message(
+            conn,
+            &report.id,
+            Sender::Reporter,
+            None,
+            is_attachment,
+            &text,
+            now,
+        )?;
+        notify_readers(conn, now, report, Template::TiplineReporterMessage)?;
+        id
+    };
+    if let Some(a) = attachment {
+        repo::insert_attachment_blob(
+            conn,
+            &a.blob,
+            &id,
+            &report.id,
+            &report.district_id,
+            window.start,
+        )?;
+    }
+    Ok(MessageCreated {
+        id,
+        sent_on: window.start.date(),
+    })
+}
+
+/// Whether a reporter may add this message now, or this attachment (with
+/// its ciphertext's size and the district's daily quota): the report's
+/// hourly count, the envelope, its binding, and for an attachment the
+/// report's ten and the quota. Only reads: it runs before an attachment's
+/// blob is written, and again in the write.
+pub fn check_reporter_adds(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report: &ReportRow,
+    env: &Envelope,
+    attachment: Option<(i64, i64)>,
+) -> AppResult<()> {
+    // Each message alerts every reader: a flood from one receipt (or one
+    // stolen receipt) must not page a school all night.
     let recent = repo::reporter_messages_since(conn, &report.id, now - Duration::hours(1))?;
     if recent >= REPORTER_MESSAGES_PER_HOUR {
         return Err(ApiError::new(
@@ -388,7 +417,7 @@ pub fn reporter_adds(
         .with_retry_after(600));
     }
     let keys = repo::report_keys(conn, report)?;
-    if attachment {
+    if let Some((size, quota)) = attachment {
         let count = repo::attachment_count(conn, &report.id)?;
         if count >= super::ATTACHMENTS_PER_REPORT {
             return Err(ApiError::new(
@@ -409,6 +438,7 @@ pub fn reporter_adds(
             }
             e
         })?;
+        check_quota(conn, now, report, size, quota)?;
     } else {
         repo::check_envelope(
             env,
@@ -418,27 +448,30 @@ pub fn reporter_adds(
             MAX_REPORT_CIPHERTEXT,
         )?;
     }
-    check_binding(conn, report, env, Sender::Reporter, attachment)?;
-    // Like a report, a message waits for the end of its window (the
-    // report's urgency sets it) and is announced with the window's batch.
-    let window = Window::of(report.urgency(), now);
-    let id = if window.holds() {
-        repo::insert_held_message(conn, &report.id, attachment, env, window)?
-    } else {
-        let id = repo::insert_message(
-            conn,
-            &report.id,
-            Sender::Reporter,
-            None,
-            attachment,
-            env,
-            now,
-        )?;
-        notify_readers(conn, now, report, Template::TiplineReporterMessage)?;
-        id
-    };
-    Ok(MessageCreated {
-        id,
-        sent_on: window.start.date(),
-    })
+    check_binding(conn, report, env, Sender::Reporter, attachment.is_some())
+}
+
+/// The district's attachments of the day (UTC, by window start) and this
+/// one must fit its daily quota; when full, 507 until the next day.
+fn check_quota(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    report: &ReportRow,
+    size: i64,
+    quota: i64,
+) -> AppResult<()> {
+    let day = Window::of(report.urgency(), now).start.date();
+    let used = repo::attachment_bytes_on(conn, &report.district_id, day)?;
+    if used.saturating_add(size) <= quota {
+        return Ok(());
+    }
+    let tomorrow = (day + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists");
+    Err(ApiError::new(
+        StatusCode::INSUFFICIENT_STORAGE,
+        Code::AttachmentQuotaFull,
+        "the district's attachments for today are full; send it tomorrow, or write what it shows in a message",
+    )
+    .with_retry_after((tomorrow - now).num_seconds().max(1) as u64))
 }

@@ -10,7 +10,7 @@ pub use safecampus::cases::run_timer_worker as run_case_timers;
 pub use safecampus::clock::{Clock, ManualClock};
 pub use safecampus::config::Settings;
 pub use safecampus::crypto::envelope::{self, Envelope};
-pub use safecampus::crypto::{b64u, hpke, random_bytes, sha256_hex};
+pub use safecampus::crypto::{b64u, b64u_decode, hpke, random_bytes, sha256_hex};
 pub use safecampus::db::{AnyConnection, Backend, DatabaseUrl, Db};
 pub use safecampus::demo::bootstrap_admin;
 pub use safecampus::error::{ApiError, AppResult, Code};
@@ -26,6 +26,7 @@ pub use safecampus::privacy::{run_due_worker as run_data_requests_due, run_reten
 pub use safecampus::state::AppState;
 pub use safecampus::tipline::pow;
 pub use safecampus::tipline::receipt::Receipt;
+pub use safecampus::tipline::service::sweep_orphan_blobs;
 pub use safecampus::tipline::{run_deadline_worker, run_window_worker};
 pub use safecampus::vetting::run_reminder_worker as run_vetting_reminders;
 pub use safecampus::vetting::start_grace;

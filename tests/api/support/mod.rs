@@ -222,8 +222,10 @@ impl TestApp {
             Some(route) => route(&database_url),
             None => database_url.clone(),
         };
+        let blob_dir = dir.path().join("blobs").display().to_string();
         let mut vars: HashMap<String, String> = [
             ("DATABASE_URL", app_url.as_str()),
+            ("SAFECAMPUS_BLOB_DIR", blob_dir.as_str()),
             ("SAFECAMPUS_JWT_SECRET", JWT_SECRET),
             ("SAFECAMPUS_RECEIPT_PEPPER", RECEIPT_PEPPER),
             ("SAFECAMPUS_AUDIT_KEY", AUDIT_KEY),

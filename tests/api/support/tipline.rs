@@ -128,10 +128,20 @@ impl TipWorld {
 
 /// A fresh challenge, solved.
 pub async fn solve_pow(app: &TestApp) -> Value {
-    let c = app
-        .post_anon("/api/v1/reports/challenge", json!({}))
-        .await
-        .expect(201);
+    solve_challenge(app, "/api/v1/reports/challenge").await
+}
+
+/// A fresh challenge for one school, solved.
+pub async fn solve_pow_for(app: &TestApp, school_code: &str) -> Value {
+    solve_challenge(
+        app,
+        &format!("/api/v1/reports/challenge?school_code={school_code}"),
+    )
+    .await
+}
+
+async fn solve_challenge(app: &TestApp, path: &str) -> Value {
+    let c = app.post_anon(path, json!({})).await.expect(201);
     let challenge = c["challenge"].as_str().unwrap().to_string();
     let difficulty = c["difficulty"].as_u64().unwrap() as u32;
     let nonce = solve(&challenge, difficulty);
