@@ -69,6 +69,9 @@ impl BlobStore {
                 .create_new(true)
                 .open(&temp)?;
             f.write_all(bytes)?;
+            // The file's time is only the hour it was written in: the exact
+            // one would tell when a reporter sent it (issue 13 §1).
+            f.set_modified(start_of_hour(SystemTime::now()))?;
             f.sync_all()?;
             std::fs::rename(&temp, self.path(&id)?)?;
             sync_dir(&self.dir)
@@ -133,6 +136,14 @@ impl BlobStore {
         }
         Ok((ids, temps))
     }
+}
+
+/// The start of the hour `t` falls in.
+fn start_of_hour(t: SystemTime) -> SystemTime {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs - secs % 3600)
 }
 
 /// Makes a rename in `dir` durable (a no-op where directories cannot be

@@ -169,15 +169,31 @@ pub fn spend(
         ));
     }
     // The spent set is what makes it single-use: a concurrent twin inserts
-    // nothing (on PostgreSQL it waits for the first to commit).
+    // nothing (on PostgreSQL it waits for the first to commit). It keeps the
+    // expiry rounded up to the hour: the exact one would tell, to the
+    // second, when a reporter asked for it, close to when they sent the
+    // report (issue 13 §1); kept longer, it is still refused as expired.
+    let keep_until = round_up_to_hour(signed.expires_at);
     let spent = crate::on_backend!(conn, |c| diesel::insert_into(ps::table)
-        .values((ps::id.eq(&signed.id), ps::expires_at.eq(signed.expires_at)))
+        .values((ps::id.eq(&signed.id), ps::expires_at.eq(keep_until)))
         .on_conflict_do_nothing()
         .execute(c))?;
     if spent != 1 {
         return Err(unknown());
     }
     Ok(())
+}
+
+/// The first full hour at or after `t`.
+fn round_up_to_hour(t: NaiveDateTime) -> NaiveDateTime {
+    let secs = t.and_utc().timestamp();
+    let hour = secs.div_euclid(3600) * 3600;
+    let up = if hour == secs && t.and_utc().timestamp_subsec_nanos() == 0 {
+        hour
+    } else {
+        hour + 3600
+    };
+    DateTime::from_timestamp(up, 0).map_or(t, |d| d.naive_utc())
 }
 
 /// Forgets spent challenges past their expiry: they are refused as expired.
@@ -188,6 +204,23 @@ pub fn purge_expired(conn: &mut AnyConnection, now: NaiveDateTime) -> AppResult<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spent_challenge_keeps_only_the_hour_it_expires_by() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(
+            round_up_to_hour(at("2026-12-01 14:05:31")),
+            at("2026-12-01 15:00:00")
+        );
+        assert_eq!(
+            round_up_to_hour(at("2026-12-01 14:59:59")),
+            at("2026-12-01 15:00:00")
+        );
+        assert_eq!(
+            round_up_to_hour(at("2026-12-01 15:00:00")),
+            at("2026-12-01 15:00:00")
+        );
+    }
 
     #[test]
     fn zero_bits_are_counted_across_bytes() {

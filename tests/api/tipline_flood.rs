@@ -198,7 +198,13 @@ async fn a_challenge_writes_nothing_and_a_spent_forged_or_expired_one_is_refused
         .await
         .expect_problem(400, "pow_expired");
     assert_eq!(app.count("tip_reports").await, 1);
-    // The spent set forgets what has expired.
+    // The spent set keeps a challenge to the end of the hour it expires in
+    // (no finer time is stored), then forgets it.
+    let kept: Vec<String> = app
+        .strings("SELECT CAST(expires_at AS TEXT) AS s FROM tip_pow_spent".into())
+        .await;
+    assert!(kept[0].contains(":00:00"), "{kept:?}");
+    app.clock.advance(chrono::Duration::hours(1));
     app.run_tipline_deadlines().await;
     assert_eq!(app.count("tip_pow_spent").await, 0);
 }

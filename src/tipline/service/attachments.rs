@@ -27,8 +27,11 @@ pub const ATTACHMENT_BODY_LIMIT: usize = 15 * 1024 * 1024;
 /// How long a body may take to arrive once its place is taken: a slow
 /// phone network sends 15 MiB in well under this.
 const BODY_DEADLINE: Duration = Duration::from_secs(300);
-/// A file older than this with no row is an orphan of a crash.
-const ORPHAN_AGE: Duration = Duration::from_secs(3600);
+/// A file older than this with no row is an orphan of a crash. Files carry
+/// only the hour they were written in (`blobs`), so a file may look up to
+/// an hour older than it is: two hours leave a full hour for its row to
+/// commit.
+const ORPHAN_AGE: Duration = Duration::from_secs(2 * 3600);
 
 /// Adds an attachment to the report its header names: 404 (or 429) for a
 /// wrong one before the body is read, 503 when enough bodies are being read
