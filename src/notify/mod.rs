@@ -8,6 +8,7 @@
 
 pub mod model;
 mod repo;
+pub use repo::outbox::GRADE_OF_FOURTEEN;
 pub mod sending;
 
 pub use outbox::{run_escalation, run_outbox, run_workers};

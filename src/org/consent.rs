@@ -38,7 +38,7 @@ crate::text_enum!(
 /// The first grade whose pupils are taken as 14 or older: Chinese pupils
 /// start grade 1 at 6, so a pupil of grade 8 may still be 13. Rounded up, a
 /// doubt asks for consent.
-pub const GRADE_OF_FOURTEEN: i32 = 9;
+pub const GRADE_OF_FOURTEEN: i32 = crate::notify::GRADE_OF_FOURTEEN;
 
 /// Whether a pupil's guardians decide on these uses (under 14, by grade).
 pub fn needs_guardian_consent(student: &StudentRow) -> bool {

@@ -288,10 +288,8 @@ async fn a_guardian_gives_and_withdraws_consent_and_the_use_stops_with_it(app: T
         .expect_problem(403, "consent_required");
     assert_eq!(app.count("consents").await, 1);
 
-    // Push: withdrawn, the news about the pupil reaches her feed but not her phone's push.
-    consent(&app, &w.x.parent, &s, "push_notifications", false)
-        .await
-        .expect(201);
+    // Push: never decided, news about a pupil under 14 reaches the feed
+    // but not the phone's push.
     let pushes = |template: &str| {
         format!(
             "SELECT COUNT(*) AS n FROM outbox o JOIN notifications n ON n.id = o.notification_id \
@@ -300,6 +298,24 @@ async fn a_guardian_gives_and_withdraws_consent_and_the_use_stops_with_it(app: T
         )
     };
     let before = app.query_i64(pushes("pickup.person_added")).await;
+    let feed_before = app.notes(&w.x.parent.user_id, "pickup.person_added").await;
+    app.post(
+        &format!("/api/v1/students/{s}/pickup-persons"),
+        &w.x.admin.token,
+        json!({"name": "Cousin Li", "relation": "cousin", "phone": "13800000009",
+               "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(app.query_i64(pushes("pickup.person_added")).await, before);
+    assert_eq!(
+        app.notes(&w.x.parent.user_id, "pickup.person_added").await,
+        feed_before + 1
+    );
+    // Withdrawn: the same.
+    consent(&app, &w.x.parent, &s, "push_notifications", false)
+        .await
+        .expect(201);
     let feed_before = app.notes(&w.x.parent.user_id, "pickup.person_added").await;
     app.post(
         &format!("/api/v1/students/{s}/pickup-persons"),

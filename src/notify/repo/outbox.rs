@@ -76,10 +76,17 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Drops a batch's push deliveries to a pupil's guardians when a guardian
-/// withdrew consent to push notifications about that pupil (the feed, email
-/// and SMS still carry them). The consent is the `consents` table's; reading
-/// it imports no domain.
+/// The first grade whose pupils are taken as 14 or older (PIPL Art. 31):
+/// pupils start grade 1 at 6, so a pupil of grade 8 may still be 13;
+/// rounded up, a doubt asks for consent. `org::consent` decides with it.
+pub const GRADE_OF_FOURTEEN: i32 = 9;
+
+/// Drops a batch's push deliveries to a pupil's guardians unless push
+/// notifications about that pupil may be sent: the pupil is 14 or older,
+/// or a guardian's consent to them is in force. Missing and withdrawn
+/// consent both stop them (the feed, email and SMS still carry the
+/// message). The consent is the `consents` table's; reading it imports no
+/// domain.
 pub fn drop_push_without_consent(
     conn: &mut AnyConnection,
     batch: &str,
@@ -88,12 +95,15 @@ pub fn drop_push_without_consent(
     let sql = "DELETE FROM outbox WHERE channel = 'push' \
          AND notification_id IN (SELECT id FROM notifications WHERE batch_id = ?) \
          AND user_id IN (SELECT user_id FROM guardianships WHERE student_id = ?) \
-         AND EXISTS (SELECT 1 FROM consents c WHERE c.student_id = ? \
-                     AND c.purpose = 'push_notifications' AND c.given = FALSE)";
+         AND EXISTS (SELECT 1 FROM students s WHERE s.id = ? AND s.grade < ?) \
+         AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.student_id = ? \
+                     AND c.purpose = 'push_notifications' AND c.given = TRUE)";
     let sql = dialect(conn, sql);
     Ok(diesel::sql_query(sql)
         .bind::<Text, _>(batch)
         .bind::<Text, _>(student_id)
+        .bind::<Text, _>(student_id)
+        .bind::<diesel::sql_types::Integer, _>(GRADE_OF_FOURTEEN)
         .bind::<Text, _>(student_id)
         .execute(conn)?)
 }
