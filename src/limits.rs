@@ -28,6 +28,18 @@ impl Gate {
         self.0.clone().try_acquire_owned().ok().map(Pass)
     }
 
+    /// Waits (without a thread) for a place: for a queue of anonymous work
+    /// that must not take every blocking thread from staff requests.
+    pub async fn wait(&self) -> Pass {
+        Pass(
+            self.0
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the gate's semaphore is never closed"),
+        )
+    }
+
     /// Whether the next caller would be turned away.
     pub fn is_full(&self) -> bool {
         self.0.available_permits() == 0

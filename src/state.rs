@@ -32,7 +32,15 @@ pub struct AnonymousLimits {
     pub attachments: Gate,
     /// Wrong tip-line receipts and lookups in the last minute.
     pub wrong_lookups: FailureWindow,
+    /// The database reads of anonymous callers (challenges, follow-up
+    /// lookups) queue here, without a thread, for `ANONYMOUS_READERS`
+    /// places: a flood of them never takes every blocking thread from the
+    /// staff at the gate.
+    pub readers: Gate,
 }
+
+/// Anonymous database reads at once (see `AnonymousLimits::readers`).
+pub const ANONYMOUS_READERS: usize = 2;
 
 impl AppState {
     pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>) -> AppState {
@@ -47,6 +55,7 @@ impl AppState {
                     settings.tipline.receipt_failures_per_minute,
                     chrono::Duration::minutes(1),
                 ),
+                readers: Gate::new(ANONYMOUS_READERS),
             },
             settings: Arc::new(settings),
             db,

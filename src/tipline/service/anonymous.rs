@@ -18,6 +18,7 @@ pub async fn new_challenge(state: &AppState, school_code: Option<String>) -> App
     let now = state.now_db();
     let settings = state.settings.tipline.clone();
     let code = school_code.clone();
+    let _place = state.anonymous.readers.wait().await;
     let difficulty = state
         .db
         .read(move |conn| {
@@ -67,10 +68,12 @@ pub async fn report_by_receipt(
     // The lookup is by an HMAC over a fixed-length value, the same work for
     // a right and a wrong receipt.
     let mac = mac.unwrap_or_else(|| "0".repeat(64));
+    let place = state.anonymous.readers.wait().await;
     let found = state
         .db
         .query(move |conn| repo::report_by_mac(conn, &mac))
         .await?;
+    drop(place);
     if let Some(report) = found {
         return Ok(report);
     }
