@@ -31,7 +31,7 @@ pub struct Settings {
     pub workers: usize,
     /// Whether session checks are answered from memory between writes
     /// (`SAFECAMPUS_SESSION_CACHE`, on by default; turn it off when several
-    /// nodes share one database, see `auth::sessions`).
+    /// nodes share one database, see `sessions`).
     pub session_cache: bool,
     /// Concurrent password hashes at most (each takes 19 MiB and ~30 ms).
     pub password_hash_concurrency: usize,

@@ -29,6 +29,7 @@ pub mod org;
 pub mod pickup;
 pub mod privacy;
 pub mod server;
+pub mod sessions;
 pub mod state;
 pub mod text;
 pub mod tipline;

@@ -20,8 +20,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
-    /// Session checks remembered between writes (`auth::sessions`).
-    pub sessions: crate::auth::sessions::SessionCache,
+    /// Session checks remembered between writes (`sessions`).
+    pub sessions: crate::sessions::SessionCache,
     pub blobs: BlobStore,
     pub anonymous: AnonymousLimits,
 }
@@ -47,7 +47,7 @@ impl AppState {
         AppState {
             jwt: JwtKeys::new(&settings.jwt_secrets, settings.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.password_hash_concurrency),
-            sessions: crate::auth::sessions::SessionCache::new(settings.session_cache),
+            sessions: crate::sessions::SessionCache::new(settings.session_cache),
             blobs: BlobStore::new(settings.blob_dir.clone()),
             anonymous: AnonymousLimits {
                 attachments: Gate::new(settings.tipline.attachment_concurrency),

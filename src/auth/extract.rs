@@ -3,9 +3,9 @@
 //! handler's signature states the permission it needs.
 
 use super::role::Role;
-use super::sessions::Checked;
 use crate::error::{ApiError, AppResult, Code};
 use crate::i18n::Language;
+use crate::sessions::Checked;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;

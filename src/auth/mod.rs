@@ -5,7 +5,6 @@
 pub mod extract;
 mod repo;
 pub mod role;
-pub mod sessions;
 
 pub use extract::{
     Admin, AuditReader, BureauOfficer, Caller, CaseMeasurer, CaseWorker, ConcernRaiser,

@@ -7,9 +7,7 @@ use crate::error::AppResult;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// The caller's user and session, as every request checks them:
-/// (user, role, district, school, language, session, password change required).
-pub type SessionRow = (String, String, String, Option<String>, String, String, bool);
+pub use crate::sessions::SessionRow;
 
 /// The user and session of a token, if the session still stands: not
 /// ended, its user enabled, and begun after the user's last "end all

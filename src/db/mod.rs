@@ -145,7 +145,7 @@ pub type Pool = r2d2::Pool<Manager>;
 /// caller hears of it, so a cache of what the database held is still good
 /// exactly while the count it was filled at is the current one (read the
 /// count first, then the database). Writes made by another process or
-/// node are not counted: see `auth::sessions`.
+/// node are not counted: see `sessions`.
 #[derive(Clone, Default)]
 pub struct WriteCount(Arc<AtomicU64>);
 

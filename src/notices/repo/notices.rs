@@ -14,7 +14,7 @@ use crate::notices::model::{
 };
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, Text, Timestamp};
 
 /// The head teacher of a class.
 pub fn head_teacher(conn: &mut AnyConnection, class_id: &str) -> AppResult<Option<String>> {
@@ -106,13 +106,32 @@ pub fn insert_notice(conn: &mut AnyConnection, row: &NoticeInsert<'_>) -> AppRes
     Ok(())
 }
 
-/// One feed item per (user, item id) for a notice, batched.
+/// One feed item per (user, item id) for a notice, batched. On PostgreSQL
+/// the whole audience is one statement over arrays (`unnest`): a round
+/// trip per thousand rows was most of a district-wide notice's time.
 pub fn insert_items(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     notice: &NoticeInsert<'_>,
     items: &[(&str, &str)],
 ) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        let (users, ids): (Vec<&str>, Vec<&str>) = items.iter().copied().unzip();
+        diesel::sql_query(
+            "INSERT INTO notifications \
+             (id, user_id, template, data, category, created_at, notice_id, requires_ack) \
+             SELECT i, u, 'notice', '{}', $3, $4, $5, $6 \
+             FROM unnest($1::text[], $2::text[]) AS t(i, u)",
+        )
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<Text>, _>(users)
+        .bind::<Text, _>(notice.category)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(notice.id)
+        .bind::<Bool, _>(notice.requires_ack)
+        .execute(c)?;
+        return Ok(());
+    }
     let rows: Vec<_> = items
         .iter()
         .map(|(user, item)| {
@@ -136,13 +155,54 @@ pub fn insert_items(
     Ok(())
 }
 
-/// One recipient row per (reach, kind, feed item id), batched.
+/// One recipient row per (reach, kind, feed item id), batched (on
+/// PostgreSQL one statement over arrays, as `insert_items`).
 pub fn insert_recipients(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     notice_id: &str,
     recipients: &[(&Reach, &str, &str)],
 ) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        let n = recipients.len();
+        let (mut ids, mut items, mut users) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut pupils, mut classes_, mut schools_, mut kinds) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for ((user, student, class, school), kind, item) in recipients {
+            ids.push(new_id(now));
+            items.push(*item);
+            users.push(user.as_str());
+            pupils.push(student.as_str());
+            classes_.push(class.as_str());
+            schools_.push(school.as_str());
+            kinds.push(*kind);
+        }
+        diesel::sql_query(
+            "INSERT INTO notice_recipients \
+             (id, notice_id, notification_id, user_id, student_id, class_id, school_id, kind) \
+             SELECT i, $8, n, u, p, c, s, k \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                         $6::text[], $7::text[]) AS t(i, n, u, p, c, s, k)",
+        )
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<Text>, _>(items)
+        .bind::<Array<Text>, _>(users)
+        .bind::<Array<Text>, _>(pupils)
+        .bind::<Array<Text>, _>(classes_)
+        .bind::<Array<Text>, _>(schools_)
+        .bind::<Array<Text>, _>(kinds)
+        .bind::<Text, _>(notice_id)
+        .execute(c)?;
+        return Ok(());
+    }
     let rows: Vec<_> = recipients
         .iter()
         .map(|((user, student, class, school), kind, item)| {

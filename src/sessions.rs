@@ -1,6 +1,7 @@
 //! Session liveness answered from memory (issue 19): the session check every
-//! authenticated request makes, kept per session and trusted only while no
-//! write has finished since it was read.
+//! authenticated request makes (`auth::extract`), kept per session and
+//! trusted only while no write has finished since it was read. Shared
+//! beside `state`, which holds it; it imports nothing of `auth`.
 //!
 //! Why that is safe: every write path of `Db` counts itself (`WriteCount`)
 //! after its transaction ends and before its caller hears of it. An entry is
@@ -22,10 +23,14 @@
 //! default), or set `SAFECAMPUS_SESSION_CACHE=off` when several nodes share
 //! a database: every request then reads its session from the database.
 
-use super::repo::SessionRow;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use std::sync::RwLock;
+
+/// The user and session of a token as every request checks them:
+/// (user, role, district, school, language, session, password change
+/// required). `auth` reads it; this module, shared, imports no domain.
+pub type SessionRow = (String, String, String, Option<String>, String, String, bool);
 
 /// Sessions remembered at most; past it the cache starts again empty.
 const CAPACITY: usize = 65_536;
