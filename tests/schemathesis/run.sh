@@ -59,7 +59,11 @@ password="$(sed -n 's/.*password: //p' "$work/demo.out" | head -n1)"
 #   schema cannot state (a proof of work, dates in a school year, an id that
 #   must exist in the caller's school), and the API rightly answers 422/409;
 # - the stream (text/event-stream) never ends by design; tests/notifications.rs covers it.
-# It runs in the scratch directory, where it keeps its cache.
+# It runs in the scratch directory, where it keeps its cache. One worker:
+# with two threads, hypothesis describes its filters with ast.parse, which
+# on CPython 3.11.7 (this machine's) fails now and then with "AST
+# constructor recursion depth mismatch" (a CPython bug with concurrent
+# parses), an error of the tool, not of the API.
 status=0
 repo="$PWD"
 (cd "$work" && SAFECAMPUS_ST_URL="$url" SAFECAMPUS_ST_PASSWORD="$password" \
@@ -68,7 +72,7 @@ repo="$PWD"
   run "$repo/openapi/openapi.json" --url "$url" \
   --checks all --exclude-checks positive_data_acceptance \
   --exclude-path /api/v1/me/notifications/stream \
-  --max-examples "${SAFECAMPUS_ST_MAX_EXAMPLES:-40}" --workers 2 \
+  --max-examples "${SAFECAMPUS_ST_MAX_EXAMPLES:-40}" --workers 1 \
   --request-timeout 20 --suppress-health-check all --generation-database none --no-color \
   "$@") || status=$?
 
