@@ -676,7 +676,11 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     assert!(adults
         .iter()
         .any(|a| a["kind"] == "guardian" && a["relation"] == "mother"));
-    assert!(adults.iter().any(|a| a["photo_url"] == photo_url.as_str()));
+    // A pupil under 14 without a guardian's consent: no photo is offered.
+    assert!(
+        adults.iter().all(|a| a["photo_url"].is_null()),
+        "{adults:?}"
+    );
     assert_eq!(state_of(&alone)["state"], "alone");
     assert_eq!(state_of(&bus)["state"], "bus");
     let w_adults = state_of(&waiting)["authorised_adults"].clone();
@@ -708,6 +712,24 @@ async fn dismissal_board_shows_each_state_and_who_may_take_whom(app: TestApp) {
     )
     .await
     .expect(201);
+    let board = app
+        .get(
+            &format!("/api/v1/classes/{}/dismissal", w.x.class_id),
+            &w.x.guard.token,
+        )
+        .await
+        .expect(200);
+    let offered = board["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["student_id"] == w.x.student_id.as_str())
+        .unwrap()["authorised_adults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["photo_url"] == photo_url.as_str());
+    assert!(offered, "with consent the board offers the photo");
     // The photo reaches the school's staff and the family only.
     let photo = app.get(&photo_url, &w.x.guard.token).await;
     assert_eq!(photo.status, 200);

@@ -252,6 +252,31 @@ async fn a_guardian_gives_and_withdraws_consent_and_the_use_stops_with_it(app: T
         .as_str()
         .unwrap()
         .contains("pickup_photos"));
+    // Nor offered: the family's list and the gate's dismissal board show no
+    // photo link while the photo may not be served.
+    let persons = format!("/api/v1/students/{s}/pickup-persons");
+    let board = format!("/api/v1/classes/{}/dismissal", w.x.class_id);
+    let offered = |list: &serde_json::Value| -> Vec<String> {
+        let mut urls = Vec::new();
+        let mut stack = vec![list.clone()];
+        while let Some(v) = stack.pop() {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(u) = m.get("photo_url").and_then(|u| u.as_str()) {
+                        urls.push(u.to_string());
+                    }
+                    stack.extend(m.into_iter().map(|(_, v)| v));
+                }
+                serde_json::Value::Array(a) => stack.extend(a),
+                _ => {}
+            }
+        }
+        urls
+    };
+    let listed = app.get(&persons, &w.x.parent.token).await.expect(200);
+    assert!(offered(&listed).is_empty(), "{listed}");
+    let shown = app.get(&board, &w.x.guard.token).await.expect(200);
+    assert!(!offered(&shown).contains(&photo), "{shown}");
 
     // She consents: the gate sees the photo; the decision is audited.
     let c = consent(&app, &w.x.parent, &s, "pickup_photos", true)
@@ -265,6 +290,10 @@ async fn a_guardian_gives_and_withdraws_consent_and_the_use_stops_with_it(app: T
     assert_eq!(st["decided_by"], w.x.parent.user_id.as_str());
     assert!(st["decided_at"].is_string());
     app.get(&photo, &w.x.guard.token).await.expect(200);
+    let listed = app.get(&persons, &w.x.parent.token).await.expect(200);
+    assert_eq!(offered(&listed), vec![photo.clone()]);
+    let shown = app.get(&board, &w.x.guard.token).await.expect(200);
+    assert!(offered(&shown).contains(&photo), "{shown}");
     assert_eq!(
         app.audits("consent.given purpose=pickup_photos policy=2026-09 channel=app")
             .await,
@@ -286,6 +315,8 @@ async fn a_guardian_gives_and_withdraws_consent_and_the_use_stops_with_it(app: T
     app.get(&photo, &w.x.guard.token)
         .await
         .expect_problem(403, "consent_required");
+    let listed = app.get(&persons, &w.x.parent.token).await.expect(200);
+    assert!(offered(&listed).is_empty(), "{listed}");
     assert_eq!(app.count("consents").await, 1);
 
     // Push: never decided, news about a pupil under 14 reaches the feed

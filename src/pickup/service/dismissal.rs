@@ -176,12 +176,17 @@ fn board_day(
 }
 
 /// Who may take the pupil on a day: guardians not on the never-release
-/// list, pickup persons valid that day, and the day's unused passes.
+/// list, pickup persons valid that day, and the day's unused passes. A
+/// photo is offered only while the pupil's photos may be used (a
+/// guardian's consent in force for a pupil under 14).
 fn authorised_adults(
     conn: &mut AnyConnection,
-    student_id: &str,
+    student: &crate::org::model::StudentRow,
     date: NaiveDate,
 ) -> AppResult<Vec<AuthorisedAdult>> {
+    let student_id = student.id.as_str();
+    let photos =
+        crate::org::consent::allows(conn, student, crate::org::consent::Purpose::PickupPhotos)?;
     let allowed = family::guardians(conn, student_id)?;
     let mut adults: Vec<AuthorisedAdult> = repo::guardians_named(conn, student_id, &allowed)?
         .into_iter()
@@ -201,7 +206,7 @@ fn authorised_adults(
             .filter(|p| p.valid_on(date))
             .map(|p| AuthorisedAdult {
                 kind: AdultKind::PickupPerson,
-                photo_url: p.photo_url(),
+                photo_url: p.photo_url().filter(|_| photos),
                 valid_until: Some(p.valid_until.date()),
                 id: p.id,
                 name: p.name,
@@ -216,7 +221,10 @@ fn authorised_adults(
         adults.push(AuthorisedAdult {
             kind: AdultKind::Pass,
             id: pass_id,
-            photo_url: person.as_ref().and_then(PersonRow::photo_url),
+            photo_url: person
+                .as_ref()
+                .and_then(PersonRow::photo_url)
+                .filter(|_| photos),
             valid_until: Some(date),
             name: person
                 .as_ref()
@@ -256,7 +264,7 @@ pub fn board(
             None => None,
         };
         students.push(BoardStudent {
-            authorised_adults: authorised_adults(conn, &s.id, date)?,
+            authorised_adults: authorised_adults(conn, &s, date)?,
             student_id: s.id,
             name: s.name,
             handover_required: s.handover_required,

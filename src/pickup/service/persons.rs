@@ -9,7 +9,7 @@ use crate::error::{ApiError, AppResult, Code};
 use crate::notify::{self, Category, Template};
 use crate::org::family::{self, Identity};
 use crate::pickup::dto::{IdLast4, NewPickupPerson, Photo, PickupPerson, Weekday};
-use crate::pickup::model::{NewPersonRow, PersonRow};
+use crate::pickup::model::NewPersonRow;
 use crate::pickup::repo;
 
 /// The body's values once checked: the photo decoded, the days as a mask.
@@ -150,7 +150,17 @@ pub fn list(
 ) -> AppResult<Vec<PickupPerson>> {
     let (student, _) = family::student_for_family_or_school(conn, caller, student_id)?;
     let rows = repo::persons_of(conn, &student.id)?;
-    Ok(rows.into_iter().map(PersonRow::into_dto).collect())
+    // A photo is offered only while it may be served (`photo`).
+    let photos =
+        crate::org::consent::allows(conn, &student, crate::org::consent::Purpose::PickupPhotos)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut person = row.into_dto();
+            person.photo_url = person.photo_url.filter(|_| photos);
+            person
+        })
+        .collect())
 }
 
 /// Revokes a pickup person, kept for history; the family is told.
