@@ -8,6 +8,7 @@
 //! With several instances (PostgreSQL) the directory must be shared storage
 //! that every instance mounts, and backed up with the database.
 
+use chrono::{DateTime, Utc};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -58,8 +59,9 @@ impl BlobStore {
         Ok(self.dir.join(id))
     }
 
-    /// Writes `bytes` as a new blob and makes it durable. Blocking.
-    pub fn put(&self, bytes: &[u8]) -> std::io::Result<StoredBlob> {
+    /// Writes `bytes` as a new blob and makes it durable. Blocking. `now`
+    /// is the injected clock's: the file keeps only its hour.
+    pub fn put(&self, bytes: &[u8], now: DateTime<Utc>) -> std::io::Result<StoredBlob> {
         std::fs::create_dir_all(&self.dir)?;
         let id = crate::crypto::b64u(&crate::crypto::random_bytes(16));
         let temp = self.dir.join(format!("{TEMP_PREFIX}{id}"));
@@ -71,7 +73,7 @@ impl BlobStore {
             f.write_all(bytes)?;
             // The file's time is only the hour it was written in: the exact
             // one would tell when a reporter sent it (issue 13 §1).
-            f.set_modified(start_of_hour(SystemTime::now()))?;
+            f.set_modified(start_of_hour(now))?;
             f.sync_all()?;
             std::fs::rename(&temp, self.path(&id)?)?;
             sync_dir(&self.dir)
@@ -111,14 +113,18 @@ impl BlobStore {
     /// ago: candidates for an orphan sweep, which removes those no row
     /// names. The age is the file system's (a row commits moments after its
     /// file is renamed), not a stored time.
-    pub fn older_than(&self, age: Duration) -> std::io::Result<(Vec<String>, Vec<PathBuf>)> {
+    pub fn older_than(
+        &self,
+        age: Duration,
+        now: DateTime<Utc>,
+    ) -> std::io::Result<(Vec<String>, Vec<PathBuf>)> {
         let mut ids = Vec::new();
         let mut temps = Vec::new();
         let entries = match std::fs::read_dir(&self.dir) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((ids, temps)),
             other => other?,
         };
-        let cutoff = SystemTime::now()
+        let cutoff = SystemTime::from(now)
             .checked_sub(age)
             .unwrap_or(SystemTime::UNIX_EPOCH);
         for entry in entries {
@@ -139,10 +145,8 @@ impl BlobStore {
 }
 
 /// The start of the hour `t` falls in.
-fn start_of_hour(t: SystemTime) -> SystemTime {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+fn start_of_hour(t: DateTime<Utc>) -> SystemTime {
+    let secs = t.timestamp().max(0) as u64;
     SystemTime::UNIX_EPOCH + Duration::from_secs(secs - secs % 3600)
 }
 
@@ -164,7 +168,19 @@ mod tests {
     fn a_blob_reads_back_and_a_changed_one_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::new(dir.path().join("blobs"));
-        let b = store.put(b"sealed bytes").unwrap();
+        let now = DateTime::from_timestamp(1_800_001_234, 0).unwrap();
+        let b = store.put(b"sealed bytes", now).unwrap();
+        let modified = std::fs::metadata(store.dir().join(&b.id))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(modified, start_of_hour(now), "only the hour is kept");
+        let (ids, _) = store.older_than(Duration::from_secs(1200), now).unwrap();
+        assert_eq!(
+            ids,
+            vec![b.id.clone()],
+            "by the given clock, not the wall's"
+        );
         assert_eq!(b.size, 12);
         assert_eq!(store.get(&b.id, &b.sha256).unwrap(), b"sealed bytes");
         std::fs::write(store.dir().join(&b.id), b"other bytes!").unwrap();
@@ -172,7 +188,7 @@ mod tests {
         store.remove(&b.id).unwrap();
         store.remove(&b.id).unwrap();
         assert!(store.get("../../etc/passwd", &b.sha256).is_err());
-        let (ids, temps) = store.older_than(Duration::ZERO).unwrap();
+        let (ids, temps) = store.older_than(Duration::ZERO, now).unwrap();
         assert!(ids.is_empty() && temps.is_empty());
     }
 }

@@ -4,7 +4,7 @@
 //! read a few at a time, stored as files outside the database under a
 //! district's daily quota, and the surge difficulty is counted per school.
 
-use crate::support::library::{b64u, envelope, sweep_orphan_blobs, Backend, Envelope};
+use crate::support::library::{b64u, envelope, sweep_orphan_blobs, Backend, Clock, Envelope};
 use crate::support::tipline::{
     mailbox, release_windows, solve_pow, solve_pow_for, submit_sealed, tip_world, TipWorld,
 };
@@ -336,6 +336,13 @@ async fn an_attachment_is_a_file_in_the_blob_dir_and_staff_read_it_byte_for_byte
     // One file, holding the ciphertext; the database holds none of it.
     let files = blob_files(&app);
     assert_eq!(files.len(), 1);
+    // The file keeps only the hour it was written in, by the service's clock.
+    let hour = app.clock.now().timestamp() / 3600 * 3600;
+    let modified = std::fs::metadata(&files[0]).unwrap().modified().unwrap();
+    assert_eq!(
+        modified,
+        std::time::UNIX_EPOCH + Duration::from_secs(hour as u64)
+    );
     let ciphertext = crate::support::library::b64u_decode(&env.ciphertext).unwrap();
     assert_eq!(std::fs::read(&files[0]).unwrap(), ciphertext);
     assert!(app
@@ -380,7 +387,8 @@ async fn an_attachment_is_a_file_in_the_blob_dir_and_staff_read_it_byte_for_byte
     let temp = dir.join("tmp-BBBBBBBBBBBBBBBBBBBBBB");
     for p in [&orphan, &temp] {
         std::fs::write(p, b"left by a crash").unwrap();
-        let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+        // Two hours before the service's clock, which the sweep goes by.
+        let old = std::time::SystemTime::from(app.clock.now()) - Duration::from_secs(2 * 3600);
         std::fs::File::options()
             .write(true)
             .open(p)

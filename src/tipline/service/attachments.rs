@@ -96,8 +96,8 @@ async fn store(
         .db
         .read(move |conn| check_reporter_adds(conn, now, &r, &e, Some((size, quota))))
         .await?;
-    let blobs = state.blobs.clone();
-    let blob = web::block(move || blobs.put(&ciphertext))
+    let (blobs, at) = (state.blobs.clone(), state.now());
+    let blob = web::block(move || blobs.put(&ciphertext, at))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
@@ -216,7 +216,7 @@ pub fn run_blob_sweep_daily(state: &AppState) -> AppResult<()> {
 pub fn sweep_orphan_blobs(state: &AppState) -> AppResult<usize> {
     let (ids, temps) = state
         .blobs
-        .older_than(ORPHAN_AGE)
+        .older_than(ORPHAN_AGE, state.now())
         .map_err(ApiError::internal)?;
     let known: std::collections::HashSet<String> = state
         .db
