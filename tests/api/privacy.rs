@@ -319,64 +319,44 @@ async fn a_guardian_gives_and_withdraws_consent_and_the_use_stops_with_it(app: T
     assert!(offered(&listed).is_empty(), "{listed}");
     assert_eq!(app.count("consents").await, 1);
 
-    // Push: never decided, news about a pupil under 14 reaches the feed
-    // but not the phone's push.
-    let pushes = |template: &str| {
-        format!(
-            "SELECT COUNT(*) AS n FROM outbox o JOIN notifications n ON n.id = o.notification_id \
-             WHERE o.channel = 'push' AND o.user_id = '{}' AND n.template = '{template}'",
-            w.x.parent.user_id
+    // Push about a pupil under 14: never decided or withdrawn, the news
+    // reaches the feed but not the phone's push; given, push resumes.
+    let pushes = format!(
+        "SELECT COUNT(*) AS n FROM outbox o JOIN notifications n ON n.id = o.notification_id \
+         WHERE o.channel = 'push' AND o.user_id = '{}' AND n.template = 'pickup.person_added'",
+        w.x.parent.user_id
+    );
+    let steps = [
+        (None, "Cousin Li", "13800000009", false),
+        (Some(false), "Uncle Wang", "13800000008", false),
+        (Some(true), "Aunt Zhao", "13800000007", true),
+    ];
+    for (decision, name, phone, pushed) in steps {
+        if let Some(given) = decision {
+            consent(&app, &w.x.parent, &s, "push_notifications", given)
+                .await
+                .expect(201);
+        }
+        let push_before = app.query_i64(pushes.clone()).await;
+        let feed_before = app.notes(&w.x.parent.user_id, "pickup.person_added").await;
+        app.post(
+            &format!("/api/v1/students/{s}/pickup-persons"),
+            &w.x.admin.token,
+            json!({"name": name, "relation": "relative", "phone": phone,
+                   "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
         )
-    };
-    let before = app.query_i64(pushes("pickup.person_added")).await;
-    let feed_before = app.notes(&w.x.parent.user_id, "pickup.person_added").await;
-    app.post(
-        &format!("/api/v1/students/{s}/pickup-persons"),
-        &w.x.admin.token,
-        json!({"name": "Cousin Li", "relation": "cousin", "phone": "13800000009",
-               "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
-    )
-    .await
-    .expect(201);
-    assert_eq!(app.query_i64(pushes("pickup.person_added")).await, before);
-    assert_eq!(
-        app.notes(&w.x.parent.user_id, "pickup.person_added").await,
-        feed_before + 1
-    );
-    // Withdrawn: the same.
-    consent(&app, &w.x.parent, &s, "push_notifications", false)
         .await
         .expect(201);
-    let feed_before = app.notes(&w.x.parent.user_id, "pickup.person_added").await;
-    app.post(
-        &format!("/api/v1/students/{s}/pickup-persons"),
-        &w.x.admin.token,
-        json!({"name": "Uncle Wang", "relation": "uncle", "phone": "13800000008",
-               "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
-    )
-    .await
-    .expect(201);
-    assert_eq!(app.query_i64(pushes("pickup.person_added")).await, before);
-    assert_eq!(
-        app.notes(&w.x.parent.user_id, "pickup.person_added").await,
-        feed_before + 1
-    );
-    // Given again, push resumes.
-    consent(&app, &w.x.parent, &s, "push_notifications", true)
-        .await
-        .expect(201);
-    app.post(
-        &format!("/api/v1/students/{s}/pickup-persons"),
-        &w.x.admin.token,
-        json!({"name": "Aunt Zhao", "relation": "aunt", "phone": "13800000007",
-               "valid_from": "2026-11-30", "valid_until": "2026-12-31"}),
-    )
-    .await
-    .expect(201);
-    assert_eq!(
-        app.query_i64(pushes("pickup.person_added")).await,
-        before + 1
-    );
+        assert_eq!(
+            app.query_i64(pushes.clone()).await,
+            push_before + i64::from(pushed),
+            "{name}"
+        );
+        assert_eq!(
+            app.notes(&w.x.parent.user_id, "pickup.person_added").await,
+            feed_before + 1
+        );
+    }
 }
 
 /// A real 2×2 PNG.
