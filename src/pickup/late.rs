@@ -27,6 +27,8 @@ struct Late {
     student_id: String,
     name: String,
     class_id: String,
+    /// The school's day the alert is for.
+    date: chrono::NaiveDate,
     dismissal: chrono::NaiveTime,
     minutes: i64,
     level: i32,
@@ -47,7 +49,7 @@ pub fn run_late_pickup_worker(state: &AppState) -> AppResult<usize> {
         for chunk in due.chunks(ALERTS_PER_TRANSACTION) {
             sent += state
                 .db
-                .write_blocking(|conn| alert(conn, &id, now, now_db, chunk))?;
+                .write_blocking(|conn| alert(conn, &id, now_db, chunk))?;
         }
     }
     Ok(sent)
@@ -98,6 +100,7 @@ fn late_at_school(
             student_id,
             name,
             class_id,
+            date: today,
             dismissal,
             minutes: (local - dismissal_at).num_minutes(),
             level,
@@ -111,21 +114,16 @@ fn late_at_school(
 fn alert(
     conn: &mut AnyConnection,
     school_id: &str,
-    now: DateTime<Utc>,
     now_db: NaiveDateTime,
     pupils: &[Late],
 ) -> AppResult<usize> {
-    let today = {
-        let school: SchoolRow = repo::school_row(conn, school_id)?;
-        school_local(now, &school.timezone).date()
-    };
     let admins = family::school_admins(conn, school_id)?;
     let mut sent = 0;
     for p in pupils {
         // Record every level reached; speak only for the highest new one.
         let mut newest = None;
         for l in 1..=p.level {
-            let inserted = repo::record_late_alert(conn, &p.student_id, today, l, now_db)?;
+            let inserted = repo::record_late_alert(conn, &p.student_id, p.date, l, now_db)?;
             if inserted == 1 {
                 newest = Some(l);
             }
