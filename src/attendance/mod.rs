@@ -8,7 +8,7 @@ pub mod repo;
 mod routes;
 pub mod service;
 
-pub use service::{presence, Presence};
+pub use service::{presence, presence_in_class, Presence};
 
 use routes::{absences, records, roll_calls};
 

@@ -423,14 +423,26 @@ pub fn presence(
     student_id: &str,
     at_utc: DateTime<Utc>,
 ) -> AppResult<Presence> {
+    let (school_id, class_id, _) = repo::pupil(conn, student_id)?;
+    let tz = leave::timezone(conn, &school_id)?;
+    presence_in_class(conn, student_id, &class_id, &tz, at_utc)
+}
+
+/// `presence`, for a caller that has read the pupil's class and the
+/// school's time zone already.
+pub fn presence_in_class(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    class_id: &str,
+    timezone: &str,
+    at_utc: DateTime<Utc>,
+) -> AppResult<Presence> {
     let at = at_utc.naive_utc();
     if leave::covering_leave(conn, student_id, at)?.is_some() {
         return Ok(Presence::OnLeave);
     }
-    let (school_id, class_id, _) = repo::pupil(conn, student_id)?;
-    let tz = leave::timezone(conn, &school_id)?;
-    let today = LocalDate(school_local(at_utc, &tz).date());
-    let Some(roll_call_id) = repo::latest_roll_call(conn, &class_id, today, at)? else {
+    let today = LocalDate(school_local(at_utc, timezone).date());
+    let Some(roll_call_id) = repo::latest_roll_call(conn, class_id, today, at)? else {
         return Ok(Presence::Present);
     };
     Ok(if repo::is_absent_at(conn, student_id, &roll_call_id)? {

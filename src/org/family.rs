@@ -124,6 +124,16 @@ pub fn authoriser_in_good_standing(
 /// An entry still awaiting the school admin (pending) cuts nobody off.
 pub fn guardians(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<String>> {
     let blocks = never_release(conn, student_id)?;
+    guardians_beside(conn, student_id, &blocks)
+}
+
+/// `guardians`, for a caller that has just read the pupil's entries in
+/// force (`blocks_and_holds`).
+pub fn guardians_beside(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    blocks: &[NeverRelease],
+) -> AppResult<Vec<String>> {
     Ok(guardian_identities(conn, student_id)?
         .into_iter()
         .filter(|(_, who)| !blocks.iter().any(|b| b.names(who)))
@@ -288,13 +298,38 @@ pub const BLOCK_REJECTED: &str = "rejected";
 
 /// The pupil's never-release entries in force (confirmed, not lifted).
 pub fn never_release(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<NeverRelease>> {
-    entries(conn, student_id, BLOCK_ACTIVE)
+    standing(conn, student_id, BLOCK_ACTIVE)
 }
 
 /// The pupil's entries naming a guardian that await the school admin: the
 /// guardian keeps the child's file and alerts, but a release to them is held.
 pub fn pending_holds(conn: &mut AnyConnection, student_id: &str) -> AppResult<Vec<NeverRelease>> {
-    entries(conn, student_id, BLOCK_PENDING)
+    standing(conn, student_id, BLOCK_PENDING)
+}
+
+fn standing(
+    conn: &mut AnyConnection,
+    student_id: &str,
+    status: &str,
+) -> AppResult<Vec<NeverRelease>> {
+    Ok(entries(conn, student_id, &[status])?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
+/// The pupil's entries in force and those awaiting the school admin, in
+/// one read: (`never_release`, `pending_holds`).
+pub fn blocks_and_holds(
+    conn: &mut AnyConnection,
+    student_id: &str,
+) -> AppResult<(Vec<NeverRelease>, Vec<NeverRelease>)> {
+    let (active, pending): (Vec<_>, Vec<_>) =
+        entries(conn, student_id, &[BLOCK_ACTIVE, BLOCK_PENDING])?
+            .into_iter()
+            .partition(|(status, _)| status == BLOCK_ACTIVE);
+    let strip = |v: Vec<(String, NeverRelease)>| v.into_iter().map(|(_, e)| e).collect();
+    Ok((strip(active), strip(pending)))
 }
 
 /// The pupil's current guardians (whether or not a block names them), each
@@ -322,30 +357,35 @@ pub fn guardian_identities(
         .collect())
 }
 
+/// The pupil's entries of these standings, not lifted, each with its standing.
 fn entries(
     conn: &mut AnyConnection,
     student_id: &str,
-    status: &str,
-) -> AppResult<Vec<NeverRelease>> {
+    statuses: &[&str],
+) -> AppResult<Vec<(String, NeverRelease)>> {
     Ok(pickup_blocks::table
         .filter(pickup_blocks::student_id.eq(student_id))
         .filter(pickup_blocks::lifted_at.is_null())
-        .filter(pickup_blocks::status.eq(status))
+        .filter(pickup_blocks::status.eq_any(statuses))
         .select((
+            pickup_blocks::status,
             pickup_blocks::id,
             pickup_blocks::name,
             pickup_blocks::phone,
             pickup_blocks::id_last4,
         ))
-        .load::<(String, String, Option<String>, Option<String>)>(conn)?
+        .load::<(String, String, String, Option<String>, Option<String>)>(conn)?
         .into_iter()
         // Normalised as read, not as stored: entries written under an older
         // normalisation still match.
-        .map(|(id, name, phone, id_last4)| NeverRelease {
-            id,
-            name_norm: normalise_name(&name),
-            phone,
-            id_last4,
+        .map(|(status, id, name, phone, id_last4)| {
+            let entry = NeverRelease {
+                id,
+                name_norm: normalise_name(&name),
+                phone,
+                id_last4,
+            };
+            (status, entry)
         })
         .collect())
 }

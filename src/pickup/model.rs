@@ -235,5 +235,25 @@ pub struct NewHandoverRow<'a> {
     pub at: NaiveDateTime,
 }
 
+impl NewHandoverRow<'_> {
+    /// The row as just written, without reading it back.
+    pub fn written(&self) -> HandoverRow {
+        HandoverRow {
+            id: self.id.to_string(),
+            student_id: self.student_id.to_string(),
+            class_id: self.class_id.to_string(),
+            local_date: LocalDate(self.local_date),
+            adult_kind: self.adult_kind.as_str().to_string(),
+            pickup_person_id: self.pickup_person_id.map(str::to_string),
+            released_name: self.released_name.to_string(),
+            released_relation: self.released_relation.to_string(),
+            released_by: self.released_by.to_string(),
+            at: self.at,
+            confirmed_at: None,
+            disputed_at: None,
+        }
+    }
+}
+
 /// A school's override of its dismissal time: (weekday 1–7, grade, "HH:MM").
 pub type DismissalOverride = (Option<i32>, Option<i32>, String);

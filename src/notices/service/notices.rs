@@ -189,7 +189,14 @@ pub fn create_notice(
         .map(|(r, kind)| (r, kind, item_of[r.0.as_str()].as_str()))
         .collect();
     repo::insert_recipients(conn, now, &id, &recipients)?;
-    outbox::enqueue(conn, now, Selector::Notice(&id), Reason::Initial, category)?;
+    outbox::enqueue(
+        conn,
+        now,
+        Selector::Notice(&id),
+        Reason::Initial,
+        category,
+        None,
+    )?;
     audit::record(
         conn,
         now,

@@ -18,15 +18,23 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 use std::collections::HashMap;
 
 /// Queues the external deliveries of the selected notifications, one row per
-/// recipient and enabled channel, in one INSERT … SELECT per channel. Urgent
-/// notices go to every channel the user has an address on, whatever the
-/// preferences say; SMS is otherwise opt-in.
+/// recipient and enabled channel, in one INSERT … SELECT over every channel.
+/// Urgent notices go to every channel the user has an address on, whatever
+/// the preferences say; SMS is otherwise opt-in.
+///
+/// With `pupil`, the notifications are about that pupil, and push goes to
+/// the pupil's guardians only where it may: the pupil is 14 or older, or a
+/// guardian's consent to push notifications is in force. Missing and
+/// withdrawn consent both stop it (the feed, email and SMS still carry the
+/// message). The consent is the `consents` table's; reading it imports no
+/// domain.
 pub fn enqueue(
     conn: &mut AnyConnection,
     now: NaiveDateTime,
     selector: Selector<'_>,
     reason: Reason,
     category: Category,
+    pupil: Option<&str>,
 ) -> AppResult<()> {
     let (filter, key) = match selector {
         Selector::Batch(b) => ("n.batch_id = ?", b),
@@ -37,42 +45,69 @@ pub fn enqueue(
         ),
     };
     let force = category.is_urgent();
-    for channel in Channel::ALL.iter().copied() {
-        let ch = channel.as_str();
-        let address = match channel {
-            Channel::Email => "AND u.email IS NOT NULL AND u.email <> ''",
-            Channel::Push => "",
-            Channel::Sms => "AND u.phone IS NOT NULL AND u.phone <> ''",
-        };
-        let wanted = if force {
-            String::new()
-        } else if channel == Channel::Sms {
-            "AND EXISTS (SELECT 1 FROM notification_preferences p \
-             WHERE p.user_id = n.user_id AND p.category = n.category AND p.sms = TRUE)"
-                .to_string()
-        } else {
-            format!(
-                "AND NOT EXISTS (SELECT 1 FROM notification_preferences p \
-                 WHERE p.user_id = n.user_id AND p.category = n.category AND p.{ch} = FALSE)"
-            )
-        };
-        let r = reason.as_str();
-        let sql = format!(
-            "INSERT INTO outbox (id, notification_id, user_id, channel, reason, urgent, state, \
-             attempts, next_attempt_at, created_at) \
-             SELECT n.id || ':{ch}:{r}', n.id, n.user_id, '{ch}', '{r}', ?, 'pending', 0, ?, ? \
-             FROM notifications n JOIN users u ON u.id = n.user_id \
-             WHERE {filter} AND u.disabled = FALSE {address} {wanted} \
-             ON CONFLICT (id) DO NOTHING"
-        );
-        let sql = dialect(conn, &sql);
-        diesel::sql_query(sql)
-            .bind::<Bool, _>(category.bypasses_quiet_hours())
-            .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(now)
-            .bind::<Text, _>(key)
-            .execute(conn)?;
+    let channels: Vec<String> = Channel::ALL
+        .iter()
+        .map(|channel| {
+            let ch = channel.as_str();
+            let address = match channel {
+                Channel::Email => "AND u.email IS NOT NULL AND u.email <> ''",
+                Channel::Push => "",
+                Channel::Sms => "AND u.phone IS NOT NULL AND u.phone <> ''",
+            };
+            let wanted = if force {
+                String::new()
+            } else if *channel == Channel::Sms {
+                "AND EXISTS (SELECT 1 FROM notification_preferences p \
+                 WHERE p.user_id = n.user_id AND p.category = n.category AND p.sms = TRUE)"
+                    .to_string()
+            } else {
+                format!(
+                    "AND NOT EXISTS (SELECT 1 FROM notification_preferences p \
+                     WHERE p.user_id = n.user_id AND p.category = n.category AND p.{ch} = FALSE)"
+                )
+            };
+            let consent = match (channel, pupil) {
+                (Channel::Push, Some(_)) => {
+                    "AND NOT (n.user_id IN (SELECT user_id FROM guardianships WHERE student_id = ?) \
+                     AND EXISTS (SELECT 1 FROM students s WHERE s.id = ? AND s.grade < ?) \
+                     AND NOT EXISTS (SELECT 1 FROM consents k WHERE k.student_id = ? \
+                                 AND k.purpose = 'push_notifications' AND k.given = TRUE))"
+                }
+                _ => "",
+            };
+            format!("(c.ch = '{ch}' {address} {wanted} {consent})")
+        })
+        .collect();
+    let names: Vec<String> = Channel::ALL
+        .iter()
+        .map(|c| format!("SELECT '{}' AS ch", c.as_str()))
+        .collect();
+    let r = reason.as_str();
+    let sql = format!(
+        "INSERT INTO outbox (id, notification_id, user_id, channel, reason, urgent, state, \
+         attempts, next_attempt_at, created_at) \
+         SELECT n.id || ':' || c.ch || ':{r}', n.id, n.user_id, c.ch, '{r}', ?, 'pending', 0, ?, ? \
+         FROM notifications n JOIN users u ON u.id = n.user_id CROSS JOIN ({}) c \
+         WHERE {filter} AND u.disabled = FALSE AND ({}) \
+         ON CONFLICT (id) DO NOTHING",
+        names.join(" UNION ALL "),
+        channels.join(" OR "),
+    );
+    let sql = dialect(conn, &sql);
+    let mut query = diesel::sql_query(sql)
+        .into_boxed()
+        .bind::<Bool, _>(category.bypasses_quiet_hours())
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(key);
+    if let Some(pupil) = pupil {
+        query = query
+            .bind::<Text, _>(pupil)
+            .bind::<Text, _>(pupil)
+            .bind::<diesel::sql_types::Integer, _>(GRADE_OF_FOURTEEN)
+            .bind::<Text, _>(pupil);
     }
+    query.execute(conn)?;
     Ok(())
 }
 
@@ -80,33 +115,6 @@ pub fn enqueue(
 /// pupils start grade 1 at 6, so a pupil of grade 8 may still be 13;
 /// rounded up, a doubt asks for consent. `org::consent` decides with it.
 pub const GRADE_OF_FOURTEEN: i32 = 9;
-
-/// Drops a batch's push deliveries to a pupil's guardians unless push
-/// notifications about that pupil may be sent: the pupil is 14 or older,
-/// or a guardian's consent to them is in force. Missing and withdrawn
-/// consent both stop them (the feed, email and SMS still carry the
-/// message). The consent is the `consents` table's; reading it imports no
-/// domain.
-pub fn drop_push_without_consent(
-    conn: &mut AnyConnection,
-    batch: &str,
-    student_id: &str,
-) -> AppResult<usize> {
-    let sql = "DELETE FROM outbox WHERE channel = 'push' \
-         AND notification_id IN (SELECT id FROM notifications WHERE batch_id = ?) \
-         AND user_id IN (SELECT user_id FROM guardianships WHERE student_id = ?) \
-         AND EXISTS (SELECT 1 FROM students s WHERE s.id = ? AND s.grade < ?) \
-         AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.student_id = ? \
-                     AND c.purpose = 'push_notifications' AND c.given = TRUE)";
-    let sql = dialect(conn, sql);
-    Ok(diesel::sql_query(sql)
-        .bind::<Text, _>(batch)
-        .bind::<Text, _>(student_id)
-        .bind::<Text, _>(student_id)
-        .bind::<diesel::sql_types::Integer, _>(GRADE_OF_FOURTEEN)
-        .bind::<Text, _>(student_id)
-        .execute(conn)?)
-}
 
 /// Leases up to `limit` due rows (pending and due, or leased by a worker
 /// whose lease ran out) and returns their ids.

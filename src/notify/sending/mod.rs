@@ -44,17 +44,15 @@ pub fn send(
         &data,
         category.as_str(),
     )?;
+    // Push about a pupil under 14 needs a guardian's consent.
     outbox::enqueue(
         conn,
         now,
         Selector::Batch(&batch),
         Reason::Initial,
         category,
+        student.as_deref(),
     )?;
-    // A guardian withdrew consent to push notifications about this pupil.
-    if let Some(student) = student {
-        crate::notify::repo::outbox::drop_push_without_consent(conn, &batch, &student)?;
-    }
     Ok(())
 }
 

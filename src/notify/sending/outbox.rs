@@ -322,6 +322,7 @@ pub fn run_escalation(state: &AppState) -> AppResult<usize> {
                     Selector::UnreadOfNotice(&id),
                     Reason::Escalation,
                     category,
+                    None,
                 )?;
                 audit::record(
                     conn,

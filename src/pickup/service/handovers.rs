@@ -1,6 +1,6 @@
 //! Handovers: releasing a pupil at the gate, and the family's answer.
 
-use super::release::{authorise_adult, consume, record_refusal, AdultRef};
+use super::release::{authorise_among, consume, record_refusal, AdultRef};
 use super::{forbidden, handover_view, handover_views, local_now, Now};
 use crate::attendance::Presence;
 use crate::audit::{self, AuditEvent};
@@ -67,16 +67,24 @@ pub fn release(
     let adult = adult_ref(&b)?;
     let presented = identity(b.presented);
     let student = crate::org::repo::student(conn, caller, b.student_id.as_str())?;
-    let (local, _) = local_now(conn, &student.school_id, now.utc)?;
+    let (local, timezone) = local_now(conn, &student.school_id, now.utc)?;
     let time = local.format("%H:%M").to_string();
-    let released = match authorise_adult(conn, &student, &adult, &presented, local)? {
+    let entries = family::blocks_and_holds(conn, &student.id)?;
+    let released = match authorise_among(conn, &student, &adult, &presented, local, &entries)? {
         Ok(r) => r,
         Err(refusal) => {
             record_refusal(conn, now.db, caller, &student, &refusal, &time)?;
             return Ok(Err(refusal.error()));
         }
     };
-    match crate::attendance::presence(conn, &student.id, now.utc)? {
+    let presence = crate::attendance::presence_in_class(
+        conn,
+        &student.id,
+        &student.class_id,
+        &timezone,
+        now.utc,
+    )?;
+    match presence {
         Presence::Present => {}
         Presence::Absent => {
             return Err(ApiError::conflict(
@@ -92,31 +100,29 @@ pub fn release(
         }
     }
     let handover_id = new_id(now.db);
-    repo::insert_handover(
-        conn,
-        NewHandoverRow {
-            id: &handover_id,
-            student_id: &student.id,
-            school_id: &student.school_id,
-            class_id: &student.class_id,
-            local_date: local.date(),
-            adult_kind: released.kind,
-            guardian_user_id: released.guardian_user_id.as_deref(),
-            pickup_person_id: released.pickup_person_id.as_deref(),
-            pass_id: released.pass_id.as_deref(),
-            released_name: &released.name,
-            released_relation: &released.relation,
-            released_by: &caller.user_id,
-            at: now.db,
-        },
-    )
-    .map_err(conflict_on_unique(
+    let new_row = NewHandoverRow {
+        id: &handover_id,
+        student_id: &student.id,
+        school_id: &student.school_id,
+        class_id: &student.class_id,
+        local_date: local.date(),
+        adult_kind: released.kind,
+        guardian_user_id: released.guardian_user_id.as_deref(),
+        pickup_person_id: released.pickup_person_id.as_deref(),
+        pass_id: released.pass_id.as_deref(),
+        released_name: &released.name,
+        released_relation: &released.relation,
+        released_by: &caller.user_id,
+        at: now.db,
+    };
+    let written = new_row.written();
+    repo::insert_handover(conn, new_row).map_err(conflict_on_unique(
         Code::AlreadyReleased,
         "student_id",
         "this pupil was already released today",
     ))?;
     consume(conn, &released, now.db)?;
-    let guardians = family::guardians(conn, &student.id)?;
+    let guardians = family::guardians_beside(conn, &student.id, &entries.0)?;
     notify::send(
         conn,
         now.db,
@@ -133,8 +139,7 @@ pub fn release(
         AuditEvent::by(caller, "handover.release", "handover", Some(&handover_id))
             .in_school(Some(&student.school_id)),
     )?;
-    let row = saved(conn, &handover_id)?;
-    Ok(Ok(row.into_dto(student.name, released.has_photo)))
+    Ok(Ok(written.into_dto(student.name, released.has_photo)))
 }
 
 fn saved(conn: &mut AnyConnection, id: &str) -> AppResult<HandoverRow> {

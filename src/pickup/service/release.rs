@@ -4,7 +4,7 @@
 use crate::auth::Caller;
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
-use crate::org::family::{self, authoriser_in_good_standing, Identity};
+use crate::org::family::{self, authoriser_in_good_standing, Identity, NeverRelease};
 use crate::org::model::StudentRow;
 use crate::pickup::dto::AdultKind;
 use crate::pickup::model::{BlockRow, PassRow, PersonRow};
@@ -69,13 +69,18 @@ pub(in crate::pickup) fn matching_block(
     student_id: &str,
     identities: &[&Identity],
 ) -> AppResult<Option<BlockRow>> {
-    let entry = family::never_release(conn, student_id)?
-        .into_iter()
-        .find(|b| identities.iter().any(|who| b.names(who)));
-    match entry {
+    let blocks = family::never_release(conn, student_id)?;
+    match naming(&blocks, identities) {
         Some(b) => repo::block(conn, &b.id),
         None => Ok(None),
     }
+}
+
+/// The first entry naming any of these identities.
+fn naming<'a>(entries: &'a [NeverRelease], identities: &[&Identity]) -> Option<&'a NeverRelease> {
+    entries
+        .iter()
+        .find(|b| identities.iter().any(|who| b.names(who)))
 }
 
 fn person_identity(p: &PersonRow) -> Identity {
@@ -181,6 +186,20 @@ pub fn authorise_adult(
     presented: &Identity,
     now_local: NaiveDateTime,
 ) -> AppResult<Result<ReleasedTo, Refusal>> {
+    let entries = family::blocks_and_holds(conn, &student.id)?;
+    authorise_among(conn, student, adult, presented, now_local, &entries)
+}
+
+/// `authorise_adult`, for a caller that has read the pupil's entries
+/// (`family::blocks_and_holds`) and needs them again.
+pub(in crate::pickup) fn authorise_among(
+    conn: &mut AnyConnection,
+    student: &StudentRow,
+    adult: &AdultRef,
+    presented: &Identity,
+    now_local: NaiveDateTime,
+    (blocks, holds): &(Vec<NeverRelease>, Vec<NeverRelease>),
+) -> AppResult<Result<ReleasedTo, Refusal>> {
     let today = now_local.date();
     let shown = presented.name.clone();
     let refuse = |blocked: bool, reason: &'static str, name: Option<String>| Refusal {
@@ -196,14 +215,11 @@ pub fn authorise_adult(
         Resolved::Pass(pass, Some(p)) if pass.student_id == student.id => person_identity(p),
         Resolved::Pass(..) | Resolved::Unknown(_) => Identity::default(),
     };
-    if matching_block(conn, &student.id, &[&resolved_identity, presented])?.is_some() {
+    let identities = [&resolved_identity, presented];
+    if naming(blocks, &identities).is_some() {
         return Ok(Err(refuse(true, "blocked", resolved_identity.name)));
     }
-    let identities = [&resolved_identity, presented];
-    if family::pending_holds(conn, &student.id)?
-        .iter()
-        .any(|b| identities.iter().any(|who| b.names(who)))
-    {
+    if naming(holds, &identities).is_some() {
         return Ok(Err(Refusal {
             held: true,
             ..refuse(false, "held_pending_block", resolved_identity.name)
