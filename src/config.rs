@@ -29,6 +29,9 @@ pub struct Settings {
     /// The longest a request waits on the database in all before 503.
     pub db_request_timeout: std::time::Duration,
     pub workers: usize,
+    /// Group-commit writers on PostgreSQL (`SAFECAMPUS_DB_GROUP_WRITERS`,
+    /// 3 by default; SQLite always has one).
+    pub db_group_writers: usize,
     /// Whether session checks are answered from memory between writes
     /// (`SAFECAMPUS_SESSION_CACHE`, on by default; turn it off when several
     /// nodes share one database, see `sessions`).
@@ -300,6 +303,12 @@ impl Settings {
             access_token_ttl_secs: number("SAFECAMPUS_ACCESS_TOKEN_TTL_SECS", 900, 60, 900)?,
             refresh_token_ttl_days: number("SAFECAMPUS_REFRESH_TOKEN_TTL_DAYS", 30, 1, 90)?,
             db_pool_size: number("SAFECAMPUS_DB_POOL_SIZE", 10, 1, 200)? as u32,
+            db_group_writers: number(
+                "SAFECAMPUS_DB_GROUP_WRITERS",
+                crate::db::POSTGRES_GROUP_WRITERS as i64,
+                1,
+                16,
+            )? as usize,
             db_timeout: std::time::Duration::from_millis(number(
                 "SAFECAMPUS_DB_TIMEOUT_MS",
                 5000,

@@ -325,6 +325,8 @@ fn is_transient(message: &str) -> bool {
         "connection",
         "terminating",
         "server closed",
+        // PostgreSQL broke a lock cycle by failing this statement.
+        "deadlock detected",
     ]
     .iter()
     .any(|needle| m.contains(needle))

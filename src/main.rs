@@ -159,10 +159,11 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let db = Db::open_with_timeout(
+    let db = Db::open_with_writers(
         &settings.database,
         settings.db_pool_size,
         settings.db_timeout,
+        settings.db_group_writers,
     )
     .with_request_timeout(settings.db_request_timeout);
     if let Err(e) = db.migrate() {

@@ -40,7 +40,7 @@ fn fields(r: &Row) -> [Option<&str>; 6] {
 
 /// Appends an event in the caller's transaction.
 pub fn record(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) -> AppResult<()> {
-    append(conn, now, ev).map(|_| ())
+    append(conn, now, ev, None)
 }
 
 /// Appends an event for an edit, with the fields it changed as they were
@@ -52,21 +52,70 @@ pub fn record_change(
     before: &serde_json::Value,
     after: &serde_json::Value,
 ) -> AppResult<()> {
-    let id = append(conn, now, ev)?;
-    repo::insert_change(conn, &id, &before.to_string(), &after.to_string())
+    append(conn, now, ev, Some((before.to_string(), after.to_string())))
 }
 
-/// Appends an event and answers its id.
-fn append(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) -> AppResult<String> {
+/// An event owned, so that linking it can wait for the end of a batch.
+struct Pending {
+    id: String,
+    at: NaiveDateTime,
+    actor_id: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    target_type: String,
+    target_id: Option<String>,
+    school_id: Option<String>,
+    /// An edit's fields (before, after), kept beside the event.
+    change: Option<(String, String)>,
+}
+
+impl Pending {
+    fn event(&self) -> AuditEvent<'_> {
+        AuditEvent {
+            actor_id: self.actor_id.as_deref(),
+            actor_role: self.actor_role.as_deref(),
+            action: &self.action,
+            target_type: &self.target_type,
+            target_id: self.target_id.as_deref(),
+            school_id: self.school_id.as_deref(),
+        }
+    }
+}
+
+/// Appends an event. In a grouped write it is linked at the end of the
+/// batch (`db::group::last_in_batch`), so the audit head is the last lock a
+/// batch takes; its id and time are the request's all the same.
+fn append(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    ev: AuditEvent<'_>,
+    change: Option<(String, String)>,
+) -> AppResult<()> {
     let key = key()?;
+    let pending = Pending {
+        id: new_id(now),
+        at: now,
+        actor_id: ev.actor_id.map(str::to_string),
+        actor_role: ev.actor_role.map(str::to_string),
+        action: ev.action.to_string(),
+        target_type: ev.target_type.to_string(),
+        target_id: ev.target_id.map(str::to_string),
+        school_id: ev.school_id.map(str::to_string),
+        change,
+    };
+    crate::db::group::last_in_batch(conn, move |conn| link(conn, &key, pending))
+}
+
+/// Links an event to the head of the chain and moves the head on to it.
+fn link(conn: &mut AnyConnection, key: &[u8], p: Pending) -> AppResult<()> {
     let (seq, prev_hash) = repo::advance_head(conn)?;
-    let id = new_id(now);
+    let ev = p.event();
     let hash = chain_mac(
-        &key,
+        key,
         &prev_hash,
         seq,
-        &id,
-        now,
+        &p.id,
+        p.at,
         [
             ev.actor_id,
             ev.actor_role,
@@ -76,9 +125,11 @@ fn append(conn: &mut AnyConnection, now: NaiveDateTime, ev: AuditEvent<'_>) -> A
             ev.school_id,
         ],
     );
-    repo::insert(conn, &id, seq, now, &ev, &prev_hash, &hash)?;
-    repo::set_head_hash(conn, &hash)?;
-    Ok(id)
+    repo::insert(conn, &p.id, seq, p.at, &ev, &prev_hash, &hash)?;
+    if let Some((before, after)) = &p.change {
+        repo::insert_change(conn, &p.id, before, after)?;
+    }
+    repo::set_head_hash(conn, &hash)
 }
 
 /// Walks the chain from the start with `link`, calling `seen` on each good

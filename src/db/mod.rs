@@ -4,13 +4,19 @@
 //! function that must speak a dialect.
 
 pub mod group;
+mod pool;
 pub mod schema;
+
+pub use pool::{
+    checkout, settle, Losses, Manager, Pool, Pooled, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT,
+    PROBE_AFTER_IDLE,
+};
 
 use crate::error::{ApiError, AppResult, Code};
 use chrono::NaiveDateTime;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -77,68 +83,11 @@ impl DatabaseUrl {
     }
 }
 
-/// Opens connections of the configured backend only: a PostgreSQL URL never
-/// falls back to creating an SQLite file named after it.
-pub struct Manager {
-    url: DatabaseUrl,
-    /// How long SQLite waits for another writer's lock before "database is locked".
-    busy_timeout: Duration,
-}
-
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON;";
-
-/// How long a request waits for a connection, or for SQLite's write lock,
-/// before it is answered 503.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest a request waits on the database in all before it is
-/// answered 503, even when the database took the query and went silent.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-impl ManageConnection for Manager {
-    type Connection = AnyConnection;
-    type Error = r2d2::Error;
-
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
-        match self.url.backend {
-            Backend::Sqlite => {
-                let mut c = diesel::SqliteConnection::establish(&self.url.target)
-                    .map_err(r2d2::Error::ConnectionError)?;
-                c.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; {SQLITE_PRAGMAS}",
-                    self.busy_timeout.as_millis()
-                ))
-                .map_err(r2d2::Error::QueryError)?;
-                Ok(AnyConnection::Sqlite(c))
-            }
-            Backend::Postgres => diesel::PgConnection::establish(&self.url.target)
-                .map(AnyConnection::Postgresql)
-                .map_err(r2d2::Error::ConnectionError),
-        }
-    }
-
-    /// A PostgreSQL connection may have been cut while idle; an SQLite
-    /// connection is a file handle that a probe would not test anyway (a
-    /// locked or unreadable file shows on the real statement), so it costs
-    /// nothing at checkout.
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        match conn {
-            AnyConnection::Sqlite(_) => Ok(()),
-            AnyConnection::Postgresql(c) => {
-                c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
-            }
-        }
-    }
-
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        std::thread::panicking()
-            || <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(
-                conn,
-            )
-    }
-}
-
-pub type Pool = r2d2::Pool<Manager>;
+/// Group-commit writers (see `group`) on PostgreSQL unless set otherwise
+/// (`SAFECAMPUS_DB_GROUP_WRITERS`): each overlaps its batch's statements
+/// with the commit of the batch before. SQLite lets one transaction write
+/// at a time, so it has one.
+pub const POSTGRES_GROUP_WRITERS: usize = 3;
 
 /// How many writes this process has finished, committed or not. Every write
 /// path of `Db` counts itself after its transaction ends and before its
@@ -162,7 +111,7 @@ impl WriteCount {
 /// A pooled connection handed out raw (probes, the CLI, benchmarks): what
 /// it writes is counted when it goes back.
 pub struct RawConnection {
-    conn: r2d2::PooledConnection<Manager>,
+    conn: Pooled,
     writes: WriteCount,
 }
 
@@ -192,6 +141,7 @@ pub struct Db {
     request_timeout: Duration,
     group: Arc<group::GroupWriter>,
     pub writes: WriteCount,
+    losses: Losses,
 }
 
 impl Db {
@@ -204,19 +154,42 @@ impl Db {
     /// `timeout` bounds the wait for a pooled connection and, on SQLite, for
     /// the write lock: past it the request fails with 503 instead of queueing.
     pub fn open_with_timeout(url: &DatabaseUrl, max_size: u32, timeout: Duration) -> Db {
+        Self::open_with_writers(url, max_size, timeout, POSTGRES_GROUP_WRITERS)
+    }
+
+    /// `open_with_timeout`, with `writers` group-commit writers on
+    /// PostgreSQL (one on SQLite whatever is asked).
+    pub fn open_with_writers(
+        url: &DatabaseUrl,
+        max_size: u32,
+        timeout: Duration,
+        writers: usize,
+    ) -> Db {
+        let writers = match url.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => writers,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(0))
             .connection_timeout(timeout)
-            .test_on_check_out(true)
+            // Probed in `checkout` when idle, not on every checkout.
+            .test_on_check_out(false)
             .build_unchecked(Manager {
                 url: url.clone(),
                 busy_timeout: timeout,
             });
         let writes = WriteCount::default();
+        let losses = Losses::default();
         Db {
-            group: Arc::new(group::GroupWriter::start(pool.clone(), writes.clone())),
+            group: Arc::new(group::GroupWriter::start(
+                pool.clone(),
+                writes.clone(),
+                losses.clone(),
+                writers,
+            )),
             writes,
+            losses,
             pool,
             backend: url.backend,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -237,21 +210,23 @@ impl Db {
     /// it, so `SELECT 1` would say ready when nothing can be saved); on
     /// PostgreSQL one round trip.
     pub async fn ready(&self) -> AppResult<()> {
-        let pool = self.pool.clone();
+        let (pool, losses) = (self.pool.clone(), self.losses.clone());
         self.bounded(move || {
-            let mut conn = pool.get()?;
-            match &mut *conn {
-                AnyConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE; ROLLBACK;")?,
-                AnyConnection::Postgresql(c) => c.batch_execute("SELECT 1")?,
+            let mut conn = checkout(&pool, &losses)?;
+            let result = match &mut *conn {
+                AnyConnection::Sqlite(c) => c.batch_execute("BEGIN IMMEDIATE; ROLLBACK;"),
+                AnyConnection::Postgresql(c) => c.batch_execute("SELECT 1"),
             }
-            Ok(())
+            .map_err(ApiError::from);
+            settle(&mut conn, &result, &losses);
+            result
         })
         .await
     }
 
     pub fn conn(&self) -> AppResult<RawConnection> {
         Ok(RawConnection {
-            conn: self.pool.get()?,
+            conn: checkout(&self.pool, &self.losses)?,
             writes: self.writes.clone(),
         })
     }
@@ -284,12 +259,14 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, losses) = (self.pool.clone(), self.losses.clone());
         let span = tracing::Span::current();
         self.bounded(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            let mut conn = checkout(&pool, &losses)?;
+            let result = f(&mut conn);
+            settle(&mut conn, &result, &losses);
+            result
         })
         .await
     }
@@ -330,13 +307,14 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, losses) = (self.pool.clone(), self.losses.clone());
         let writes = write.then(|| self.writes.clone());
         let span = tracing::Span::current();
         self.bounded(move || {
             let _entered = span.enter();
-            let mut conn = pool.get()?;
+            let mut conn = checkout(&pool, &losses)?;
             let result = in_transaction(&mut conn, write, f);
+            settle(&mut conn, &result, &losses);
             if let Some(writes) = writes {
                 writes.bump();
             }
@@ -364,8 +342,10 @@ impl Db {
         &self,
         f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
     ) -> AppResult<T> {
-        let mut conn = self.pool.get()?;
-        in_transaction(&mut conn, false, f)
+        let mut conn = checkout(&self.pool, &self.losses)?;
+        let result = in_transaction(&mut conn, false, f);
+        settle(&mut conn, &result, &self.losses);
+        result
     }
 
     /// The same as `write`, for code that already runs on a blocking thread
@@ -374,8 +354,9 @@ impl Db {
         &self,
         f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
     ) -> AppResult<T> {
-        let mut conn = self.pool.get()?;
+        let mut conn = checkout(&self.pool, &self.losses)?;
         let result = in_transaction(&mut conn, true, f);
+        settle(&mut conn, &result, &self.losses);
         self.writes.bump();
         result
     }

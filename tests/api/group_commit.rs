@@ -1,8 +1,13 @@
 //! Group commit (`Db::write_grouped`): jobs that share one transaction each
-//! keep or lose only their own writes, a failed commit fails them all, and
-//! concurrent writes all land exactly once.
+//! keep or lose only their own writes, a failed commit fails them all,
+//! concurrent writes all land exactly once, and the audit events of a batch
+//! are linked at its end, for the jobs it kept, in one chain however many
+//! writers run.
 
-use crate::support::library::{AnyConnection, ApiError, AppResult, Backend, Code, Db};
+use crate::support::library::{
+    record_audit, AnyConnection, ApiError, AppResult, AuditEvent, Backend, Code, Db,
+    POSTGRES_GROUP_WRITERS,
+};
 use crate::support::TestApp;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -15,6 +20,8 @@ on_both_databases!(
     a_failed_commit_fails_the_whole_batch,
     concurrent_writes_all_land_exactly_once,
     idempotent_twins_in_one_batch_create_one_row,
+    a_batch_links_the_audit_events_of_the_jobs_it_kept_in_their_order,
+    concurrent_audited_writes_keep_one_chain,
 );
 
 #[derive(QueryableByName)]
@@ -65,23 +72,46 @@ fn txid(conn: &mut AnyConnection, backend: Backend) -> AppResult<String> {
     })
 }
 
-/// Holds the writer thread in a job of its own until `release` is sent, so
-/// that everything queued meanwhile forms the next batch.
-async fn hold_writer(db: &Db) -> (mpsc::Sender<()>, actix_web::rt::task::JoinHandle<()>) {
+/// Holds every writer thread in a job of its own until `release` is sent,
+/// so that everything queued meanwhile forms the next batch (of the writer
+/// let go first, which takes all that waits).
+async fn hold_writers(
+    db: &Db,
+    backend: Backend,
+) -> (mpsc::Sender<()>, Vec<actix_web::rt::task::JoinHandle<()>>) {
+    let writers = match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_GROUP_WRITERS,
+    };
     let (release, wait) = mpsc::channel::<()>();
-    let (started, is_started) = tokio::sync::oneshot::channel::<()>();
-    let db = db.clone();
-    let held = actix_web::rt::spawn(async move {
-        db.write_grouped(move |_| {
-            let _ = started.send(());
-            wait.recv_timeout(Duration::from_secs(30)).ok();
-            Ok(())
-        })
-        .await
-        .unwrap();
-    });
-    is_started.await.unwrap();
+    let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+    let mut held = Vec::new();
+    for _ in 0..writers {
+        let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+        let (db, wait) = (db.clone(), wait.clone());
+        held.push(actix_web::rt::spawn(async move {
+            db.write_grouped(move |_| {
+                let _ = started.send(());
+                let wait = wait.lock().unwrap();
+                wait.recv_timeout(Duration::from_secs(30)).ok();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }));
+        is_started.await.unwrap();
+    }
     (release, held)
+}
+
+/// Lets the held writers go, one by one.
+async fn let_go(release: mpsc::Sender<()>, held: Vec<actix_web::rt::task::JoinHandle<()>>) {
+    for _ in 0..held.len() {
+        release.send(()).unwrap();
+    }
+    for h in held {
+        h.await.unwrap();
+    }
 }
 
 async fn queued<F>(jobs: Vec<F>) -> Vec<actix_web::rt::task::JoinHandle<F::Output>>
@@ -98,7 +128,7 @@ async fn a_failing_job_undoes_only_itself(app: TestApp) {
     let db = app.state.db.clone();
     setup(&db).await;
     let backend = app.backend;
-    let (release, held) = hold_writer(&db).await;
+    let (release, held) = hold_writers(&db, app.backend).await;
     let jobs: Vec<_> = (0..10)
         .map(|i| {
             let db = db.clone();
@@ -119,8 +149,7 @@ async fn a_failing_job_undoes_only_itself(app: TestApp) {
         })
         .collect();
     let handles = queued(jobs).await;
-    release.send(()).unwrap();
-    held.await.unwrap();
+    let_go(release, held).await;
     let mut txids = Vec::new();
     for (i, h) in handles.into_iter().enumerate() {
         let result = h.await.unwrap();
@@ -155,7 +184,7 @@ async fn a_failing_job_undoes_only_itself(app: TestApp) {
 async fn a_failed_commit_fails_the_whole_batch(app: TestApp) {
     let db = app.state.db.clone();
     setup(&db).await;
-    let (release, held) = hold_writer(&db).await;
+    let (release, held) = hold_writers(&db, app.backend).await;
     let jobs: Vec<_> = (0..6)
         .map(|i| {
             let db = db.clone();
@@ -171,8 +200,7 @@ async fn a_failed_commit_fails_the_whole_batch(app: TestApp) {
         })
         .collect();
     let handles = queued(jobs).await;
-    release.send(()).unwrap();
-    held.await.unwrap();
+    let_go(release, held).await;
     for h in handles {
         assert!(
             h.await.unwrap().is_err(),
@@ -225,7 +253,7 @@ async fn idempotent_twins_in_one_batch_create_one_row(app: TestApp) {
     use actix_web::FromRequest;
     let db = app.state.db.clone();
     setup(&db).await;
-    let (release, held) = hold_writer(&db).await;
+    let (release, held) = hold_writers(&db, app.backend).await;
     let now = chrono::Utc::now().naive_utc();
     let jobs: Vec<_> = (0..5)
         .map(|i| {
@@ -251,8 +279,7 @@ async fn idempotent_twins_in_one_batch_create_one_row(app: TestApp) {
         })
         .collect();
     let handles = queued(jobs).await;
-    release.send(()).unwrap();
-    held.await.unwrap();
+    let_go(release, held).await;
     let mut fresh = 0;
     for h in handles {
         let (status, replayed) = h.await.unwrap();
@@ -265,4 +292,117 @@ async fn idempotent_twins_in_one_batch_create_one_row(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+fn probe_audit(conn: &mut AnyConnection, now: chrono::NaiveDateTime, id: &str) -> AppResult<()> {
+    record_audit(
+        conn,
+        now,
+        AuditEvent::system("probe.write", "gc_probe", Some(id)),
+    )
+}
+
+fn head_seq(conn: &mut AnyConnection) -> AppResult<i64> {
+    count(conn, "SELECT seq AS n FROM audit_head WHERE id = 1")
+}
+
+/// The probe rows the audit chain names, in chain order.
+async fn audited(db: &Db) -> Vec<String> {
+    db.read(|conn| {
+        #[derive(QueryableByName)]
+        struct Target {
+            #[diesel(sql_type = Text)]
+            target_id: String,
+        }
+        Ok(diesel::sql_query(
+            "SELECT target_id FROM audit_events WHERE action = 'probe.write' ORDER BY seq",
+        )
+        .load::<Target>(conn)?
+        .into_iter()
+        .map(|r| r.target_id)
+        .collect())
+    })
+    .await
+    .unwrap()
+}
+
+async fn chain_verifies(app: &TestApp) {
+    let admin = app.district_admin().await;
+    let v = app
+        .get("/api/v1/audit/verify", &admin.token)
+        .await
+        .expect(200);
+    assert_eq!(v["ok"], true, "{v}");
+}
+
+/// A job's audit event waits for the end of its batch (the head is not
+/// moved, so not locked, while jobs run), is linked in job order, and goes
+/// with the job when the job fails.
+async fn a_batch_links_the_audit_events_of_the_jobs_it_kept_in_their_order(app: TestApp) {
+    let db = app.state.db.clone();
+    setup(&db).await;
+    let now = app.state.now_db();
+    let (release, held) = hold_writers(&db, app.backend).await;
+    let jobs: Vec<_> = (0..6)
+        .map(|i| {
+            let db = db.clone();
+            async move {
+                db.write_grouped(move |conn| {
+                    let id = format!("row-{i}");
+                    let before = head_seq(conn)?;
+                    insert(conn, &id, None)?;
+                    probe_audit(conn, now, &id)?;
+                    let after = head_seq(conn)?;
+                    if i % 3 == 1 {
+                        return Err(ApiError::invalid("probe", "refused on purpose"));
+                    }
+                    Ok((before, after))
+                })
+                .await
+            }
+        })
+        .collect();
+    let handles = queued(jobs).await;
+    let_go(release, held).await;
+    for (i, h) in handles.into_iter().enumerate() {
+        match h.await.unwrap() {
+            Ok((before, after)) => assert_eq!(before, after, "job {i} moved the audit head"),
+            Err(e) => {
+                assert_eq!(i % 3, 1, "job {i}: {e:?}");
+                assert_eq!(e.code, Code::InvalidField);
+            }
+        }
+    }
+    assert_eq!(audited(&db).await, ["row-0", "row-2", "row-3", "row-5"]);
+    chain_verifies(&app).await;
+}
+
+/// Many audited writes at once, taken by every writer there is: each lands
+/// once, none waits on another through the audit head (no deadlock, no
+/// 503), and the chain they make verifies.
+async fn concurrent_audited_writes_keep_one_chain(app: TestApp) {
+    let db = app.state.db.clone();
+    setup(&db).await;
+    let now = app.state.now_db();
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let db = db.clone();
+            actix_web::rt::spawn(async move {
+                db.write_grouped(move |conn| {
+                    let id = format!("row-{i:03}");
+                    insert(conn, &id, None)?;
+                    probe_audit(conn, now, &id)
+                })
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let mut linked = audited(&db).await;
+    linked.sort();
+    let expected: Vec<String> = (0..300).map(|i| format!("row-{i:03}")).collect();
+    assert_eq!(linked, expected);
+    chain_verifies(&app).await;
 }

@@ -6,12 +6,13 @@
 pub use safecampus::account::repo::device_token_hash;
 pub use safecampus::app::{build as build_app, openapi_document, openapi_json};
 pub use safecampus::attendance::{presence, Presence};
+pub use safecampus::audit::{record as record_audit, AuditEvent};
 pub use safecampus::cases::run_timer_worker as run_case_timers;
 pub use safecampus::clock::{Clock, ManualClock};
 pub use safecampus::config::Settings;
 pub use safecampus::crypto::envelope::{self, Envelope};
 pub use safecampus::crypto::{b64u, b64u_decode, hpke, random_bytes, sha256_hex};
-pub use safecampus::db::{AnyConnection, Backend, DatabaseUrl, Db};
+pub use safecampus::db::{AnyConnection, Backend, DatabaseUrl, Db, POSTGRES_GROUP_WRITERS};
 pub use safecampus::demo::bootstrap_admin;
 pub use safecampus::error::{ApiError, AppResult, Code};
 pub use safecampus::gate::run_gate_worker;
