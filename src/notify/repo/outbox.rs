@@ -18,9 +18,12 @@ use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
 use std::collections::HashMap;
 
 /// Queues the external deliveries of the selected notifications, one row per
-/// recipient and enabled channel, in one INSERT … SELECT over every channel.
-/// Urgent notices go to every channel the user has an address on, whatever
-/// the preferences say; SMS is otherwise opt-in.
+/// recipient and enabled channel. Urgent notices go to every channel the
+/// user has an address on, whatever the preferences say; SMS is otherwise
+/// opt-in. The few notifications of one `send` take one INSERT … SELECT over
+/// every channel; a notice's, which may reach a whole district, take one per
+/// channel, where PostgreSQL can plan each preference check as an anti-join
+/// instead of a probe per row and channel.
 ///
 /// With `pupil`, the notifications are about that pupil, and push goes to
 /// the pupil's guardians only where it may: the pupil is 14 or older, or a
@@ -82,32 +85,43 @@ pub fn enqueue(
         .iter()
         .map(|c| format!("SELECT '{}' AS ch", c.as_str()))
         .collect();
+    // (the channels' conditions, whether push is among them)
+    let statements: Vec<(String, bool)> = match selector {
+        Selector::Batch(_) => vec![(channels.join(" OR "), true)],
+        Selector::Notice(_) | Selector::UnreadOfNotice(_) => Channel::ALL
+            .iter()
+            .zip(channels)
+            .map(|(channel, wanted)| (wanted, *channel == Channel::Push))
+            .collect(),
+    };
     let r = reason.as_str();
-    let sql = format!(
-        "INSERT INTO outbox (id, notification_id, user_id, channel, reason, urgent, state, \
-         attempts, next_attempt_at, created_at) \
-         SELECT n.id || ':' || c.ch || ':{r}', n.id, n.user_id, c.ch, '{r}', ?, 'pending', 0, ?, ? \
-         FROM notifications n JOIN users u ON u.id = n.user_id CROSS JOIN ({}) c \
-         WHERE {filter} AND u.disabled = FALSE AND ({}) \
-         ON CONFLICT (id) DO NOTHING",
-        names.join(" UNION ALL "),
-        channels.join(" OR "),
-    );
-    let sql = dialect(conn, &sql);
-    let mut query = diesel::sql_query(sql)
-        .into_boxed()
-        .bind::<Bool, _>(category.bypasses_quiet_hours())
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(now)
-        .bind::<Text, _>(key);
-    if let Some(pupil) = pupil {
-        query = query
-            .bind::<Text, _>(pupil)
-            .bind::<Text, _>(pupil)
-            .bind::<diesel::sql_types::Integer, _>(GRADE_OF_FOURTEEN)
-            .bind::<Text, _>(pupil);
+    for (wanted, push) in statements {
+        let sql = format!(
+            "INSERT INTO outbox (id, notification_id, user_id, channel, reason, urgent, state, \
+             attempts, next_attempt_at, created_at) \
+             SELECT n.id || ':' || c.ch || ':{r}', n.id, n.user_id, c.ch, '{r}', ?, 'pending', 0, ?, ? \
+             FROM notifications n JOIN users u ON u.id = n.user_id CROSS JOIN ({}) c \
+             WHERE {filter} AND u.disabled = FALSE AND ({wanted}) \
+             ON CONFLICT (id) DO NOTHING",
+            names.join(" UNION ALL "),
+        );
+        let sql = dialect(conn, &sql);
+        let mut query = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Bool, _>(category.bypasses_quiet_hours())
+            .bind::<Timestamp, _>(now)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(key);
+        // Only the push condition names the pupil.
+        if let Some(pupil) = pupil.filter(|_| push) {
+            query = query
+                .bind::<Text, _>(pupil)
+                .bind::<Text, _>(pupil)
+                .bind::<diesel::sql_types::Integer, _>(GRADE_OF_FOURTEEN)
+                .bind::<Text, _>(pupil);
+        }
+        query.execute(conn)?;
     }
-    query.execute(conn)?;
     Ok(())
 }
 
