@@ -453,7 +453,40 @@ async fn the_web_form_stays_v1_and_its_server_side_opener_checks_the_commitment(
     assert!(fu["messages"][0].get("plaintext").is_none());
 }
 
+/// A phone that retries before its first answer came. On PostgreSQL the
+/// twins are held at their proof of work in two writers, both past their
+/// retry check, so the second finds the first's proof of work spent by a
+/// report it could not see yet. It still gets the first answer, not a 400
+/// `pow_invalid` or a 409, and there is one report.
+async fn twins_written_at_once_make_one_report_and_both_get_the_first_answer(app: TestApp) {
+    let _t = tip_world(&app).await;
+    let body = v2_body(&app, &Phone::new(), "twins", "normal").await;
+    let held = app.lock_table("tip_pow_spent").await;
+    let pause = || actix_web::rt::time::sleep(std::time::Duration::from_millis(400));
+    let first = app.post_anon("/api/v1/reports", body.clone());
+    let second = async {
+        pause().await;
+        app.post_anon("/api/v1/reports", body.clone()).await
+    };
+    let release = async {
+        pause().await;
+        pause().await;
+        drop(held);
+    };
+    let (a, b, ()) = futures_util::future::join3(first, second, release).await;
+    for answer in [&a, &b] {
+        assert_eq!(answer.expect(201), json!({"status": "received"}));
+    }
+    let replays = [&a, &b]
+        .iter()
+        .filter(|r| r.header("Idempotent-Replayed") == Some("true"))
+        .count();
+    assert_eq!(replays, 1);
+    assert_eq!(app.count("tip_reports").await, 1);
+}
+
 on_both_databases!(
+    twins_written_at_once_make_one_report_and_both_get_the_first_answer,
     a_client_written_from_the_readme_does_the_v2_round_trip,
     another_envelope_under_a_used_lookup_is_409_and_unbound_submissions_are_refused,
     tampered_metadata_and_forged_wraps_are_refused_and_reported_to_the_bureau,

@@ -74,14 +74,7 @@ pub(in crate::tipline) async fn submit_report(
     body: JsonBody<NewReport, CONTENT_BODY_LIMIT>,
 ) -> AppResult<HttpResponse> {
     anonymous_only(&req)?;
-    let b = body.into_inner()?;
-    let now = state.now_db();
-    let pepper = state.settings.receipt_pepper.clone();
-    let made = service::NewReceipt::for_submission(&b, &pepper)?;
-    let done = state
-        .db
-        .write_grouped(move |conn| service::submit(conn, now, &pepper, made, b))
-        .await?;
+    let done = service::submit_once(&state, body.into_inner()?).await?;
     let mut answer = HttpResponse::Created();
     if done.replayed {
         answer.insert_header(("Idempotent-Replayed", "true"));

@@ -8,6 +8,7 @@ use crate::crypto::{b64u, b64u_decode, hpke};
 use crate::db::AnyConnection;
 use crate::error::{ApiError, AppResult, Code};
 use crate::notify::Template;
+use crate::state::AppState;
 use crate::tipline::dto::*;
 use crate::tipline::pow;
 use crate::tipline::protocol::{self, Lookup};
@@ -36,6 +37,17 @@ impl NewReceipt {
             receipt: Some(receipt),
             digest: None,
         }
+    }
+
+    /// What a v2 twin of this submission is checked against (v1 has none:
+    /// its receipt is new each time).
+    fn twin(&self) -> Option<NewReceipt> {
+        self.digest.as_ref().map(|digest| NewReceipt {
+            receipt: None,
+            mac: self.mac.clone(),
+            reporter_public_key: self.reporter_public_key.clone(),
+            digest: Some(digest.clone()),
+        })
     }
 
     /// The receipt of a submission: v2 when it carries a lookup token.
@@ -73,6 +85,32 @@ impl NewReceipt {
 pub struct Submitted {
     pub receipt: Option<Receipt>,
     pub replayed: bool,
+}
+
+/// Submits a report as one grouped write. Two identical v2 submissions sent
+/// at the same instant (a phone retrying before the first answer came) can
+/// be written by different writers on PostgreSQL: the second then finds the
+/// proof of work spent or the lookup taken by a report it could not yet
+/// see. It answers as the first did once that one has committed, and
+/// refuses as before if it was not a twin.
+pub async fn submit_once(state: &AppState, b: NewReport) -> AppResult<Submitted> {
+    let now = state.now_db();
+    let pepper = state.settings.receipt_pepper.clone();
+    let made = NewReceipt::for_submission(&b, &pepper)?;
+    let twin = made.twin();
+    let done = state
+        .db
+        .write_grouped(move |conn| submit(conn, now, &pepper, made, b))
+        .await;
+    match (done, twin) {
+        (Err(refused), Some(twin)) if refused.status.is_client_error() => {
+            match state.db.read(move |conn| retried(conn, &twin)).await? {
+                Some(first) => Ok(first),
+                None => Err(refused),
+            }
+        }
+        (done, _) => done,
+    }
 }
 
 /// A v2 retry: the first answer for the same envelope, 409 for another.

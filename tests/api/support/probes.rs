@@ -94,6 +94,31 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Locks `table` against every write, in a transaction of its own on
+    /// another connection, until the returned guard is dropped: writers that
+    /// reach it stop there (PostgreSQL; SQLite has one writer anyway).
+    pub async fn lock_table(&self, table: &str) -> TableLock {
+        if self.backend == Backend::Sqlite {
+            return TableLock(None);
+        }
+        let (db, sql) = (
+            self.state.db.clone(),
+            format!("BEGIN; LOCK TABLE {table} IN EXCLUSIVE MODE;"),
+        );
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (locked, is_locked) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let mut conn = db.conn().unwrap();
+            conn.batch_execute(&sql).unwrap();
+            let _ = locked.send(());
+            // Dropping the guard drops the sender.
+            let _ = wait.recv();
+            conn.batch_execute("ROLLBACK").unwrap();
+        });
+        is_locked.await.unwrap();
+        TableLock(Some(release))
+    }
+
     pub async fn execute(&self, sql: String) {
         let (db, sql) = (self.state.db.clone(), sql);
         web::block(move || {
@@ -199,3 +224,6 @@ impl TestApp {
         hits
     }
 }
+
+/// A table lock held by `TestApp::lock_table`, given up when dropped.
+pub struct TableLock(#[allow(dead_code)] Option<std::sync::mpsc::Sender<()>>);
