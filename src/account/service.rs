@@ -87,7 +87,9 @@ pub async fn login(
     let token_hash = device.into_inner().map(|t| repo::device_token_hash(&t));
     // The attempt is counted before the password is checked, in the same
     // transaction as the throttle check, so parallel guesses cannot slip past
-    // the limit; a success clears its bucket.
+    // the limit; a success clears its bucket. It is counted only once it has
+    // its turn to hash: logins queued behind a busy hasher are not failures.
+    let turn = state.passwords.turn().await?;
     let u1 = username.clone();
     let (gate, client, user) = state
         .db
@@ -108,7 +110,7 @@ pub async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .filter(|h| !h.is_empty());
-    let password_ok = state.passwords.verify(password.into_string(), hash).await?;
+    let password_ok = turn.verify(password.into_string(), hash).await?;
     let user = match user {
         Some(u) if password_ok && !u.disabled => u,
         other => {
@@ -288,7 +290,9 @@ pub async fn change_password(
     let session = Client::Session(caller.session_id.clone());
     let client = session.key();
     // A weak new password is refused before anything is counted (the
-    // error rolls the transaction back).
+    // error rolls the transaction back); the attempt counts once it has its
+    // turn to hash, as for a login.
+    let turn = state.passwords.turn().await?;
     let (username, hash, new_password, gate) = state
         .db
         .write(move |conn| {
@@ -306,8 +310,7 @@ pub async fn change_password(
             "too many failed attempts for this account; try again later",
         ));
     }
-    if !state
-        .passwords
+    if !turn
         .verify(current_password.into_string(), Some(hash))
         .await?
     {
@@ -420,6 +423,7 @@ pub async fn recheck_password(
     let user_id = caller.user_id.clone();
     let session = Client::Session(caller.session_id.clone());
     let client = session.key();
+    let turn = state.passwords.turn().await?;
     let (username, hash, gate) = state
         .db
         .write(move |conn| {
@@ -435,7 +439,7 @@ pub async fn recheck_password(
             "too many wrong passwords for this account; try again later",
         ));
     }
-    if !state.passwords.verify(password, Some(hash)).await? {
+    if !turn.verify(password, Some(hash)).await? {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             Code::InvalidCredentials,

@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier,
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub const MIN_LEN: usize = 10;
 pub const MAX_LEN: usize = 128;
@@ -59,9 +59,39 @@ impl PasswordHasher {
     /// Verifies against `hash`, or against a dummy hash when there is no user,
     /// so that an unknown username costs the same time as a wrong password.
     pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
-        let dummy = self.dummy_hash.clone();
+        self.turn().await?.verify(password, hash).await
+    }
+
+    /// Waits for a place to hash. A login takes it before its attempt is
+    /// counted, so an attempt counts as a failure only while its hash is
+    /// running: a queue of honest logins when the server is busy is not a
+    /// password spray, and never trips the failure throttle.
+    pub async fn turn(&self) -> AppResult<Turn> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Turn {
+            permit,
+            dummy_hash: self.dummy_hash.clone(),
+        })
+    }
+}
+
+/// A place to hash, held until the verification it is spent on is done.
+pub struct Turn {
+    permit: OwnedSemaphorePermit,
+    dummy_hash: Arc<String>,
+}
+
+impl Turn {
+    /// `PasswordHasher::verify` on a place already taken.
+    pub async fn verify(self, password: String, hash: Option<String>) -> AppResult<bool> {
         let real = hash.is_some();
-        let ok = off_pool(&self.permits, move || {
+        let dummy = self.dummy_hash;
+        let ok = on_own_thread(self.permit, move || {
             verify_now(&password, hash.as_deref().unwrap_or(dummy.as_str()))
         })
         .await?;
@@ -83,6 +113,13 @@ async fn off_pool<T: Send + 'static>(
         .acquire_owned()
         .await
         .map_err(ApiError::internal)?;
+    on_own_thread(permit, f).await
+}
+
+async fn on_own_thread<T: Send + 'static>(
+    permit: OwnedSemaphorePermit,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
     let (done, answer) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("password-hash".into())

@@ -339,7 +339,35 @@ async fn parallel_guesses_and_parallel_refreshes_get_no_extra_chances(app: TestA
     assert!(answers.iter().filter(|r| r.status == 200).count() <= 1);
 }
 
+/// A login waiting for its turn to hash (a busy morning) is not yet a
+/// failure: it is counted only once its hash runs, so a queue of honest
+/// logins never trips the failure throttle.
+async fn a_login_queued_behind_a_busy_hasher_is_not_counted_as_a_failure(app: TestApp) {
+    app.district_admin().await;
+    let passwords = app.state.passwords.clone();
+    let mut busy = Vec::new();
+    for _ in 0..app.state.settings.password_hash_concurrency {
+        busy.push(passwords.turn().await.unwrap());
+    }
+    let login = app.post_anon(
+        "/api/v1/auth/login",
+        json!({"username": "ADMIN", "password": crate::support::ADMIN_PASSWORD}),
+    );
+    let counted_while_queued = async {
+        // Let the login reach its wait for a turn, then free the hasher.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        let counted = app.count("login_failures").await;
+        drop(busy);
+        counted
+    };
+    let (answer, counted) = futures_util::future::join(login, counted_while_queued).await;
+    assert_eq!(counted, 0, "a queued login was counted as a failure");
+    answer.expect(200);
+    assert_eq!(app.count("login_failures").await, 0);
+}
+
 on_both_databases!(
+    a_login_queued_behind_a_busy_hasher_is_not_counted_as_a_failure,
     parallel_guesses_and_parallel_refreshes_get_no_extra_chances,
     login_returns_tokens_and_user,
     unknown_user_and_wrong_password_look_the_same,
