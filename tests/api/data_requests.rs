@@ -200,6 +200,53 @@ async fn the_daily_purge_removes_what_is_past_its_time_and_keeps_what_a_case_hol
     assert_eq!(v["ok"], true);
 }
 
+/// Notifications kept one day, their deliveries thirty (the outbox's
+/// default): a notification outlives its own time while a delivery still
+/// points to it, and goes with it. On PostgreSQL the outbox keeps no
+/// foreign keys, so this order is what keeps it whole.
+async fn the_purge_keeps_a_notification_while_a_delivery_points_to_it(which: Which) {
+    let setup = Setup {
+        vars: vec![("SAFECAMPUS_RETENTION_NOTIFICATIONS_DAYS", "1".into())],
+        ..Setup::default()
+    };
+    let app = TestApp::try_spawn_with(which, setup).await.unwrap();
+    let mut w = app.world().await;
+    app.advance(&mut w, Duration::minutes(8 * 60 + 30)).await;
+    app.post(
+        "/api/v1/handovers",
+        &w.x.guard.token,
+        json!({"student_id": w.x.student_id, "guardian_user_id": w.x.parent.user_id}),
+    )
+    .await
+    .expect(201);
+    let pointed_to = app
+        .strings("SELECT DISTINCT notification_id AS s FROM outbox".to_string())
+        .await;
+    assert!(!pointed_to.is_empty(), "the handover told the family");
+    let kept = |ids: &[String]| {
+        let list = ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>();
+        format!(
+            "SELECT COUNT(*) AS n FROM notifications WHERE id IN ({})",
+            list.join(", ")
+        )
+    };
+
+    app.advance(&mut w, Duration::days(2)).await;
+    app.run_retention().await;
+    let still = app.query_i64(kept(&pointed_to)).await;
+    assert_eq!(still, pointed_to.len() as i64, "a delivery points to them");
+
+    app.advance(&mut w, Duration::days(30)).await;
+    let done = app.run_retention().await;
+    assert!(
+        done.iter().any(|(k, n)| *k == "outbox" && *n > 0),
+        "{done:?}"
+    );
+    assert_eq!(app.query_i64(kept(&pointed_to)).await, 0, "{done:?}");
+}
+
+on_both!(the_purge_keeps_a_notification_while_a_delivery_points_to_it);
+
 on_both_databases!(
     a_family_asks_for_a_copy_and_gets_everything_but_what_protects_others,
     the_daily_purge_removes_what_is_past_its_time_and_keeps_what_a_case_holds,
