@@ -21,27 +21,25 @@
 use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use safecampus::db::schema::{
-    classes, districts, guardianships, personnel, schools, students, users,
-};
-use safecampus::db::{AnyConnection, DatabaseUrl, Db};
+use safecampus::db::{DatabaseUrl, Db};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/flood_measure.rs"]
+mod measure;
+#[path = "support/flood_setup.rs"]
+mod setup;
 #[path = "../tests/api/support/tipline_client.rs"]
 mod tipline_client;
 
-const SCHOOLS: usize = 2;
-const PUPILS: usize = 2000;
-const DISTRICT: &str = "00000000-0000-7000-8000-000000000001";
-const PASSWORD: &str = "flood-test-password-1";
-const AUDIT_KEY: &str = "flood-audit-key-flood-audit-key-flood-1";
+use measure::{timed, Cpu, Recorded, Stats};
+use setup::{seed, setup_call, start_server, AUDIT_KEY, PASSWORD, PUPILS, SCHOOLS};
+
 const REPORTS: usize = 40;
 const CLIENT_THREADS: usize = 2;
 
@@ -51,6 +49,9 @@ struct Args {
     quiet_secs: u64,
     clients: usize,
     rate: u64,
+    /// The flood's client threads at nice 19: the attacker's load as if it
+    /// ran on another machine, taking only the CPU the server leaves.
+    flood_nice: bool,
 }
 
 fn args() -> Args {
@@ -61,6 +62,7 @@ fn args() -> Args {
         quiet_secs: 10,
         clients: 200,
         rate: 10,
+        flood_nice: false,
     };
     let mut db = "sqlite".to_string();
     let mut url = None;
@@ -76,6 +78,7 @@ fn args() -> Args {
             "--quiet-secs" => a.quiet_secs = num(it.next(), "--quiet-secs"),
             "--clients" => a.clients = num(it.next(), "--clients") as usize,
             "--handovers-per-sec" => a.rate = num(it.next(), "--handovers-per-sec").max(1),
+            "--flood-nice" => a.flood_nice = true,
             "--bench" => {}
             other => panic!("unknown argument {other:?}; see benches/flood.rs"),
         }
@@ -93,300 +96,6 @@ fn args() -> Args {
         "more handovers than pupils: lower --handovers-per-sec or --secs"
     );
     a
-}
-
-// --- measurements ------------------------------------------------------------------
-
-#[derive(Default)]
-struct Stats {
-    micros: Vec<u32>,
-    /// Answers by status (0: no answer).
-    statuses: BTreeMap<u16, u64>,
-    first_error: Option<String>,
-}
-
-impl Stats {
-    fn pct(&self, p: f64) -> f64 {
-        if self.micros.is_empty() {
-            return f64::NAN;
-        }
-        let mut v = self.micros.clone();
-        v.sort_unstable();
-        let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
-        v[i] as f64 / 1000.0
-    }
-
-    fn merge(&mut self, other: Stats) {
-        self.micros.extend(other.micros);
-        for (k, n) in other.statuses {
-            *self.statuses.entry(k).or_default() += n;
-        }
-        if self.first_error.is_none() {
-            self.first_error = other.first_error;
-        }
-    }
-}
-
-type Recorded = Rc<std::cell::RefCell<BTreeMap<&'static str, Stats>>>;
-
-/// Sends one request and records its status and, when it is `want`, its latency.
-async fn timed(
-    rec: &Recorded,
-    label: &'static str,
-    want: u16,
-    req: awc::ClientRequest,
-    body: Option<actix_web::web::Bytes>,
-) -> Option<actix_web::web::Bytes> {
-    let t = Instant::now();
-    let res = match body {
-        Some(b) => {
-            req.insert_header(("Content-Type", "application/json"))
-                .send_body(b)
-                .await
-        }
-        None => req.send().await,
-    };
-    let (status, body) = match res {
-        Ok(mut r) => {
-            let body = r.body().limit(1 << 20).await.unwrap_or_default();
-            (r.status().as_u16(), body)
-        }
-        Err(e) => {
-            let mut m = rec.borrow_mut();
-            let s = m.entry(label).or_default();
-            *s.statuses.entry(0).or_default() += 1;
-            s.first_error.get_or_insert(e.to_string());
-            return None;
-        }
-    };
-    let mut m = rec.borrow_mut();
-    let s = m.entry(label).or_default();
-    *s.statuses.entry(status).or_default() += 1;
-    if status == want {
-        s.micros
-            .push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-        Some(body)
-    } else {
-        s.first_error.get_or_insert(format!(
-            "{status} {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        ));
-        None
-    }
-}
-
-// --- the server ----------------------------------------------------------------------
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(database_url: &str, dir: &std::path::Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = std::fs::File::create(dir.join("server.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_safecampus"))
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("SAFECAMPUS_BLOB_DIR", dir.join("blobs"))
-        .env("SAFECAMPUS_BIND", format!("127.0.0.1:{port}"))
-        .env(
-            "SAFECAMPUS_JWT_SECRET",
-            "flood-secret-flood-secret-flood-secret-1",
-        )
-        .env(
-            "SAFECAMPUS_RECEIPT_PEPPER",
-            "flood-pepper-flood-pepper-flood-pepper-1",
-        )
-        .env("SAFECAMPUS_AUDIT_KEY", AUDIT_KEY)
-        // The setup's reports solve no search; the flood's challenges cost
-        // the server the same whatever their difficulty.
-        .env("SAFECAMPUS_POW_DIFFICULTY", "0")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start target/release/safecampus");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return server;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!(
-        "the server did not start; see {}",
-        dir.join("server.log").display()
-    );
-}
-
-// --- data ------------------------------------------------------------------------------
-
-fn id(kind: u8, n: usize) -> String {
-    format!("00000000-0000-7000-800{kind}-{n:012x}")
-}
-
-/// The district: schools, a guard each, a bureau officer, pupils (each with
-/// a guardian) who must be handed over. (student id, school, guardian id).
-fn seed(db: &Db) -> Vec<(String, usize, String)> {
-    let now = Utc::now().naive_utc();
-    let hash = safecampus::crypto::password::hash_now(PASSWORD).unwrap();
-    let mut conn = db.conn().unwrap();
-    let conn: &mut AnyConnection = &mut conn;
-    conn.batch_execute("BEGIN").unwrap();
-    diesel::insert_into(districts::table)
-        .values((
-            districts::id.eq(DISTRICT),
-            districts::name.eq("Flood District"),
-            districts::created_at.eq(now),
-        ))
-        .execute(conn)
-        .unwrap();
-    let user =
-        |conn: &mut AnyConnection, uid: String, school: Option<String>, role, name: String| {
-            diesel::insert_into(users::table)
-                .values((
-                    users::id.eq(uid),
-                    users::district_id.eq(DISTRICT),
-                    users::school_id.eq(school),
-                    users::role.eq(role),
-                    users::username.eq(&name),
-                    users::display_name.eq(&name),
-                    users::language.eq("en"),
-                    users::password_hash.eq(&hash),
-                    users::tokens_valid_after.eq(now - chrono::Duration::hours(1)),
-                    users::created_at.eq(now),
-                ))
-                .execute(conn)
-                .unwrap();
-        };
-    user(conn, id(7, 0), None, "bureau_officer", "bureau".into());
-    for s in 0..SCHOOLS {
-        diesel::insert_into(schools::table)
-            .values((
-                schools::id.eq(id(1, s)),
-                schools::district_id.eq(DISTRICT),
-                schools::name.eq(format!("School {s}")),
-                schools::code.eq(format!("FLOOD-{s}")),
-                schools::kind.eq("primary"),
-                schools::timezone.eq("Asia/Shanghai"),
-                schools::dismissal_time.eq("16:30"),
-                schools::created_at.eq(now),
-            ))
-            .execute(conn)
-            .unwrap();
-        diesel::insert_into(classes::table)
-            .values((
-                classes::id.eq(id(2, s)),
-                classes::school_id.eq(id(1, s)),
-                classes::grade.eq(1),
-                classes::name.eq("Class 1"),
-                classes::created_at.eq(now),
-            ))
-            .execute(conn)
-            .unwrap();
-        user(
-            conn,
-            id(8, s),
-            Some(id(1, s)),
-            "guard",
-            format!("guard-{s}"),
-        );
-        // Vetted: a guard reaches pupils only with a standing clearance.
-        diesel::insert_into(personnel::table)
-            .values((
-                personnel::id.eq(id(9, s)),
-                personnel::district_id.eq(DISTRICT),
-                personnel::school_id.eq(id(1, s)),
-                personnel::user_id.eq(id(8, s)),
-                personnel::name.eq(format!("guard-{s}")),
-                personnel::kind.eq("guard"),
-                personnel::starts_on.eq("2026-01-01"),
-                personnel::grace_pending.eq(false),
-                personnel::access_until.eq(now + chrono::Duration::days(30)),
-                personnel::created_at.eq(now),
-            ))
-            .execute(conn)
-            .unwrap();
-    }
-    let mut pupils = Vec::with_capacity(PUPILS);
-    for n in 0..PUPILS {
-        let s = n % SCHOOLS;
-        user(conn, id(4, n), None, "parent", format!("parent-{n}"));
-        diesel::insert_into(students::table)
-            .values((
-                students::id.eq(id(3, n)),
-                students::school_id.eq(id(1, s)),
-                students::class_id.eq(id(2, s)),
-                students::name.eq(format!("Pupil {n}")),
-                students::student_no.eq(format!("NO-{n}")),
-                students::grade.eq(1),
-                students::handover_required.eq(true),
-                students::created_at.eq(now),
-            ))
-            .execute(conn)
-            .unwrap();
-        diesel::insert_into(guardianships::table)
-            .values((
-                guardianships::id.eq(id(5, n)),
-                guardianships::student_id.eq(id(3, n)),
-                guardianships::user_id.eq(id(4, n)),
-                guardianships::relation.eq("mother"),
-                guardianships::is_primary.eq(true),
-                guardianships::created_at.eq(now),
-            ))
-            .execute(conn)
-            .unwrap();
-        pupils.push((id(3, n), s, id(4, n)));
-    }
-    conn.batch_execute("COMMIT").unwrap();
-    pupils
-}
-
-/// One request during setup; its JSON answer.
-fn setup_call(base: &str, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
-    let (url, method, token) = (
-        format!("{base}{path}"),
-        method.to_string(),
-        token.map(str::to_string),
-    );
-    actix_web::rt::System::new().block_on(async move {
-        let client = awc::Client::default();
-        let mut req = client.request(
-            awc::http::Method::from_bytes(method.as_bytes()).unwrap(),
-            &url,
-        );
-        if let Some(t) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {t}")));
-        }
-        let mut res = if body.is_null() {
-            req.send().await
-        } else {
-            req.send_json(&body).await
-        }
-        .expect("request");
-        let bytes = res.body().limit(1 << 20).await.unwrap();
-        assert!(
-            res.status().as_u16() < 300,
-            "{path}: {} {}",
-            res.status(),
-            String::from_utf8_lossy(&bytes)
-        );
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    })
 }
 
 // --- the run -----------------------------------------------------------------------------
@@ -444,6 +153,7 @@ fn flood(
     receipts: Arc<Vec<String>>,
     attachment: actix_web::web::Bytes,
     stop: Arc<AtomicBool>,
+    nice: bool,
 ) -> BTreeMap<&'static str, Stats> {
     let merged = Mutex::new(BTreeMap::<&'static str, Stats>::new());
     let n = Arc::new(AtomicUsize::new(0));
@@ -459,6 +169,9 @@ fn flood(
             );
             let mine: Vec<usize> = (t..clients).step_by(CLIENT_THREADS).collect();
             s.spawn(move || {
+                if nice {
+                    lower_priority();
+                }
                 let stats = actix_web::rt::System::new().block_on(async move {
                     let client = awc::Client::builder()
                         .connector(awc::Connector::new().limit(mine.len()))
@@ -508,6 +221,18 @@ fn flood(
         }
     });
     merged.into_inner().unwrap()
+}
+
+/// This thread (and what it spawns) at nice 19. On Linux the nice value
+/// is a thread's, so the handover client keeps its own.
+fn lower_priority() {
+    // SAFETY: gettid and setpriority only read and set this thread's
+    // scheduling priority.
+    let r = unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19)
+    };
+    assert_eq!(r, 0, "setpriority: {}", std::io::Error::last_os_error());
 }
 
 fn main() {
@@ -593,6 +318,8 @@ fn main() {
 
     let quiet_dur = Duration::from_secs(args.quiet_secs);
     let flood_dur = Duration::from_secs(args.secs);
+    let pid = server.child.id();
+    let quiet_cpu = Cpu::now(pid);
     let quiet = dismissal(
         &base,
         guards.clone(),
@@ -601,6 +328,7 @@ fn main() {
         args.rate,
         quiet_dur,
     );
+    let quiet_cpu = Cpu::now(pid).since(&quiet_cpu);
     let stop = Arc::new(AtomicBool::new(false));
     let flooder = {
         let (base, receipts, attachment, stop) = (
@@ -609,12 +337,13 @@ fn main() {
             attachment.clone(),
             stop.clone(),
         );
-        let clients = args.clients;
-        std::thread::spawn(move || flood(&base, clients, receipts, attachment, stop))
+        let (clients, nice) = (args.clients, args.flood_nice);
+        std::thread::spawn(move || flood(&base, clients, receipts, attachment, stop, nice))
     };
     // Let the flood reach its pace before the dismissal is measured beside it.
     std::thread::sleep(Duration::from_secs(2));
     let start = (args.rate * args.quiet_secs) as usize;
+    let flood_cpu = Cpu::now(pid);
     let during = dismissal(
         &base,
         guards.clone(),
@@ -623,14 +352,35 @@ fn main() {
         args.rate,
         flood_dur,
     );
+    let flood_cpu = Cpu::now(pid).since(&flood_cpu);
     stop.store(true, Ordering::Relaxed);
     let flooded = flooder.join().unwrap();
     drop(server);
+    report(
+        &args,
+        backend,
+        cores,
+        &load_avg,
+        [(&quiet, quiet_cpu), (&during, flood_cpu)],
+        &flooded,
+    );
+}
 
+type Phase<'a> = (&'a Stats, (f64, f64, f64, f64));
+
+fn report(
+    args: &Args,
+    backend: &str,
+    cores: usize,
+    load_avg: &str,
+    phases: [Phase; 2],
+    flooded: &BTreeMap<&'static str, Stats>,
+) {
+    let [(quiet, _), (during, _)] = phases;
     println!();
     println!(
         "**{backend}**, {} UTC, {cores} cores, load average at start {}; handovers at {}/s, \
-         {} s quiet then {} s beside {} anonymous clients.",
+         {} s quiet then {} s beside {} anonymous clients{}.",
         Utc::now().format("%Y-%m-%d %H:%M"),
         load_avg
             .split_whitespace()
@@ -641,44 +391,56 @@ fn main() {
         args.quiet_secs,
         args.secs,
         args.clients,
+        if args.flood_nice {
+            " at nice 19 (--flood-nice: modelling an attacker on another machine)"
+        } else {
+            " on the same cores at normal priority"
+        },
     );
     println!();
-    println!("| handovers | done | errors | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|");
-    for (name, s) in [("quiet", &quiet), ("during the flood", &during)] {
-        let errors: u64 = s
-            .statuses
-            .iter()
-            .filter(|(k, _)| **k != 201)
-            .map(|(_, n)| n)
-            .sum();
+    println!("| handovers | done | errors | p50 ms | p99 ms | server CPU s | load client CPU s | machine busy s (of {cores} cores × wall) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, (s, (server, client, busy, wall))) in
+        ["quiet", "during the flood"].iter().zip(phases)
+    {
         println!(
-            "| {name} | {} | {errors} | {:.2} | {:.2} |",
+            "| {name} | {} | {} | {:.2} | {:.2} | {server:.1} ({:.0}% of a core) | {client:.1} | {busy:.1} of {:.1} |",
             s.micros.len(),
+            s.errors(201),
             s.pct(0.5),
-            s.pct(0.99)
+            s.pct(0.99),
+            100.0 * server / wall,
+            cores as f64 * wall,
         );
     }
     println!();
     println!(
-        "flood p99 / quiet p99 = {:.2} (target ≤ 2); handover errors during the flood: {} (target 0)",
+        "quiet p99 {:.2} ms, flood p99 {:.2} ms, ratio {:.2} (target ≤ 2); handover errors during the flood: {} (target 0)",
+        quiet.pct(0.99),
+        during.pct(0.99),
         during.pct(0.99) / quiet.pct(0.99),
-        during.statuses.iter().filter(|(k, _)| **k != 201).map(|(_, n)| n).sum::<u64>(),
+        during.errors(201),
     );
-    for (name, s) in [("quiet", &quiet), ("flood", &during)] {
+    for (name, s) in [("quiet", quiet), ("flood", during)] {
         if let Some(e) = &s.first_error {
             println!("first handover error ({name}): {e}");
         }
     }
     println!();
-    println!("| flood request | answers by status | p50 ms (expected status) |");
-    println!("|---|---|---|");
-    for (label, s) in &flooded {
-        let by: Vec<String> = s
-            .statuses
+    println!("| flood request | answered, by status and code | refused by the budget (503 tipline_busy) | p50 ms (expected status) |");
+    println!("|---|---|---|---|");
+    for (label, s) in flooded {
+        let answered: Vec<String> = s
+            .answers
             .iter()
+            .filter(|(k, _)| k.as_str() != "503 tipline_busy")
             .map(|(k, n)| format!("{k}: {n}"))
             .collect();
-        println!("| {label} | {} | {:.2} |", by.join(", "), s.pct(0.5));
+        let refused = s.answers.get("503 tipline_busy").copied().unwrap_or(0);
+        println!(
+            "| {label} | {} | {refused} | {:.2} |",
+            answered.join(", "),
+            s.pct(0.5)
+        );
     }
 }

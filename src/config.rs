@@ -118,6 +118,11 @@ pub struct TiplineSettings {
     /// Bytes of attachments a district may store per day (UTC) before 507
     /// `attachment_quota_full`.
     pub attachment_quota_bytes: i64,
+    /// Units of anonymous work a second, all anonymous callers together: a
+    /// request costs 1 plus 1 per MiB it declares (`limits::Budget`).
+    pub anonymous_budget: u32,
+    /// The share of that budget only submissions and follow-ups may spend.
+    pub anonymous_reserve_percent: u32,
     pub urgent_deadline_mins: i64,
     pub normal_deadline_mins: i64,
     /// School days (Monday to Friday at the school) an acknowledged report
@@ -412,6 +417,14 @@ impl Settings {
                     1,
                     1 << 40,
                 )?,
+                anonymous_budget: number("SAFECAMPUS_TIPLINE_ANONYMOUS_BUDGET", 40, 1, 1_000_000)?
+                    as u32,
+                anonymous_reserve_percent: number(
+                    "SAFECAMPUS_TIPLINE_ANONYMOUS_RESERVE_PERCENT",
+                    25,
+                    0,
+                    90,
+                )? as u32,
                 urgent_deadline_mins: number(
                     "SAFECAMPUS_TIPLINE_URGENT_DEADLINE_MINS",
                     60,

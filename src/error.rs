@@ -103,6 +103,7 @@ crate::text_enum!(
         StudentExists = "student_exists",
         StudentLeft = "student_left",
         StudentOnLeave = "student_on_leave",
+        TiplineBusy = "tipline_busy",
         TooManyAttachments = "too_many_attachments",
         TooManyAttempts = "too_many_attempts",
         TooManyStreams = "too_many_streams",
@@ -264,7 +265,9 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
+        // The tip line's budget refusing a request is not a fault, and a line
+        // at its time would tell when a reporter tried: it is not logged.
+        if self.status.is_server_error() && self.code != Code::TiplineBusy {
             tracing::error!(code = self.code.as_str(), cause = ?self.cause, "request failed");
         }
         let mut res = HttpResponse::build(self.status);

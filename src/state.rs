@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::crypto::jwt::JwtKeys;
 use crate::crypto::password::PasswordHasher;
 use crate::db::Db;
-use crate::limits::{FailureWindow, Gate};
+use crate::limits::{Budget, FailureWindow, Gate, MonotonicTicks, Ticks};
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::sync::Arc;
@@ -28,6 +28,9 @@ pub struct AppState {
 
 /// Limits on anonymous callers, kept in memory (see `limits`).
 pub struct AnonymousLimits {
+    /// Units of anonymous work a second, taken before any other work; the
+    /// reserve is for submissions and follow-ups (`tipline::budget`).
+    pub budget: Budget,
     /// Tip-line attachment bodies being read.
     pub attachments: Gate,
     /// Wrong tip-line receipts and lookups in the last minute.
@@ -50,6 +53,7 @@ impl AppState {
             sessions: crate::sessions::SessionCache::new(settings.session_cache),
             blobs: BlobStore::new(settings.blob_dir.clone()),
             anonymous: AnonymousLimits {
+                budget: budget(&settings, Arc::new(MonotonicTicks::new())),
                 attachments: Gate::new(settings.tipline.attachment_concurrency),
                 wrong_lookups: FailureWindow::new(
                     settings.tipline.receipt_failures_per_minute,
@@ -63,6 +67,13 @@ impl AppState {
         }
     }
 
+    /// The same state with the anonymous budget on another time source
+    /// (tests refill it without sleeping).
+    pub fn with_ticks(mut self, ticks: Arc<dyn Ticks>) -> AppState {
+        self.anonymous.budget = budget(&self.settings, ticks);
+        self
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
@@ -70,6 +81,14 @@ impl AppState {
     pub fn now_db(&self) -> NaiveDateTime {
         self.clock.now_db()
     }
+}
+
+fn budget(settings: &Settings, ticks: Arc<dyn Ticks>) -> Budget {
+    Budget::new(
+        settings.tipline.anonymous_budget,
+        settings.tipline.anonymous_reserve_percent,
+        ticks,
+    )
 }
 
 pub type State = web::Data<AppState>;

@@ -2,6 +2,7 @@
 //! with receipt follow-up, routed to the school's designated recipients and
 //! always to the district bureau, so that no school can bury a report.
 
+pub mod budget;
 pub mod cli;
 pub mod dto;
 pub mod pow;

@@ -33,6 +33,7 @@ mod privacy;
 mod records;
 mod security;
 mod tipline;
+mod tipline_budget;
 mod tipline_flood;
 mod tipline_insider;
 mod tipline_timing;

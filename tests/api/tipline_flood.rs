@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-const ATTACHMENTS: &str = "/api/v1/reports/followup/attachments";
+pub(crate) const ATTACHMENTS: &str = "/api/v1/reports/followup/attachments";
 
 /// Holds SQLite's write lock from another connection, as a long write
 /// would: a request that opened a write transaction would wait for it.
@@ -41,7 +41,7 @@ fn release_write_lock(held: Option<diesel::SqliteConnection>) {
 /// Sends an attachment request's headers and only the first 4 KiB of a body
 /// said to be `declared` bytes long, and keeps the connection open: a
 /// server that waited for the body would wait for ever.
-async fn start_attachment(
+pub(crate) async fn start_attachment(
     app: &TestApp,
     headers: &[(&str, &str)],
     declared: usize,
@@ -66,7 +66,7 @@ async fn start_attachment(
 
 /// The status and problem of the answer on a raw connection; it must come
 /// within `secs`.
-async fn answer_within(s: std::net::TcpStream, secs: u64) -> (u16, Value) {
+pub(crate) async fn answer_within(s: std::net::TcpStream, secs: u64) -> (u16, Value) {
     web::block(move || {
         let mut s = s;
         s.set_read_timeout(Some(Duration::from_secs(secs))).unwrap();

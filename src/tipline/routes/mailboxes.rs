@@ -5,8 +5,9 @@ use crate::error::{AppResult, Problem};
 use crate::http::{JsonBody, Page};
 use crate::i18n::Language;
 use crate::state::State;
+use crate::tipline::budget::Anonymous;
 use crate::tipline::dto::*;
-use crate::tipline::{repo, rules, service, texts};
+use crate::tipline::service;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
@@ -111,10 +112,12 @@ pub(in crate::tipline) async fn approve_recipient_change(
     ),
     responses(
         (status = 200, body = Mailbox),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The tip line's anonymous budget is spent (`tipline_busy`, checked before anything else), or the database is unavailable; try again after Retry-After."),
     )
 )]
 #[get("/mailboxes/{school_code}")]
 pub(in crate::tipline) async fn get_mailbox(
+    _paid: Anonymous,
     state: State,
     req: HttpRequest,
     path: web::Path<String>,
@@ -128,28 +131,7 @@ pub(in crate::tipline) async fn get_mailbox(
         .unwrap_or_default();
     let mailbox = state
         .db
-        .read(move |conn| {
-            let (school_id, district_id, name, crisis_line) = service::school_by_code(conn, &code)?;
-            let (all, district) = repo::mailbox_keys(conn, &school_id, &district_id)?;
-            Ok(Mailbox {
-                school_code: code,
-                school_name: name,
-                categories: Category::ALL.to_vec(),
-                recipient_keys: repo::keys_dto(&all),
-                district_keys: repo::keys_dto(&district),
-                crisis_line,
-                suite: service::suite_info(),
-                language,
-                windows: Urgency::ALL
-                    .iter()
-                    .map(|&urgency| UrgencyWindow {
-                        urgency,
-                        window_minutes: rules::window_minutes(urgency),
-                        trade_off: texts::trade_off(urgency, language),
-                    })
-                    .collect(),
-            })
-        })
+        .read(move |conn| service::mailbox(conn, &code, language))
         .await?;
     Ok(web::Json(mailbox))
 }

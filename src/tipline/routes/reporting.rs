@@ -4,6 +4,7 @@
 use crate::error::{ApiError, AppResult, Code, Problem};
 use crate::http::JsonBody;
 use crate::state::State;
+use crate::tipline::budget::{Anonymous, Reporter};
 use crate::tipline::dto::*;
 use crate::tipline::receipt::Receipt;
 use crate::tipline::service;
@@ -36,10 +37,12 @@ fn anonymous_only(req: &HttpRequest) -> AppResult<()> {
         (status = 201, body = Challenge),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The tip line's anonymous budget is spent (`tipline_busy`, checked before anything else), or the database is unavailable; try again after Retry-After."),
     )
 )]
 #[post("/reports/challenge")]
 pub(in crate::tipline) async fn challenge(
+    _paid: Anonymous,
     state: State,
     req: HttpRequest,
     query: web::Query<ChallengeQuery>,
@@ -65,10 +68,12 @@ pub(in crate::tipline) async fn challenge(
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The tip line's anonymous budget is spent (`tipline_busy`, checked before anything else), or the database is unavailable; try again after Retry-After."),
     )
 )]
 #[post("/reports")]
 pub(in crate::tipline) async fn submit_report(
+    _paid: Reporter,
     state: State,
     req: HttpRequest,
     body: JsonBody<NewReport, CONTENT_BODY_LIMIT>,
@@ -95,10 +100,12 @@ pub(in crate::tipline) async fn submit_report(
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The tip line's anonymous budget is spent (`tipline_busy`, checked before anything else), or the database is unavailable; try again after Retry-After."),
     )
 )]
 #[post("/reports/followup")]
 pub(in crate::tipline) async fn followup(
+    _paid: Reporter,
     state: State,
     req: HttpRequest,
     body: JsonBody<FollowupRequest>,
@@ -130,10 +137,12 @@ pub(in crate::tipline) async fn followup(
         (status = 201, body = MessageCreated),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The tip line's anonymous budget is spent (`tipline_busy`, checked before anything else), or the database is unavailable; try again after Retry-After."),
     )
 )]
 #[post("/reports/followup/messages")]
 pub(in crate::tipline) async fn reporter_message(
+    _paid: Reporter,
     state: State,
     req: HttpRequest,
     body: JsonBody<ReporterMessage, CONTENT_BODY_LIMIT>,
@@ -173,12 +182,13 @@ pub(in crate::tipline) async fn reporter_message(
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "The tip line's anonymous budget is spent (`tipline_busy`, checked before anything else), enough attachment bodies are being read (`attachments_busy`), or the database is unavailable; try again after Retry-After."),
         (status = 507, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/reports/followup/attachments")]
 pub(in crate::tipline) async fn reporter_attachment(
+    _paid: Anonymous,
     state: State,
     req: HttpRequest,
     payload: web::Payload,

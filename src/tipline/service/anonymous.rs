@@ -6,11 +6,38 @@
 use super::*;
 use crate::clock::to_utc;
 use crate::error::{ApiError, AppResult, Code};
+use crate::i18n::Language;
 use crate::state::AppState;
 use crate::tipline::pow;
 use crate::tipline::protocol::Lookup;
 use crate::tipline::receipt::Receipt;
+use crate::tipline::{rules, texts};
 use actix_web::http::StatusCode;
+
+/// What an app needs to seal a report to a school's mailbox, and each
+/// urgency's window with its trade in the reporter's language.
+pub fn mailbox(conn: &mut AnyConnection, code: &str, language: Language) -> AppResult<Mailbox> {
+    let (school_id, district_id, name, crisis_line) = school_by_code(conn, code)?;
+    let (all, district) = repo::mailbox_keys(conn, &school_id, &district_id)?;
+    Ok(Mailbox {
+        school_code: code.to_string(),
+        school_name: name,
+        categories: Category::ALL.to_vec(),
+        recipient_keys: repo::keys_dto(&all),
+        district_keys: repo::keys_dto(&district),
+        crisis_line,
+        suite: suite_info(),
+        language,
+        windows: Urgency::ALL
+            .iter()
+            .map(|&urgency| UrgencyWindow {
+                urgency,
+                window_minutes: rules::window_minutes(urgency),
+                trade_off: texts::trade_off(urgency, language),
+            })
+            .collect(),
+    })
+}
 
 /// A signed challenge for a submission to `school_code` (any school
 /// without one), of the difficulty that school's recent reports set.

@@ -18,6 +18,7 @@ pub use safecampus::error::{ApiError, AppResult, Code};
 pub use safecampus::gate::run_gate_worker;
 pub use safecampus::http::{IdempotencyKey, Idempotent};
 pub use safecampus::leave::run_overdue_leave_worker;
+pub use safecampus::limits::ManualTicks;
 pub use safecampus::notify::outbox::{claim as claim_outbox, deliver as deliver_outbox};
 pub use safecampus::notify::{run_escalation, run_outbox};
 pub use safecampus::org::run_departures_worker;

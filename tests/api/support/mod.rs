@@ -18,7 +18,7 @@ use actix_web::web;
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use library::{AppState, Backend, Clock, DatabaseUrl, Db, ManualClock, Settings};
+use library::{AppState, Backend, Clock, DatabaseUrl, Db, ManualClock, ManualTicks, Settings};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -35,6 +35,26 @@ pub const RECEIPT_PEPPER: &str = "test-pepper-test-pepper-test-pepper-0001";
 /// once on PostgreSQL (when SAFECAMPUS_TEST_POSTGRES_URL is set).
 #[macro_export]
 macro_rules! on_both_databases {
+    // With `setup = f;`, each app is spawned with `f()`'s settings.
+    (setup = $setup:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    let app = $crate::support::TestApp::try_spawn_with($crate::support::Which::Sqlite, super::$setup()).await;
+                    super::$name(app.expect("SQLite app")).await
+                }
+
+                #[actix_web::test]
+                async fn postgres() {
+                    match $crate::support::TestApp::try_spawn_with($crate::support::Which::Postgres, super::$setup()).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("SAFECAMPUS_TEST_POSTGRES_URL is not set: PostgreSQL run skipped"),
+                    }
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
@@ -100,6 +120,8 @@ pub struct TestApp {
     pub base: String,
     pub client: awc::Client,
     pub clock: ManualClock,
+    /// The anonymous budget's time source: it moves only when a test says.
+    pub ticks: ManualTicks,
     pub state: web::Data<AppState>,
     pub backend: Backend,
     pub database_url: String,
@@ -234,6 +256,9 @@ impl TestApp {
             ("SAFECAMPUS_POW_DIFFICULTY", "4"),
             ("SAFECAMPUS_POW_SURGE_REPORTS", "6"),
             ("SAFECAMPUS_RECEIPT_FAILURES_PER_MINUTE", "8"),
+            // Never spent by a test that does not ask for a small one (its
+            // time source stands still unless the test moves it).
+            ("SAFECAMPUS_TIPLINE_ANONYMOUS_BUDGET", "1000000"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -254,11 +279,11 @@ impl TestApp {
         let clock = ManualClock::new(school_morning());
         // One chain key per process, as in the service (see `audit::use_key`).
         safecampus::audit::use_key(AUDIT_KEY.as_bytes());
-        let state = web::Data::new(AppState::new(
-            settings,
-            db,
-            std::sync::Arc::new(clock.clone()),
-        ));
+        let ticks = ManualTicks::default();
+        let state = web::Data::new(
+            AppState::new(settings, db, std::sync::Arc::new(clock.clone()))
+                .with_ticks(std::sync::Arc::new(ticks.clone())),
+        );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server_state = state.clone();
@@ -283,6 +308,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client,
             clock,
+            ticks,
             state,
             backend: DatabaseUrl::parse(&database_url).unwrap().backend,
             database_url,
