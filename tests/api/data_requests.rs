@@ -202,8 +202,8 @@ async fn the_daily_purge_removes_what_is_past_its_time_and_keeps_what_a_case_hol
 
 /// Notifications kept one day, their deliveries thirty (the outbox's
 /// default): a notification outlives its own time while a delivery still
-/// points to it, and goes with it. On PostgreSQL the outbox keeps no
-/// foreign keys, so this order is what keeps it whole.
+/// points to it, and goes with it. The outbox keeps no foreign keys, so
+/// this order is what keeps it whole.
 async fn the_purge_keeps_a_notification_while_a_delivery_points_to_it(which: Which) {
     let setup = Setup {
         vars: vec![("SAFECAMPUS_RETENTION_NOTIFICATIONS_DAYS", "1".into())],
