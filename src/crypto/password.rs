@@ -56,12 +56,6 @@ impl PasswordHasher {
         off_pool(&self.permits, move || hash_now(&password)).await?
     }
 
-    /// Verifies against `hash`, or against a dummy hash when there is no user,
-    /// so that an unknown username costs the same time as a wrong password.
-    pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
-        self.turn().await?.verify(password, hash).await
-    }
-
     /// Waits for a place to hash. A login takes it before its attempt is
     /// counted, so an attempt counts as a failure only while its hash is
     /// running: a queue of honest logins when the server is busy is not a
@@ -87,7 +81,8 @@ pub struct Turn {
 }
 
 impl Turn {
-    /// `PasswordHasher::verify` on a place already taken.
+    /// Verifies against `hash`, or against a dummy hash when there is no user,
+    /// so that an unknown username costs the same time as a wrong password.
     pub async fn verify(self, password: String, hash: Option<String>) -> AppResult<bool> {
         let real = hash.is_some();
         let dummy = self.dummy_hash;
