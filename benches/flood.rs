@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/flood_measure.rs"]
 mod measure;
+#[path = "support/percentile.rs"]
+mod percentile;
 #[path = "support/flood_setup.rs"]
 mod setup;
 #[path = "../tests/api/support/tipline_client.rs"]

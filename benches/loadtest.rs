@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 /// The audit key the server under test links its chain with.
 const AUDIT_KEY: &str = "loadtest-audit-key-loadtest-audit-key-1";
 
+#[path = "support/percentile.rs"]
+mod percentile;
 #[path = "../tests/api/support/tipline_client.rs"]
 mod tipline_client;
 
@@ -122,13 +124,7 @@ impl Stats {
     }
 
     fn pct(&self, p: f64) -> f64 {
-        if self.micros.is_empty() {
-            return f64::NAN;
-        }
-        let mut v = self.micros.clone();
-        v.sort_unstable();
-        let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
-        v[i] as f64 / 1000.0
+        percentile::percentile_ms(&self.micros, p)
     }
 }
 

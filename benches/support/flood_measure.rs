@@ -18,13 +18,7 @@ pub struct Stats {
 
 impl Stats {
     pub fn pct(&self, p: f64) -> f64 {
-        if self.micros.is_empty() {
-            return f64::NAN;
-        }
-        let mut v = self.micros.clone();
-        v.sort_unstable();
-        let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
-        v[i] as f64 / 1000.0
+        super::percentile::percentile_ms(&self.micros, p)
     }
 
     /// Answers other than `ok`, no answer included.
